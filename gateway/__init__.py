@@ -1,0 +1,3 @@
+"""SAS terminology & directory gateway."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,63 @@
+"""``create_app(settings)``: wiring only."""
+
+from __future__ import annotations
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+
+from gateway import __version__
+from gateway.container import Services, Transports, build_services
+from gateway.observability.logging import configure_logging
+from gateway.observability.metrics import Metrics
+from gateway.observability.middleware import ObservabilityMiddleware
+from gateway.settings import Settings
+from gateway.web.errors import EXCEPTION_HANDLERS
+from gateway.web.fhir import FhirController
+from gateway.web.ops import OpsController
+from gateway.web.terminology_api import TerminologyController
+
+OPENAPI = OpenAPIConfig(
+    title="SAS terminology & directory gateway",
+    version=__version__,
+    description="NOS terminology (FHIR facade and JSON API) for the SAS search front end.",
+    path="/schema",
+    render_plugins=[SwaggerRenderPlugin()],
+)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    transports: Transports | None = None,
+    services: Services | None = None,
+) -> Litestar:
+    settings = settings or Settings()
+    svc = services or build_services(settings, transports)
+    metrics = Metrics(svc.cache_figures, lambda: svc.upstreams)
+
+    async def shutdown() -> None:
+        await svc.aclose()
+
+    return Litestar(
+        route_handlers=[FhirController, TerminologyController, OpsController],
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        middleware=[
+            DefineMiddleware(
+                ObservabilityMiddleware, metrics=metrics, access_log=settings.server.access_log
+            )
+        ],
+        state=State({"services": svc, "metrics": metrics}),
+        on_shutdown=[shutdown],
+        openapi_config=OPENAPI,
+        debug=False,
+    )
+
+
+def app_factory() -> Litestar:
+    """Entry point for the ASGI server: settings from the environment."""
+    settings = Settings.from_env()
+    configure_logging(settings.server.log_level)
+    return create_app(settings)

@@ -1,0 +1,210 @@
+"""Read-through loader: single-flight, stale-while-revalidate, stale-if-error, negatives.
+
+``CachedLoader.get(key, fetch, freshness)`` returns a ``CacheResult`` whose ``state`` tells
+the caller whether the value is fresh (HIT / MISS) or STALE (served past its soft TTL while
+a background refresh runs, or served because the upstream failed). Rules (DESIGN §5):
+
+* per-key single-flight: N concurrent misses on one key → one ``fetch`` call;
+* soft TTL: serve the entry and refresh it in the background (one refresh at a time);
+* hard TTL: the entry must be refetched before being served;
+* stale-if-error: a failed fetch (``UpstreamError``) serves the last good entry, however old
+  within ``stale_if_error_s``, or the caller's ``fallback`` (e.g. the bundled snapshot);
+* only semantic negatives (``NotFound``) are remembered, for ``negative_ttl_s``; transport
+  errors, timeouts and 5xx are never stored.
+
+Hand-written on top of ``cachetools``: no maintained library combines asyncio
+single-flight with soft/hard TTLs and stale-if-error (``aiocache`` and ``cachetools``'
+decorators only offer plain TTL memoisation).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Hashable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Generic, TypeVar
+
+from gateway.cache.store import BoundedStore, Entry
+from gateway.errors import NotFound, UpstreamError
+
+T = TypeVar("T")
+log = logging.getLogger("gateway.cache")
+
+
+class CacheState(StrEnum):
+    HIT = "HIT"
+    MISS = "MISS"
+    STALE = "STALE"
+
+
+@dataclass(frozen=True, slots=True)
+class Freshness:
+    soft_ttl_s: float
+    hard_ttl_s: float
+    negative_ttl_s: float
+    stale_if_error_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class CacheResult(Generic[T]):
+    value: T
+    state: CacheState
+    age_s: float = 0.0
+
+
+def _default_size(_: Any) -> int:
+    return 1024
+
+
+class CachedLoader:
+    def __init__(
+        self,
+        store: BoundedStore,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sizeof: Callable[[Any], int] = _default_size,
+    ) -> None:
+        self.store = store
+        self.stats = store.stats
+        self._clock = clock
+        self.sizeof = sizeof
+        self._inflight: dict[Hashable, asyncio.Future[Entry]] = {}
+        self._background: set[asyncio.Task[None]] = set()
+
+    async def get(
+        self,
+        key: Hashable,
+        fetch: Callable[[], Awaitable[T]],
+        freshness: Freshness,
+        *,
+        fallback: Callable[[], T | None] | None = None,
+    ) -> CacheResult[T]:
+        now = self._clock()
+        entry = self.store.get(key)
+        if entry is not None and now < entry.hard_deadline:
+            if entry.negative:
+                self.stats.negative_hits += 1
+                raise entry.value
+            if now < entry.soft_deadline:
+                self.stats.hits += 1
+                return CacheResult(entry.value, CacheState.HIT, now - entry.stored_at)
+            self._refresh_in_background(key, fetch, freshness)
+            self.stats.stale += 1
+            return CacheResult(entry.value, CacheState.STALE, now - entry.stored_at)
+
+        self.stats.misses += 1
+        try:
+            fresh = await self._single_flight(key, fetch, freshness)
+        except UpstreamError:
+            self.stats.upstream_errors += 1
+            stale = self._stale_for_error(entry, now, freshness, fallback)
+            if stale is None:
+                raise
+            return stale
+        if fresh.negative:
+            raise fresh.value
+        return CacheResult(fresh.value, CacheState.MISS, 0.0)
+
+    def seed(self, key: Hashable, value: Any, freshness: Freshness, *, age_s: float = 0.0) -> None:
+        """Store a value obtained elsewhere (e.g. a snapshot), as if fetched ``age_s`` ago."""
+        self.store.put(
+            key, self._entry(value, freshness, negative=False, now=self._clock() - age_s)
+        )
+
+    def invalidate(self, key: Hashable) -> None:
+        self.store.delete(key)
+
+    async def drain(self) -> None:
+        """Wait for background refreshes (used at shutdown and in tests)."""
+        while self._background:
+            await asyncio.gather(*list(self._background), return_exceptions=True)
+
+    def _stale_for_error(
+        self,
+        entry: Entry | None,
+        now: float,
+        freshness: Freshness,
+        fallback: Callable[[], T | None] | None,
+    ) -> CacheResult[T] | None:
+        if (
+            entry is not None
+            and not entry.negative
+            and now - entry.hard_deadline <= freshness.stale_if_error_s
+        ):
+            self.stats.stale += 1
+            return CacheResult(entry.value, CacheState.STALE, now - entry.stored_at)
+        if fallback is not None:
+            value = fallback()
+            if value is not None:
+                self.stats.stale += 1
+                return CacheResult(value, CacheState.STALE, 0.0)
+        return None
+
+    async def _single_flight(
+        self, key: Hashable, fetch: Callable[[], Awaitable[Any]], freshness: Freshness
+    ) -> Entry:
+        pending = self._inflight.get(key)
+        if pending is not None:
+            self.stats.coalesced += 1
+            return await asyncio.shield(pending)
+        future: asyncio.Future[Entry] = asyncio.get_running_loop().create_future()
+        self._inflight[key] = future
+        try:
+            entry = await self._fetch_entry(fetch, freshness)
+        except BaseException as exc:
+            future.set_exception(exc)
+            # Followers consume the exception; mark it retrieved for the leader-only case.
+            future.exception()
+            raise
+        else:
+            self.store.put(key, entry)
+            future.set_result(entry)
+            return entry
+        finally:
+            self._inflight.pop(key, None)
+
+    async def _fetch_entry(
+        self, fetch: Callable[[], Awaitable[Any]], freshness: Freshness
+    ) -> Entry:
+        try:
+            value = await fetch()
+        except NotFound as exc:
+            return self._entry(exc, freshness, negative=True, now=self._clock())
+        return self._entry(value, freshness, negative=False, now=self._clock())
+
+    def _entry(self, value: Any, freshness: Freshness, *, negative: bool, now: float) -> Entry:
+        if negative:
+            ttl = freshness.negative_ttl_s
+            return Entry(value, now, now + ttl, now + ttl, 256, negative=True)
+        return Entry(
+            value,
+            stored_at=now,
+            soft_deadline=now + freshness.soft_ttl_s,
+            hard_deadline=now + freshness.hard_ttl_s,
+            size=self.sizeof(value),
+        )
+
+    def _refresh_in_background(
+        self, key: Hashable, fetch: Callable[[], Awaitable[Any]], freshness: Freshness
+    ) -> None:
+        if key in self._inflight:
+            return
+        self.stats.refreshes += 1
+
+        async def refresh() -> None:
+            try:
+                await self._single_flight(key, fetch, freshness)
+            except UpstreamError as exc:
+                # The stale entry stays; it is served until its stale-if-error window ends.
+                self.stats.refresh_errors += 1
+                log.warning("background refresh failed", extra={"error": exc.code})
+            except Exception:
+                self.stats.refresh_errors += 1
+                log.exception("background refresh crashed")
+
+        task = asyncio.get_running_loop().create_task(refresh())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)

@@ -1,0 +1,111 @@
+"""Command line: ``gateway serve | sync terminology | openapi``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+from gateway.settings import ConfigError, Settings
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    host = args.host or settings.server.host
+    port = args.port or settings.server.port
+    workers = args.workers or settings.server.workers
+    Granian(
+        "gateway.app:app_factory",
+        factory=True,
+        address=host,
+        port=port,
+        workers=workers,
+        interface=Interfaces.ASGI,
+        log_access=False,
+    ).serve()
+    return 0
+
+
+def _sync_terminology(args: argparse.Namespace, settings: Settings) -> int:
+    from gateway.mappings.nos import MappingError, load_nos
+    from gateway.terminology.smt import SmtClient
+    from gateway.terminology.sync import sync_terminology
+    from gateway.upstream import UpstreamClient
+
+    if not settings.smt.enabled:
+        print("GATEWAY_SMT_URL is empty: nothing to sync from (offline mode)", file=sys.stderr)
+        return 2
+    try:
+        entries = load_nos(settings.mappings.directory / "nos.csv")
+    except MappingError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    out_dir = Path(args.out) if args.out else settings.snapshot.directory / "terminology"
+
+    async def run() -> int:
+        upstream = UpstreamClient(settings.smt)
+        try:
+            report = await sync_terminology(SmtClient(upstream), entries, out_dir)
+        finally:
+            await upstream.aclose()
+        for line in report.written:
+            print(f"ok      {line}")
+        for line in report.failed:
+            print(f"FAILED  {line}", file=sys.stderr)
+        return 1 if report.failed else 0
+
+    return asyncio.run(run())
+
+
+def _openapi(args: argparse.Namespace, settings: Settings) -> int:
+    from gateway.app import create_app
+
+    schema = create_app(settings).openapi_schema.to_schema()
+    text = json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gateway", description="SAS terminology & directory gateway"
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the HTTP service (granian)")
+    serve.add_argument("--host", help="bind address (default GATEWAY_HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default GATEWAY_PORT or 8000)")
+    serve.add_argument(
+        "--workers", type=int, help="worker processes (default GATEWAY_WORKERS or 1)"
+    )
+    serve.set_defaults(func=_serve)
+    sync = sub.add_parser("sync", help="materialise snapshots from the upstreams")
+    sync_sub = sync.add_subparsers(dest="what", required=True)
+    terminology = sync_sub.add_parser("terminology", help="NOS listed in mappings/nos.csv")
+    terminology.add_argument("--out", help="directory (default <GATEWAY_SNAPSHOT_DIR>/terminology)")
+    terminology.set_defaults(func=_sync_terminology)
+    openapi = sub.add_parser("openapi", help="print the OpenAPI document")
+    openapi.add_argument("--out", help="write to this file instead of stdout")
+    openapi.set_defaults(func=_openapi)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    result: int = args.func(args, settings)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

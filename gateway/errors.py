@@ -1,0 +1,112 @@
+"""The gateway's single error hierarchy.
+
+Every failure a caller can see is one of these; ``gateway.web.errors`` maps them to
+HTTP responses at one boundary (FHIR ``OperationOutcome`` under ``/fhir``, a JSON
+problem ``{"error": {"code", "message", "details"}}`` elsewhere)::
+
+    GatewayError                      500  internal (never raised on purpose)
+    ├── InvalidInput                  400  malformed parameter or body
+    │   └── UnsupportedOperation      422  well-formed but not supported here
+    ├── NotFound                      404  semantic negative (cacheable, short TTL)
+    │   ├── UnknownCodeSystem
+    │   ├── UnknownValueSet
+    │   ├── UnknownConceptMap
+    │   └── UnknownCode
+    └── UpstreamError                 502  an upstream failed (never cached)
+        ├── UpstreamUnavailable       503  down, timed out, circuit open, rate limited
+        └── UpstreamBadResponse       502  HTML instead of FHIR JSON, truncated payload…
+
+Services raise these; they know nothing about HTTP frameworks.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class GatewayError(Exception):
+    """Base class; ``code`` is a stable machine-readable identifier."""
+
+    status_code = 500
+    code = "internal_error"
+    #: FHIR ``OperationOutcome.issue.code`` for this kind of error.
+    fhir_issue_code = "exception"
+
+    def __init__(self, message: str, *, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details: dict[str, Any] = details or {}
+
+
+class InvalidInput(GatewayError):
+    """A parameter or body the caller sent is malformed; ``parameter`` names it."""
+
+    status_code = 400
+    code = "invalid_input"
+    fhir_issue_code = "invalid"
+
+    def __init__(
+        self, message: str, *, parameter: str | None = None, details: dict[str, Any] | None = None
+    ) -> None:
+        merged = dict(details or {})
+        if parameter is not None:
+            merged.setdefault("parameter", parameter)
+        super().__init__(message, details=merged)
+        self.parameter = parameter
+
+
+class UnsupportedOperation(InvalidInput):
+    status_code = 422
+    code = "unsupported"
+    fhir_issue_code = "not-supported"
+
+
+class NotFound(GatewayError):
+    """A semantic negative: the thing asked for does not exist."""
+
+    status_code = 404
+    code = "not_found"
+    fhir_issue_code = "not-found"
+
+
+class UnknownCodeSystem(NotFound):
+    code = "unknown_code_system"
+
+
+class UnknownValueSet(NotFound):
+    code = "unknown_value_set"
+
+
+class UnknownConceptMap(NotFound):
+    code = "unknown_concept_map"
+
+
+class UnknownCode(NotFound):
+    code = "unknown_code"
+    fhir_issue_code = "code-invalid"
+
+
+class UpstreamError(GatewayError):
+    """An upstream failed to give a usable answer. Never cached as an answer."""
+
+    status_code = 502
+    code = "upstream_error"
+    fhir_issue_code = "transient"
+
+    def __init__(
+        self, message: str, *, upstream: str, details: dict[str, Any] | None = None
+    ) -> None:
+        merged = dict(details or {})
+        merged.setdefault("upstream", upstream)
+        super().__init__(message, details=merged)
+        self.upstream = upstream
+
+
+class UpstreamUnavailable(UpstreamError):
+    status_code = 503
+    code = "upstream_unavailable"
+
+
+class UpstreamBadResponse(UpstreamError):
+    status_code = 502
+    code = "upstream_bad_response"

@@ -1,0 +1,1 @@
+"""Loading and validation of the steward-maintained files in ``mappings/``."""

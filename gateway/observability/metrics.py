@@ -1,0 +1,87 @@
+"""Prometheus metrics (``prometheus_client``), one registry per app.
+
+Request counters are updated by the middleware; cache and upstream figures are read from
+their owners at scrape time by a custom collector, so the hot path pays nothing for them.
+Labels are route templates and fixed words only, never values from a request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from gateway.cache import CacheStats
+from gateway.upstream import BreakerState, UpstreamClient
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+_BREAKER_VALUE = {BreakerState.CLOSED: 0, BreakerState.HALF_OPEN: 1, BreakerState.OPEN: 2}
+
+
+class _StateCollector(Collector):
+    def __init__(
+        self,
+        caches: Callable[[], dict[str, tuple[CacheStats, int, int]]],
+        upstreams: Callable[[], Iterable[UpstreamClient]],
+    ) -> None:
+        self._caches = caches
+        self._upstreams = upstreams
+
+    def collect(self) -> Iterator[Metric]:
+        events = CounterMetricFamily(
+            "gateway_cache_events", "Cache events by kind", labels=["cache", "event"]
+        )
+        entries = GaugeMetricFamily("gateway_cache_entries", "Entries held", labels=["cache"])
+        size = GaugeMetricFamily("gateway_cache_bytes", "Approximate bytes held", labels=["cache"])
+        for name, (stats, count, nbytes) in self._caches().items():
+            for event, value in stats.as_dict().items():
+                events.add_metric([name, event], value)
+            entries.add_metric([name], count)
+            size.add_metric([name], nbytes)
+        calls = CounterMetricFamily(
+            "gateway_upstream_calls", "HTTP calls sent", labels=["upstream"]
+        )
+        errors = CounterMetricFamily(
+            "gateway_upstream_errors", "Failed logical calls", labels=["upstream", "kind"]
+        )
+        breaker = GaugeMetricFamily(
+            "gateway_upstream_breaker_state", "0 closed, 1 half-open, 2 open", labels=["upstream"]
+        )
+        for client in self._upstreams():
+            calls.add_metric([client.name], client.status.calls)
+            for kind, value in client.status.errors_by_kind.items():
+                errors.add_metric([client.name, kind], value)
+            breaker.add_metric([client.name], _BREAKER_VALUE[client.breaker.state])
+        yield from (events, entries, size, calls, errors, breaker)
+
+
+class Metrics:
+    def __init__(
+        self,
+        caches: Callable[[], dict[str, tuple[CacheStats, int, int]]],
+        upstreams: Callable[[], Iterable[UpstreamClient]],
+    ) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "gateway_http_requests",
+            "HTTP requests",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "gateway_http_request_duration_seconds",
+            "Request latency",
+            ["route"],
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+            registry=self.registry,
+        )
+        self.registry.register(_StateCollector(caches, upstreams))
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        self.requests.labels(method, route, str(status)).inc()
+        self.latency.labels(route).observe(seconds)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

@@ -1,0 +1,179 @@
+"""Settings: one frozen dataclass per concern, read from ``GATEWAY_*`` environment variables.
+
+Every variable is documented in README.md (section "Configuration"). ``Settings.from_env``
+validates everything up front so a typo fails at start-up with a message naming the
+variable, never later on a request.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+DEMO_SNAPSHOT_DIR = PACKAGE_DIR / "demo" / "snapshot"
+DEFAULT_MAPPINGS_DIR = PACKAGE_DIR.parent / "mappings"
+DEFAULT_SMT_URL = "https://smt.esante.gouv.fr/fhir"
+
+
+class ConfigError(ValueError):
+    """An environment variable holds a value the gateway cannot use."""
+
+
+class _Env:
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self._environ = environ
+
+    def text(self, name: str, default: str) -> str:
+        return self._environ.get(name, default).strip()
+
+    def number(self, name: str, default: float, *, minimum: float = 0.0) -> float:
+        raw = self._environ.get(name)
+        if raw is None or raw.strip() == "":
+            return default
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ConfigError(f"{name}={raw!r} is not a number") from None
+        if value < minimum:
+            raise ConfigError(f"{name}={raw!r} must be >= {minimum}")
+        return value
+
+    def integer(self, name: str, default: int, *, minimum: int = 0) -> int:
+        raw = self._environ.get(name)
+        if raw is None or raw.strip() == "":
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ConfigError(f"{name}={raw!r} is not an integer") from None
+        if value < minimum:
+            raise ConfigError(f"{name}={raw!r} must be >= {minimum}")
+        return value
+
+    def flag(self, name: str, default: bool) -> bool:
+        raw = self._environ.get(name)
+        if raw is None or raw.strip() == "":
+            return default
+        lowered = raw.strip().lower()
+        if lowered in {"1", "true", "yes", "on"}:
+            return True
+        if lowered in {"0", "false", "no", "off"}:
+            return False
+        raise ConfigError(f"{name}={raw!r} is not a boolean (use true/false)")
+
+    def path(self, name: str, default: Path) -> Path:
+        raw = self._environ.get(name, "").strip()
+        return Path(raw).expanduser() if raw else default
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSettings:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    access_log: bool = True
+    log_level: str = "INFO"
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamSettings:
+    """Resilience knobs shared by every upstream client; ``url == ""`` means offline."""
+
+    name: str
+    url: str
+    connect_timeout_s: float = 2.0
+    read_timeout_s: float = 5.0
+    #: Upper bound for one logical call, retries included.
+    budget_s: float = 8.0
+    retries: int = 2
+    breaker_failures: int = 5
+    breaker_reset_s: float = 30.0
+    rate_per_s: float = 20.0
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.url)
+
+
+@dataclass(frozen=True, slots=True)
+class CacheSettings:
+    max_entries: int = 10_000
+    max_bytes: int = 256 * 1024 * 1024
+    terminology_soft_ttl_s: float = 3600.0
+    terminology_hard_ttl_s: float = 86_400.0
+    negative_ttl_s: float = 60.0
+    #: How long past its hard TTL an entry may still be served when the upstream fails.
+    stale_if_error_s: float = 30 * 86_400.0
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotSettings:
+    directory: Path = DEMO_SNAPSHOT_DIR
+
+
+@dataclass(frozen=True, slots=True)
+class MappingsSettings:
+    directory: Path = DEFAULT_MAPPINGS_DIR
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    server: ServerSettings = field(default_factory=ServerSettings)
+    smt: UpstreamSettings = field(
+        default_factory=lambda: UpstreamSettings(name="smt", url=DEFAULT_SMT_URL)
+    )
+    cache: CacheSettings = field(default_factory=CacheSettings)
+    snapshot: SnapshotSettings = field(default_factory=SnapshotSettings)
+    mappings: MappingsSettings = field(default_factory=MappingsSettings)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = _Env(os.environ if environ is None else environ)
+        server = ServerSettings(
+            host=env.text("GATEWAY_HOST", "127.0.0.1"),
+            port=env.integer("GATEWAY_PORT", 8000, minimum=1),
+            workers=env.integer("GATEWAY_WORKERS", 1, minimum=1),
+            access_log=env.flag("GATEWAY_ACCESS_LOG", True),
+            log_level=env.text("GATEWAY_LOG_LEVEL", "INFO").upper(),
+        )
+        return cls(
+            server=server,
+            smt=upstream_from_env(env, "smt", "GATEWAY_SMT", DEFAULT_SMT_URL),
+            cache=CacheSettings(
+                max_entries=env.integer("GATEWAY_CACHE_MAX_ENTRIES", 10_000, minimum=1),
+                max_bytes=env.integer("GATEWAY_CACHE_MAX_BYTES", 256 * 1024 * 1024, minimum=1024),
+                terminology_soft_ttl_s=env.number("GATEWAY_TERMINOLOGY_SOFT_TTL", 3600.0),
+                terminology_hard_ttl_s=env.number("GATEWAY_TERMINOLOGY_HARD_TTL", 86_400.0),
+                negative_ttl_s=env.number("GATEWAY_NEGATIVE_TTL", 60.0),
+                stale_if_error_s=env.number("GATEWAY_STALE_IF_ERROR", 30 * 86_400.0),
+            ),
+            snapshot=SnapshotSettings(env.path("GATEWAY_SNAPSHOT_DIR", DEMO_SNAPSHOT_DIR)),
+            mappings=MappingsSettings(env.path("GATEWAY_MAPPINGS_DIR", DEFAULT_MAPPINGS_DIR)),
+        ).validated()
+
+    def validated(self) -> Settings:
+        if self.cache.terminology_hard_ttl_s < self.cache.terminology_soft_ttl_s:
+            raise ConfigError(
+                "GATEWAY_TERMINOLOGY_HARD_TTL must be >= GATEWAY_TERMINOLOGY_SOFT_TTL"
+            )
+        if self.smt.url and not self.smt.url.startswith(("http://", "https://")):
+            raise ConfigError(f"GATEWAY_SMT_URL={self.smt.url!r} must be an http(s) URL or empty")
+        return self
+
+
+def upstream_from_env(env: _Env, name: str, prefix: str, default_url: str) -> UpstreamSettings:
+    """Read ``<prefix>_URL``, ``_CONNECT_TIMEOUT``, ``_READ_TIMEOUT``… for one upstream."""
+    return UpstreamSettings(
+        name=name,
+        url=env.text(f"{prefix}_URL", default_url).rstrip("/"),
+        connect_timeout_s=env.number(f"{prefix}_CONNECT_TIMEOUT", 2.0),
+        read_timeout_s=env.number(f"{prefix}_READ_TIMEOUT", 5.0),
+        budget_s=env.number(f"{prefix}_BUDGET", 8.0),
+        retries=env.integer(f"{prefix}_RETRIES", 2),
+        breaker_failures=env.integer(f"{prefix}_BREAKER_FAILURES", 5, minimum=1),
+        breaker_reset_s=env.number(f"{prefix}_BREAKER_RESET", 30.0),
+        rate_per_s=env.number(f"{prefix}_RATE", 20.0, minimum=0.1),
+    )

@@ -1,0 +1,80 @@
+"""Canonical URL handling for NOS resources.
+
+The same NOS appears under several names; all of these denote TRE_R38::
+
+    https://mos.esante.gouv.fr/NOS/TRE_R38-SpecialiteOrdinale/FHIR/TRE-R38-SpecialiteOrdinale
+    https://mos.esante.gouv.fr/NOS/TRE_R38-SpecialiteOrdinale/FHIR/TRE-R38-SpecialiteOrdinale/
+    https://smt.esante.gouv.fr/fhir/CodeSystem/tre-r38-specialiteordinale
+    urn:oid:1.2.250.1.213.2.28                 (from the resource's ``identifier``)
+    TRE_R38, TRE_R38-SpecialiteOrdinale        (the NOS name)
+
+``nos_id`` extracts the stable NOS identifier (``TRE_R38``) from the *last* path segment,
+which also survives the typo of the legacy J239 export (``/NOS/JDV_J23-…/FHIR/JDV-J239-…``).
+``CanonicalIndex`` maps every alias to one identity key per resource.
+"""
+
+from __future__ import annotations
+
+import re
+
+_NOS_SEGMENT = re.compile(r"^(TRE|JDV|ASS)[-_]([A-Z]+\d+)(?:[-_](.*))?$", re.IGNORECASE)
+OID_PREFIX = "urn:oid:"
+
+
+def strip_url(url: str) -> str:
+    return url.strip().rstrip("/")
+
+
+def nos_id(url_or_name: str) -> str | None:
+    """``TRE_R38`` for any URL form or name of that NOS, else None."""
+    text = strip_url(url_or_name)
+    last = text.rsplit("/", 1)[-1]
+    match = _NOS_SEGMENT.match(last)
+    if match is None:
+        return None
+    return f"{match.group(1).upper()}_{match.group(2).upper()}"
+
+
+def nos_name(url: str) -> str | None:
+    """``TRE_R38-SpecialiteOrdinale`` from a mos.esante.gouv.fr URL, else the NOS id."""
+    text = strip_url(url)
+    parts = text.split("/")
+    if "NOS" in parts:
+        segment = parts[parts.index("NOS") + 1] if parts.index("NOS") + 1 < len(parts) else ""
+        last = parts[-1]
+        match = _NOS_SEGMENT.match(last)
+        if match and match.group(3):
+            return f"{match.group(1).upper()}_{match.group(2).upper()}-{match.group(3)}"
+        return segment or None
+    return nos_id(text)
+
+
+def oid_of(identifier_value: str | None) -> str | None:
+    if identifier_value and identifier_value.startswith(OID_PREFIX):
+        return identifier_value[len(OID_PREFIX) :]
+    return None
+
+
+class CanonicalIndex:
+    """Alias → identity key. The identity of a NOS resource is its NOS id, else its URL."""
+
+    def __init__(self) -> None:
+        self._aliases: dict[str, str] = {}
+
+    @staticmethod
+    def identity_for(url: str) -> str:
+        return nos_id(url) or strip_url(url)
+
+    def register(self, url: str, oids: list[str]) -> str:
+        identity = self.identity_for(url)
+        for alias in {strip_url(url), identity, *(OID_PREFIX + oid for oid in oids), *oids}:
+            self._aliases[alias.casefold()] = identity
+        return identity
+
+    def resolve(self, system: str) -> str:
+        """Identity key for ``system`` (URL in any family, OID, urn:oid, NOS name)."""
+        text = strip_url(system)
+        found = self._aliases.get(text.casefold())
+        if found is not None:
+            return found
+        return self.identity_for(text)

@@ -1,0 +1,302 @@
+"""Local terminology engine: ``$lookup``, ``$validate-code``, ``$expand``, ``$translate``.
+
+Pure and synchronous over already-resolved resources (``Closure``), so hot reads never
+wait on the SMT; ``gateway.terminology.service`` resolves resources (cache → SMT →
+snapshot) before calling in. Hand-written: no Python library implements FHIR terminology
+operations over in-memory resources (``fhir.resources`` only models them).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from gateway.errors import InvalidInput, UnknownCode, UnknownCodeSystem, UnsupportedOperation
+from gateway.terminology.canonical import CanonicalIndex
+from gateway.terminology.indexed import FlatConcept, IndexedCodeSystem, IndexedValueSet
+from gateway.terminology.model import ComposeInclude, Designation, ExpansionContains
+from gateway.terminology.textnorm import normalise, prefix_match, words
+
+
+@dataclass(frozen=True, slots=True)
+class ExpansionItem:
+    system: str
+    version: str | None
+    code: str
+    display: str
+    inactive: bool
+    designations: tuple[Designation, ...]
+    label_words: tuple[tuple[str, ...], ...]
+    concept: FlatConcept | None = None
+
+
+@dataclass(slots=True)
+class Closure:
+    """A ValueSet plus every CodeSystem and ValueSet its compose references."""
+
+    codesystems: dict[str, IndexedCodeSystem] = field(default_factory=dict)
+    valuesets: dict[str, IndexedValueSet] = field(default_factory=dict)
+
+    def token(self) -> tuple[int, ...]:
+        return tuple(sorted(id(x) for x in [*self.codesystems.values(), *self.valuesets.values()]))
+
+
+@dataclass(frozen=True, slots=True)
+class ExpandPage:
+    total: int
+    offset: int
+    items: list[ExpansionItem]
+
+
+@dataclass(frozen=True, slots=True)
+class Validation:
+    result: bool
+    message: str | None
+    display: str | None
+    system: str | None
+    code: str
+    version: str | None
+    inactive: bool = False
+
+
+def lookup(cs: IndexedCodeSystem, code: str) -> FlatConcept:
+    concept = cs.get(code)
+    if concept is None:
+        raise UnknownCode(
+            f"Unknown code '{code}' in code system {cs.url} (version {cs.version})",
+            details={"system": cs.url, "code": code, "version": cs.version},
+        )
+    return concept
+
+
+def _display_ok(display: str, concept_labels: list[str]) -> bool:
+    wanted = normalise(display)
+    return any(normalise(label) == wanted for label in concept_labels)
+
+
+def validate_in_codesystem(cs: IndexedCodeSystem, code: str, display: str | None) -> Validation:
+    concept = cs.get(code)
+    if concept is None:
+        return Validation(
+            False, f"Unknown code '{code}' in code system {cs.url}", None, cs.url, code, cs.version
+        )
+    labels = [concept.display, *(d.value for d in concept.designations)]
+    return _validation(
+        concept.display, labels, concept.inactive, cs.url, concept.code, cs.version, display
+    )
+
+
+def _validation(
+    best: str,
+    labels: list[str],
+    inactive: bool,
+    system: str,
+    code: str,
+    version: str | None,
+    display: str | None,
+) -> Validation:
+    if display and not _display_ok(display, labels):
+        return Validation(
+            False,
+            f"Wrong display '{display}' for {system}#{code}: expected '{best}'",
+            best,
+            system,
+            code,
+            version,
+            inactive,
+        )
+    message = f"Code '{code}' is inactive (deprecated) in {system}" if inactive else None
+    return Validation(True, message, best, system, code, version, inactive)
+
+
+def _filter_match(
+    cs: IndexedCodeSystem, concept: FlatConcept, prop: str, op: str, value: str
+) -> bool:
+    if prop == "concept" and op in {"is-a", "descendent-of"}:
+        node: FlatConcept | None = (
+            concept if op == "is-a" else (cs.get(concept.parent) if concept.parent else None)
+        )
+        while node is not None:
+            if node.code == value:
+                return True
+            node = cs.get(node.parent) if node.parent else None
+        return False
+    if prop in {"concept", "code"} and op == "in":
+        return concept.code in {v.strip() for v in value.split(",")}
+    if prop in {"concept", "code"} and op == "regex":
+        return re.fullmatch(value, concept.code) is not None
+    if op == "=":
+        if prop == "status":
+            return concept.status == value
+        if prop == "inactive":
+            return str(concept.inactive).lower() == value.lower()
+        return any(p.code == prop and str(p.value()[1]) == value for p in concept.properties)
+    raise UnsupportedOperation(
+        f"ValueSet filter '{prop} {op}' is not supported", parameter="filter"
+    )
+
+
+def _include_items(
+    include: ComposeInclude, closure: Closure, aliases: CanonicalIndex, depth: int
+) -> dict[tuple[str, str], ExpansionItem]:
+    out: dict[tuple[str, str], ExpansionItem] = {}
+    if include.system:
+        cs = closure.codesystems.get(aliases.resolve(include.system))
+        if include.concept:
+            for listed in include.concept:
+                concept = cs.get(listed.code) if cs else None
+                if cs is not None and concept is None:
+                    continue  # a code the CodeSystem does not define is not expanded
+                out[(include.system, listed.code)] = _item(
+                    cs.url if cs else include.system,
+                    cs.version if cs else include.version,
+                    listed.code,
+                    listed.display,
+                    listed.designation,
+                    concept,
+                )
+        else:
+            if cs is None:
+                raise UnknownCodeSystem(
+                    f"Code system {include.system} is not available",
+                    details={"system": include.system},
+                )
+            for concept in cs.concepts.values():
+                if all(
+                    _filter_match(cs, concept, f.property, f.op, f.value) for f in include.filter
+                ):
+                    out[(include.system, concept.code)] = _item(
+                        cs.url, cs.version, concept.code, None, [], concept
+                    )
+    for ref in include.value_set:
+        nested = closure.valuesets.get(aliases.resolve(ref))
+        if nested is None:
+            raise UnknownCodeSystem(f"Value set {ref} is not available", details={"valueSet": ref})
+        nested_items = {
+            (i.system, i.code): i for i in expand_all(nested, closure, aliases, depth + 1)
+        }
+        out = (
+            nested_items
+            if not include.system and not out
+            else {k: v for k, v in out.items() if k in nested_items}
+        )
+    return out
+
+
+def _item(
+    system: str,
+    version: str | None,
+    code: str,
+    display: str | None,
+    extra: list[Designation],
+    concept: FlatConcept | None,
+) -> ExpansionItem:
+    best = display or (concept.display if concept else code)
+    labels = [best, *(d.value for d in extra)]
+    label_words = tuple(
+        dict.fromkeys([*(words(x) for x in labels), *(concept.label_words if concept else ())])
+    )
+    return ExpansionItem(
+        system,
+        version,
+        code,
+        best,
+        concept.inactive if concept else False,
+        tuple(extra) + (concept.designations if concept else ()),
+        label_words,
+        concept,
+    )
+
+
+def _flatten(contains: list[ExpansionContains]) -> list[ExpansionItem]:
+    out: list[ExpansionItem] = []
+    for c in contains:
+        if c.code and c.system:
+            out.append(_item(c.system, c.version, c.code, c.display, c.designation, None))
+        out.extend(_flatten(c.contains))
+    return out
+
+
+def expand_all(
+    vs: IndexedValueSet, closure: Closure, aliases: CanonicalIndex, depth: int = 0
+) -> list[ExpansionItem]:
+    """The whole expansion, memoised per resolved closure (new CS version → recomputed)."""
+    if depth > 10:
+        raise InvalidInput(f"Value set {vs.url} includes itself", parameter="url")
+    memo_key = ("all", closure.token())
+    cached = vs.memo.get(memo_key)
+    if isinstance(cached, list):
+        return cached
+    compose = vs.resource.compose
+    if compose is None or not compose.include:
+        items = _flatten(vs.resource.expansion.contains) if vs.resource.expansion else []
+    else:
+        merged: dict[tuple[str, str], ExpansionItem] = {}
+        for include in compose.include:
+            merged.update(_include_items(include, closure, aliases, depth))
+        for exclude in compose.exclude:
+            for key in _include_items(exclude, closure, aliases, depth):
+                merged.pop(key, None)
+        items = list(merged.values())
+    vs.memo[memo_key] = items
+    return items
+
+
+def expand(
+    vs: IndexedValueSet,
+    closure: Closure,
+    aliases: CanonicalIndex,
+    *,
+    text_filter: str | None = None,
+    active_only: bool = False,
+    offset: int = 0,
+    count: int | None = None,
+) -> ExpandPage:
+    if offset < 0:
+        raise InvalidInput("offset must be >= 0", parameter="offset")
+    if count is not None and count < 0:
+        raise InvalidInput("count must be >= 0", parameter="count")
+    items = expand_all(vs, closure, aliases)
+    query = words(text_filter) if text_filter else ()
+    if query or active_only:
+        memo_key = ("filtered", closure.token(), query, active_only)
+        cached = vs.memo.get(memo_key)
+        if isinstance(cached, list):
+            items = cached
+        else:
+            items = [
+                item
+                for item in items
+                if not (active_only and item.inactive)
+                and (not query or any(prefix_match(query, lw) for lw in item.label_words))
+            ]
+            if len(vs.memo) < 4096:
+                vs.memo[memo_key] = items
+    end = len(items) if count is None else offset + count
+    return ExpandPage(total=len(items), offset=offset, items=items[offset:end])
+
+
+def validate_in_valueset(
+    vs: IndexedValueSet,
+    closure: Closure,
+    aliases: CanonicalIndex,
+    *,
+    system: str | None,
+    code: str,
+    display: str | None,
+    version: str | None = None,
+) -> Validation:
+    identity = aliases.resolve(system) if system else None
+    for item in expand_all(vs, closure, aliases):
+        if item.code != code or (identity and aliases.resolve(item.system) != identity):
+            continue
+        labels = [item.display, *(d.value for d in item.designations)]
+        if item.concept is not None:
+            labels.append(item.concept.display)
+        return _validation(
+            item.display, labels, item.inactive, item.system, item.code, item.version, display
+        )
+    where = f"{system}#{code}" if system else code
+    return Validation(
+        False, f"Code {where} is not in value set {vs.url}", None, system, code, version
+    )

@@ -1,0 +1,209 @@
+"""Loaded terminology resources, indexed once for fast reads.
+
+A CodeSystem is flattened (nested concepts keep their parent) into ``code → FlatConcept``
+with pre-normalised label words, so ``$lookup`` is a dict access and ``$expand`` filters
+never re-normalise labels on the hot path.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from gateway.terminology.canonical import CanonicalIndex, nos_name, oid_of
+from gateway.terminology.model import (
+    CodeSystem,
+    Concept,
+    ConceptMap,
+    ConceptProperty,
+    Designation,
+    Identifier,
+    ValueSet,
+)
+from gateway.terminology.textnorm import words
+
+_INACTIVE_STATUSES = frozenset({"deprecated", "retired", "inactive"})
+_TIMESTAMP = re.compile(r"^\d{14}$")
+
+
+def version_order(version: str | None) -> tuple[int, tuple[tuple[int, int | str], ...]]:
+    """Sort key: NOS timestamp versions (``20260730120000``) sort after legacy ``0.1.0``."""
+    if not version:
+        return (0, ())
+    if _TIMESTAMP.match(version):
+        return (2, ((0, int(version)),))
+    parts = tuple((0, int(p)) if p.isdigit() else (1, p) for p in re.split(r"[.\-]", version))
+    return (1, parts)
+
+
+def _oids(identifiers: list[Identifier]) -> tuple[str, ...]:
+    out = []
+    for ident in identifiers:
+        oid = oid_of(ident.value)
+        if oid:
+            out.append(oid)
+    return tuple(out)
+
+
+@dataclass(frozen=True, slots=True)
+class FlatConcept:
+    code: str
+    display: str
+    definition: str | None
+    designations: tuple[Designation, ...]
+    properties: tuple[ConceptProperty, ...]
+    parent: str | None
+    status: str
+    inactive: bool
+    label_words: tuple[tuple[str, ...], ...]
+
+
+def _status_of(concept: Concept, now_iso: str) -> tuple[str, bool]:
+    status = "active"
+    ended = False
+    for prop in concept.property:
+        if prop.code == "status" and prop.value_code:
+            status = prop.value_code
+        elif prop.code == "inactive" and prop.value_boolean:
+            status = "inactive"
+        elif prop.code in {"dateFin", "deprecationDate", "retirementDate"}:
+            # Legacy NOS exports carry no status; an end date in the past retires the code.
+            when = prop.value_date_time or ""
+            ended = ended or (bool(when) and when[:19] <= now_iso)
+    if ended and status == "active":
+        status = "deprecated"
+    return status, status in _INACTIVE_STATUSES
+
+
+@dataclass(slots=True)
+class IndexedCodeSystem:
+    resource: CodeSystem
+    raw: bytes
+    identity: str
+    oids: tuple[str, ...]
+    concepts: dict[str, FlatConcept]
+    folded: dict[str, str]
+    source: str = "snapshot"
+
+    @classmethod
+    def build(cls, resource: CodeSystem, raw: bytes, source: str = "snapshot") -> IndexedCodeSystem:
+        now_iso = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        concepts: dict[str, FlatConcept] = {}
+
+        def visit(items: list[Concept], parent: str | None) -> None:
+            for concept in items:
+                status, inactive = _status_of(concept, now_iso)
+                display = concept.display or concept.code
+                labels = [display, *(d.value for d in concept.designation)]
+                concepts[concept.code] = FlatConcept(
+                    code=concept.code,
+                    display=display,
+                    definition=concept.definition,
+                    designations=tuple(concept.designation),
+                    properties=tuple(concept.property),
+                    parent=parent,
+                    status=status,
+                    inactive=inactive,
+                    label_words=tuple(dict.fromkeys(words(label) for label in labels)),
+                )
+                visit(concept.concept, concept.code)
+
+        visit(resource.concept, None)
+        folded = {} if resource.case_sensitive else {c.casefold(): c for c in concepts}
+        return cls(
+            resource=resource,
+            raw=raw,
+            identity=CanonicalIndex.identity_for(resource.url),
+            oids=_oids(resource.identifier),
+            concepts=concepts,
+            folded=folded,
+            source=source,
+        )
+
+    @property
+    def url(self) -> str:
+        return self.resource.url
+
+    @property
+    def version(self) -> str | None:
+        return self.resource.version
+
+    @property
+    def nos(self) -> str | None:
+        return nos_name(self.resource.url)
+
+    def get(self, code: str) -> FlatConcept | None:
+        found = self.concepts.get(code)
+        if found is None and self.folded:
+            real = self.folded.get(code.casefold())
+            found = self.concepts.get(real) if real is not None else None
+        return found
+
+
+@dataclass(slots=True)
+class IndexedValueSet:
+    resource: ValueSet
+    raw: bytes
+    identity: str
+    oids: tuple[str, ...]
+    source: str = "snapshot"
+    memo: dict[object, object] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, resource: ValueSet, raw: bytes, source: str = "snapshot") -> IndexedValueSet:
+        return cls(
+            resource,
+            raw,
+            CanonicalIndex.identity_for(resource.url),
+            _oids(resource.identifier),
+            source,
+        )
+
+    @property
+    def url(self) -> str:
+        return self.resource.url
+
+    @property
+    def version(self) -> str | None:
+        return self.resource.version
+
+
+@dataclass(slots=True)
+class IndexedConceptMap:
+    resource: ConceptMap
+    raw: bytes
+    identity: str
+    oids: tuple[str, ...]
+    source: str = "snapshot"
+
+    @classmethod
+    def build(cls, resource: ConceptMap, raw: bytes, source: str = "snapshot") -> IndexedConceptMap:
+        return cls(
+            resource,
+            raw,
+            CanonicalIndex.identity_for(resource.url),
+            _oids(resource.identifiers()),
+            source,
+        )
+
+    @property
+    def url(self) -> str:
+        return self.resource.url
+
+    @property
+    def version(self) -> str | None:
+        return self.resource.version
+
+
+Indexed = IndexedCodeSystem | IndexedValueSet | IndexedConceptMap
+
+
+def index_resource(
+    resource: CodeSystem | ValueSet | ConceptMap, raw: bytes, source: str = "snapshot"
+) -> Indexed:
+    if isinstance(resource, CodeSystem):
+        return IndexedCodeSystem.build(resource, raw, source)
+    if isinstance(resource, ValueSet):
+        return IndexedValueSet.build(resource, raw, source)
+    return IndexedConceptMap.build(resource, raw, source)

@@ -1,0 +1,229 @@
+"""msgspec models of the FHIR R4 terminology resources the gateway reads.
+
+Only the fields the engine uses are declared; unknown fields are ignored on decode, and the
+original JSON is kept (``raw``) so ``/fhir/CodeSystem?url=`` returns the resource verbatim.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+
+class Coding(msgspec.Struct, omit_defaults=True):
+    system: str | None = None
+    version: str | None = None
+    code: str | None = None
+    display: str | None = None
+
+
+class Identifier(msgspec.Struct, omit_defaults=True):
+    system: str | None = None
+    value: str | None = None
+
+
+class Designation(msgspec.Struct, omit_defaults=True):
+    value: str
+    language: str | None = None
+    use: Coding | None = None
+
+
+class ConceptProperty(msgspec.Struct, omit_defaults=True, rename="camel"):
+    code: str
+    value_code: str | None = None
+    value_coding: Coding | None = None
+    value_string: str | None = None
+    value_integer: int | None = None
+    value_boolean: bool | None = None
+    value_date_time: str | None = None
+    value_decimal: float | None = None
+
+    def value(self) -> tuple[str, Any]:
+        """The ``(valueX name, value)`` pair that is set."""
+        for fhir_name, attr in _VALUE_FIELDS:
+            got = getattr(self, attr)
+            if got is not None:
+                return fhir_name, got
+        return "valueString", ""
+
+
+_VALUE_FIELDS = (
+    ("valueCode", "value_code"),
+    ("valueCoding", "value_coding"),
+    ("valueString", "value_string"),
+    ("valueInteger", "value_integer"),
+    ("valueBoolean", "value_boolean"),
+    ("valueDateTime", "value_date_time"),
+    ("valueDecimal", "value_decimal"),
+)
+
+
+class Concept(msgspec.Struct, omit_defaults=True):
+    code: str
+    display: str | None = None
+    definition: str | None = None
+    designation: list[Designation] = []
+    property: list[ConceptProperty] = []
+    concept: list[Concept] = []
+
+
+class PropertyDef(msgspec.Struct, omit_defaults=True):
+    code: str
+    type: str | None = None
+    uri: str | None = None
+    description: str | None = None
+
+
+class CodeSystem(msgspec.Struct, omit_defaults=True, rename="camel"):
+    url: str
+    resource_type: str = "CodeSystem"
+    id: str | None = None
+    version: str | None = None
+    name: str | None = None
+    title: str | None = None
+    status: str | None = None
+    date: str | None = None
+    case_sensitive: bool | None = None
+    content: str | None = None
+    identifier: list[Identifier] = []
+    property: list[PropertyDef] = []
+    concept: list[Concept] = []
+
+
+class ValueSetFilter(msgspec.Struct, omit_defaults=True):
+    property: str
+    op: str
+    value: str
+
+
+class ComposeConcept(msgspec.Struct, omit_defaults=True):
+    code: str
+    display: str | None = None
+    designation: list[Designation] = []
+
+
+class ComposeInclude(msgspec.Struct, omit_defaults=True, rename="camel"):
+    system: str | None = None
+    version: str | None = None
+    concept: list[ComposeConcept] = []
+    filter: list[ValueSetFilter] = []
+    value_set: list[str] = []
+
+
+class Compose(msgspec.Struct, omit_defaults=True, rename="camel"):
+    include: list[ComposeInclude] = []
+    exclude: list[ComposeInclude] = []
+    inactive: bool | None = None
+
+
+class ExpansionContains(msgspec.Struct, omit_defaults=True):
+    system: str | None = None
+    version: str | None = None
+    code: str | None = None
+    display: str | None = None
+    inactive: bool | None = None
+    designation: list[Designation] = []
+    contains: list[ExpansionContains] = []
+
+
+class Expansion(msgspec.Struct, omit_defaults=True):
+    contains: list[ExpansionContains] = []
+    total: int | None = None
+
+
+class ValueSet(msgspec.Struct, omit_defaults=True, rename="camel"):
+    url: str
+    resource_type: str = "ValueSet"
+    id: str | None = None
+    version: str | None = None
+    name: str | None = None
+    title: str | None = None
+    status: str | None = None
+    date: str | None = None
+    identifier: list[Identifier] = []
+    compose: Compose | None = None
+    expansion: Expansion | None = None
+
+
+class MapTarget(msgspec.Struct, omit_defaults=True):
+    code: str | None = None
+    display: str | None = None
+    equivalence: str | None = None
+    relationship: str | None = None
+    comment: str | None = None
+
+
+class MapElement(msgspec.Struct, omit_defaults=True):
+    code: str | None = None
+    display: str | None = None
+    target: list[MapTarget] = []
+
+
+class MapGroup(msgspec.Struct, omit_defaults=True, rename="camel"):
+    source: str | None = None
+    source_version: str | None = None
+    target: str | None = None
+    target_version: str | None = None
+    element: list[MapElement] = []
+
+
+class ConceptMap(msgspec.Struct, omit_defaults=True, rename="camel"):
+    url: str
+    resource_type: str = "ConceptMap"
+    id: str | None = None
+    version: str | None = None
+    name: str | None = None
+    status: str | None = None
+    date: str | None = None
+    identifier: list[Identifier] | Identifier | None = None
+    source_uri: str | None = None
+    source_canonical: str | None = None
+    target_uri: str | None = None
+    target_canonical: str | None = None
+    group: list[MapGroup] = []
+
+    def identifiers(self) -> list[Identifier]:
+        if self.identifier is None:
+            return []
+        return self.identifier if isinstance(self.identifier, list) else [self.identifier]
+
+
+class _Probe(msgspec.Struct, rename="camel"):
+    resource_type: str = ""
+
+
+class _BundleEntry(msgspec.Struct):
+    resource: msgspec.Raw | None = None
+
+
+class _Bundle(msgspec.Struct):
+    entry: list[_BundleEntry] = []
+
+
+TerminologyResource = CodeSystem | ValueSet | ConceptMap
+
+_TYPES: dict[str, type[CodeSystem] | type[ValueSet] | type[ConceptMap]] = {
+    "CodeSystem": CodeSystem,
+    "ValueSet": ValueSet,
+    "ConceptMap": ConceptMap,
+}
+
+
+def decode_resources(data: bytes) -> list[tuple[TerminologyResource, bytes]]:
+    """Decode one JSON document (a resource or a Bundle) into terminology resources.
+
+    Returns ``(resource, raw_json)`` pairs; other resource types are skipped.
+    Raises ``msgspec.DecodeError``/``ValidationError`` on malformed JSON.
+    """
+    kind = msgspec.json.decode(data, type=_Probe).resource_type
+    if kind == "Bundle":
+        out: list[tuple[TerminologyResource, bytes]] = []
+        for entry in msgspec.json.decode(data, type=_Bundle).entry:
+            if entry.resource is not None:
+                out.extend(decode_resources(bytes(entry.resource)))
+        return out
+    model = _TYPES.get(kind)
+    if model is None:
+        return []
+    return [(msgspec.json.decode(data, type=model), data)]

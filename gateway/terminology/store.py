@@ -1,0 +1,126 @@
+"""In-memory store of materialised terminology resources (the snapshot), by identity+version.
+
+Loaded at start-up from ``GATEWAY_SNAPSHOT_DIR`` (read recursively: single resources and
+Bundles); kept for the life of the process as the stale-if-error fallback.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+import msgspec
+
+from gateway.terminology.canonical import CanonicalIndex
+from gateway.terminology.indexed import (
+    Indexed,
+    IndexedCodeSystem,
+    IndexedConceptMap,
+    IndexedValueSet,
+    index_resource,
+    version_order,
+)
+from gateway.terminology.model import decode_resources
+
+log = logging.getLogger("gateway.terminology")
+R = TypeVar("R", IndexedCodeSystem, IndexedValueSet, IndexedConceptMap)
+
+
+@dataclass(slots=True)
+class LoadReport:
+    files: int = 0
+    resources: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+class TerminologyStore:
+    def __init__(self) -> None:
+        self.aliases = CanonicalIndex()
+        self._by_kind: dict[type, dict[str, dict[str, Indexed]]] = defaultdict(dict)
+
+    def add(self, item: Indexed) -> None:
+        self.aliases.register(item.url, list(item.oids))
+        versions = self._by_kind[type(item)].setdefault(item.identity, {})
+        versions[item.version or ""] = item
+
+    def _get(self, kind: type[R], system: str, version: str | None) -> R | None:
+        versions = self._by_kind[kind].get(self.aliases.resolve(system))
+        if not versions:
+            return None
+        if version:
+            found = versions.get(version)
+            return found if isinstance(found, kind) else None
+        latest = max(versions.values(), key=lambda item: version_order(item.version))
+        return latest if isinstance(latest, kind) else None
+
+    def codesystem(self, system: str, version: str | None = None) -> IndexedCodeSystem | None:
+        return self._get(IndexedCodeSystem, system, version)
+
+    def valueset(self, url: str, version: str | None = None) -> IndexedValueSet | None:
+        return self._get(IndexedValueSet, url, version)
+
+    def conceptmap(self, url: str, version: str | None = None) -> IndexedConceptMap | None:
+        return self._get(IndexedConceptMap, url, version)
+
+    def versions_of(self, kind: type[Indexed], system: str) -> list[str]:
+        versions = self._by_kind[kind].get(self.aliases.resolve(system), {})
+        return sorted(versions, key=version_order)
+
+    def all(self, kind: type[R]) -> list[R]:
+        """Every loaded version of every resource of ``kind``."""
+        return [
+            item
+            for versions in self._by_kind[kind].values()
+            for item in versions.values()
+            if isinstance(item, kind)
+        ]
+
+    def latest(self, kind: type[R]) -> list[R]:
+        return [
+            item
+            for identity in list(self._by_kind[kind])
+            if (item := self._get(kind, identity, None)) is not None
+        ]
+
+    def summary(self) -> list[dict[str, str]]:
+        """What is loaded, for ``/health/ready``."""
+        everything: list[Indexed] = [
+            *self.all(IndexedCodeSystem),
+            *self.all(IndexedValueSet),
+            *self.all(IndexedConceptMap),
+        ]
+        return [
+            {
+                "resourceType": item.resource.resource_type,
+                "url": item.url,
+                "version": item.version or "",
+                "source": item.source,
+            }
+            for item in sorted(everything, key=lambda i: (i.identity, version_order(i.version)))
+        ]
+
+    def load_bytes(self, data: bytes, source: str) -> int:
+        count = 0
+        for resource, raw in decode_resources(data):
+            self.add(index_resource(resource, raw, source))
+            count += 1
+        return count
+
+    def load_directory(self, directory: Path) -> LoadReport:
+        """Load every ``*.json`` under ``directory``; a bad file is reported, not fatal."""
+        report = LoadReport()
+        if not directory.is_dir():
+            report.errors.append(f"{directory}: not a directory")
+            return report
+        for path in sorted(directory.rglob("*.json")):
+            report.files += 1
+            try:
+                report.resources += self.load_bytes(path.read_bytes(), f"snapshot:{path.name}")
+            except (OSError, msgspec.DecodeError, msgspec.ValidationError) as exc:
+                message = f"{path}: {exc}"
+                report.errors.append(message)
+                log.warning("snapshot file skipped", extra={"file": str(path), "error": str(exc)})
+        return report

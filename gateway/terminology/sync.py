@@ -1,0 +1,72 @@
+"""``gateway sync terminology``: materialise the mirrored NOS from the SMT into the snapshot.
+
+Each resource is written as ``<Kind>-<NOS id>.json`` through a temporary file and an atomic
+rename, so a failed or interrupted sync never leaves a truncated file nor loses the
+previous copy. ValueSets get their full expansion (paged, ``total`` not trusted) attached
+when they reference a code system the snapshot does not hold.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import msgspec
+
+from gateway.errors import GatewayError
+from gateway.mappings.nos import MirroredNos
+from gateway.terminology.canonical import nos_id
+from gateway.terminology.indexed import version_order
+from gateway.terminology.model import ValueSet
+from gateway.terminology.smt import SmtClient
+
+
+@dataclass(slots=True)
+class SyncReport:
+    written: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+async def sync_terminology(smt: SmtClient, entries: list[MirroredNos], out_dir: Path) -> SyncReport:
+    report = SyncReport()
+    mirrored_systems = {nos_id(e.canonical) for e in entries if e.kind == "CodeSystem"}
+    for entry in entries:
+        try:
+            found = await smt.read(entry.kind, entry.canonical)
+            if not found:
+                report.failed.append(f"{entry.name}: not found on the SMT ({entry.canonical})")
+                continue
+            resource, raw = max(found, key=lambda pair: version_order(pair[0].version))
+            if isinstance(resource, ValueSet) and resource.compose is not None:
+                systems = {nos_id(i.system) for i in resource.compose.include if i.system}
+                if not systems <= mirrored_systems:
+                    raw = await _with_expansion(smt, raw, entry.canonical, resource.version)
+            target = out_dir / f"{entry.kind}-{entry.name}.json"
+            write_atomically(target, raw)
+            report.written.append(f"{entry.name} {resource.version or ''} -> {target}")
+        except GatewayError as exc:
+            report.failed.append(f"{entry.name}: {exc.message}")
+    return report
+
+
+async def _with_expansion(smt: SmtClient, raw: bytes, url: str, version: str | None) -> bytes:
+    contains = await smt.expand_all(url, version)
+    document = msgspec.json.decode(raw)
+    document["expansion"] = {"total": len(contains), "contains": msgspec.to_builtins(contains)}
+    return msgspec.json.encode(document)

@@ -1,0 +1,201 @@
+"""One ``httpx.AsyncClient`` per upstream, with the resilience every call needs.
+
+* connect/read timeouts and a total budget per logical call (retries included);
+* retries with exponential backoff and jitter, via ``stamina``, for idempotent calls only,
+  on transport errors, 502/503/504 and 429 (honouring ``Retry-After``);
+* a circuit breaker (``gateway.upstream.breaker``) that fails fast while the upstream is down;
+* a client-side rate limiter (``aiolimiter``) so we never exceed the upstream's quota;
+* ``Accept: application/fhir+json`` on every request, and a check that the answer *is*
+  JSON (the SMT answers HTML without that header, a proxy may answer an HTML error page).
+
+The transport is injectable: tests pass respx/``httpx.MockTransport``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import httpx
+import stamina
+from aiolimiter import AsyncLimiter
+
+from gateway.errors import UpstreamBadResponse, UpstreamError, UpstreamUnavailable
+from gateway.settings import UpstreamSettings
+from gateway.upstream.breaker import BreakerState, CircuitBreaker
+
+FHIR_JSON = "application/fhir+json"
+_RETRYABLE_STATUS = frozenset({429, 502, 503, 504})
+
+
+class _RetryableStatus(Exception):
+    def __init__(self, response: httpx.Response) -> None:
+        super().__init__(f"HTTP {response.status_code}")
+        self.response = response
+
+
+@dataclass(slots=True)
+class UpstreamStatus:
+    """Counters and last outcome, for ``/health/ready`` and ``/metrics``."""
+
+    calls: int = 0
+    errors: int = 0
+    last_success_at: float | None = None
+    last_error_at: float | None = None
+    last_error: str | None = None
+    errors_by_kind: dict[str, int] = field(default_factory=dict)
+
+
+def _retry_after_s(response: httpx.Response, cap_s: float) -> float | None:
+    raw = response.headers.get("Retry-After")
+    if raw is None:
+        return None
+    try:
+        return min(cap_s, max(0.0, float(raw)))
+    except ValueError:
+        parsed = email.utils.parsedate_to_datetime(raw) if raw else None
+        if parsed is None:
+            return None
+        return min(cap_s, max(0.0, parsed.timestamp() - time.time()))
+
+
+class UpstreamClient:
+    def __init__(
+        self,
+        settings: UpstreamSettings,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        headers: Mapping[str, str] | None = None,
+        auth: httpx.Auth | None = None,
+    ) -> None:
+        self.settings = settings
+        self.name = settings.name
+        self.status = UpstreamStatus()
+        self.breaker = CircuitBreaker(settings.breaker_failures, settings.breaker_reset_s)
+        self._limiter = AsyncLimiter(max_rate=settings.rate_per_s, time_period=1.0)
+        timeout = httpx.Timeout(
+            settings.read_timeout_s, connect=settings.connect_timeout_s, pool=settings.budget_s
+        )
+        self._client = httpx.AsyncClient(
+            base_url=settings.url,
+            timeout=timeout,
+            transport=transport,
+            auth=auth,
+            headers={"Accept": FHIR_JSON, "User-Agent": "sas-gateway", **(headers or {})},
+            follow_redirects=True,
+        )
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    @property
+    def state(self) -> str:
+        """``offline`` (no URL), ``reachable``, ``degraded`` (last call failed) or ``down``."""
+        if not self.settings.enabled:
+            return "offline"
+        if self.breaker.state is not BreakerState.CLOSED:
+            return "down"
+        last_ok, last_err = self.status.last_success_at, self.status.last_error_at
+        if last_err is not None and (last_ok is None or last_err > last_ok):
+            return "degraded"
+        return "reachable"
+
+    async def get(self, path: str, params: Mapping[str, str] | None = None) -> httpx.Response:
+        """Idempotent GET: retried. Returns 2xx and semantic 4xx (e.g. 404) responses."""
+        return await self._call("GET", path, params=params, idempotent=True)
+
+    async def post(self, path: str, *, json: object, idempotent: bool = False) -> httpx.Response:
+        """POST; retried only if the caller declares the operation idempotent (FHIR ops are)."""
+        return await self._call("POST", path, json=json, idempotent=idempotent)
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json: object = None,
+        idempotent: bool,
+    ) -> httpx.Response:
+        if not self.settings.enabled:
+            raise UpstreamUnavailable(
+                f"{self.name} is not configured (offline mode)", upstream=self.name
+            )
+        if not self.breaker.allow():
+            raise UpstreamUnavailable(
+                f"{self.name} is failing; circuit open",
+                upstream=self.name,
+                details={"retry_after_s": round(self.breaker.retry_after_s(), 1)},
+            )
+        attempts = 1 + (self.settings.retries if idempotent else 0)
+        try:
+            async with asyncio.timeout(self.settings.budget_s):
+                response = await self._with_retries(method, path, params, json, attempts)
+            response = self._checked(response)
+        except TimeoutError:
+            self._failed("timeout")
+            raise UpstreamUnavailable(
+                f"{self.name} did not answer within {self.settings.budget_s:g}s", upstream=self.name
+            ) from None
+        except _RetryableStatus as exc:
+            self._failed(f"http_{exc.response.status_code}")
+            raise UpstreamUnavailable(
+                f"{self.name} answered HTTP {exc.response.status_code}", upstream=self.name
+            ) from None
+        except httpx.TransportError as exc:
+            self._failed(type(exc).__name__)
+            raise UpstreamUnavailable(
+                f"{self.name} unreachable: {type(exc).__name__}", upstream=self.name
+            ) from None
+        except UpstreamError as exc:
+            self._failed(exc.code)
+            raise
+        self.breaker.record_success()
+        self.status.last_success_at = time.time()
+        return response
+
+    async def _with_retries(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, str] | None,
+        json: object,
+        attempts: int,
+    ) -> httpx.Response:
+        cap = self.settings.budget_s
+
+        def backoff(exc: Exception) -> bool | float:
+            if isinstance(exc, _RetryableStatus):
+                return _retry_after_s(exc.response, cap) or True
+            return isinstance(exc, httpx.TransportError)
+
+        async for attempt in stamina.retry_context(
+            on=backoff, attempts=attempts, timeout=cap, wait_initial=0.1, wait_max=2.0
+        ):
+            with attempt:
+                await self._limiter.acquire()
+                self.status.calls += 1
+                response = await self._client.request(method, path, params=params, json=json)
+                if response.status_code in _RETRYABLE_STATUS or response.status_code >= 500:
+                    raise _RetryableStatus(response)
+                return response
+        raise AssertionError("unreachable: stamina re-raises the last error")  # pragma: no cover
+
+    def _checked(self, response: httpx.Response) -> httpx.Response:
+        content_type = response.headers.get("Content-Type", "")
+        if response.status_code < 400 and "json" not in content_type:
+            raise UpstreamBadResponse(
+                f"{self.name} answered {content_type or 'no content type'} instead of FHIR JSON",
+                upstream=self.name,
+            )
+        return response
+
+    def _failed(self, kind: str) -> None:
+        self.breaker.record_failure()
+        self.status.errors += 1
+        self.status.last_error_at = time.time()
+        self.status.last_error = kind
+        self.status.errors_by_kind[kind] = self.status.errors_by_kind.get(kind, 0) + 1

@@ -1,0 +1,1 @@
+"""HTTP layer: thin litestar controllers over the services, one error boundary."""

@@ -1,0 +1,240 @@
+"""FHIR terminology facade (``/fhir``): GET with query parameters, POST with ``Parameters``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.params import Parameter
+
+from gateway.errors import InvalidInput
+from gateway.terminology.indexed import IndexedCodeSystem
+from gateway.web import fhir_format as fmt
+from gateway.web.deps import fhir_response, services
+from gateway.web.fhir_params import OperationParams
+
+Q = Annotated[str | None, Parameter(required=False)]
+FhirRequest = Request[Any, Any, Any]
+
+
+def _base(request: FhirRequest) -> str:
+    return str(request.base_url).rstrip("/") + "/fhir"
+
+
+async def _params(request: FhirRequest) -> OperationParams:
+    if request.method == "POST":
+        return OperationParams.from_body(await request.body())
+    return OperationParams.from_query(request.query_params.dict())
+
+
+async def _lookup(request: FhirRequest) -> Response[bytes]:
+    params = await _params(request)
+    system, code = params.system_and_code(("system",))
+    if not system:
+        raise InvalidInput("Parameter 'system' (or 'coding') is required", parameter="system")
+    cs, concept, state = await services(request).terminology.lookup(
+        system, code, params.text("version")
+    )
+    return fhir_response(fmt.lookup_parameters(cs, concept, params.texts("property")), state)
+
+
+async def _validate_cs(request: FhirRequest) -> Response[bytes]:
+    params = await _params(request)
+    system, code = params.system_and_code(("url", "system"))
+    if not system:
+        raise InvalidInput("Parameter 'url' (or 'system'/'coding') is required", parameter="url")
+    result = await services(request).terminology.validate_code(
+        system, code, version=params.text("version"), display=params.text("display")
+    )
+    return fhir_response(fmt.validation_parameters(result.value), result.state)
+
+
+async def _expand(request: FhirRequest) -> Response[bytes]:
+    params = await _params(request)
+    url = params.text("url")
+    if not url:
+        raise InvalidInput("Parameter 'url' is required", parameter="url")
+    count = params.integer("count", None, maximum=10_000)
+    offset = params.integer("offset", 0) or 0
+    active_only = params.flag("activeOnly")
+    text = params.text("filter")
+    vs, page, state = await services(request).terminology.expand(
+        url,
+        version=params.text("valueSetVersion"),
+        text_filter=text,
+        active_only=active_only,
+        offset=offset,
+        count=count,
+    )
+    used = {"filter": text, "count": count, "offset": offset, "activeOnly": active_only or None}
+    body = fmt.expansion_valueset(vs, page, used, params.flag("includeDesignations"))
+    return fhir_response(body, state)
+
+
+async def _validate_vs(request: FhirRequest) -> Response[bytes]:
+    params = await _params(request)
+    url = params.text("url")
+    if not url:
+        raise InvalidInput("Parameter 'url' is required", parameter="url")
+    system, code = params.system_and_code(("system",))
+    result = await services(request).terminology.validate_in_valueset(
+        url,
+        code=code,
+        system=system,
+        display=params.text("display"),
+        version=params.text("valueSetVersion"),
+    )
+    return fhir_response(fmt.validation_parameters(result.value), result.state)
+
+
+async def _translate(request: FhirRequest) -> Response[bytes]:
+    params = await _params(request)
+    system, code = params.system_and_code(("system",))
+    if not system:
+        raise InvalidInput("Parameter 'system' (or 'coding') is required", parameter="system")
+    matches = await services(request).terminology.translate(
+        system=system,
+        code=code,
+        url=params.text("url"),
+        target=params.text("targetsystem", "targetSystem", "target"),
+    )
+    return fhir_response(fmt.translate_parameters(matches))
+
+
+class FhirController(Controller):
+    path = "/fhir"
+    tags = ["FHIR terminology"]
+
+    @get("/metadata", summary="CapabilityStatement (mode=terminology: TerminologyCapabilities)")
+    async def metadata(self, request: FhirRequest, mode: Q = None) -> Response[bytes]:
+        if mode == "terminology":
+            codesystems = services(request).store.all(IndexedCodeSystem)
+            return fhir_response(fmt.terminology_capabilities(codesystems))
+        return fhir_response(fmt.capability_statement(_base(request)))
+
+    @get("/CodeSystem/$lookup", summary="CodeSystem $lookup")
+    async def lookup_get(
+        self,
+        request: FhirRequest,
+        system: Q = None,
+        code: Q = None,
+        version: Q = None,
+        coding: Q = None,
+        property: Annotated[list[str] | None, Parameter(required=False)] = None,
+    ) -> Response[bytes]:
+        return await _lookup(request)
+
+    @post("/CodeSystem/$lookup", summary="CodeSystem $lookup (Parameters body)", status_code=200)
+    async def lookup_post(self, request: FhirRequest) -> Response[bytes]:
+        return await _lookup(request)
+
+    @get("/CodeSystem/$validate-code", summary="CodeSystem $validate-code")
+    async def validate_cs_get(
+        self,
+        request: FhirRequest,
+        url: Q = None,
+        system: Q = None,
+        code: Q = None,
+        version: Q = None,
+        display: Q = None,
+        coding: Q = None,
+    ) -> Response[bytes]:
+        return await _validate_cs(request)
+
+    @post(
+        "/CodeSystem/$validate-code",
+        summary="CodeSystem $validate-code (Parameters body)",
+        status_code=200,
+    )
+    async def validate_cs_post(self, request: FhirRequest) -> Response[bytes]:
+        return await _validate_cs(request)
+
+    @get("/ValueSet/$expand", summary="ValueSet $expand")
+    async def expand_get(
+        self,
+        request: FhirRequest,
+        url: Q = None,
+        filter: Q = None,
+        count: Q = None,
+        offset: Q = None,
+        active_only: Annotated[str | None, Parameter(query="activeOnly", required=False)] = None,
+        value_set_version: Annotated[
+            str | None, Parameter(query="valueSetVersion", required=False)
+        ] = None,
+        include_designations: Annotated[
+            str | None, Parameter(query="includeDesignations", required=False)
+        ] = None,
+    ) -> Response[bytes]:
+        return await _expand(request)
+
+    @post("/ValueSet/$expand", summary="ValueSet $expand (Parameters body)", status_code=200)
+    async def expand_post(self, request: FhirRequest) -> Response[bytes]:
+        return await _expand(request)
+
+    @get("/ValueSet/$validate-code", summary="ValueSet $validate-code")
+    async def validate_vs_get(
+        self,
+        request: FhirRequest,
+        url: Q = None,
+        system: Q = None,
+        code: Q = None,
+        display: Q = None,
+        coding: Q = None,
+        value_set_version: Annotated[
+            str | None, Parameter(query="valueSetVersion", required=False)
+        ] = None,
+    ) -> Response[bytes]:
+        return await _validate_vs(request)
+
+    @post(
+        "/ValueSet/$validate-code",
+        summary="ValueSet $validate-code (Parameters body)",
+        status_code=200,
+    )
+    async def validate_vs_post(self, request: FhirRequest) -> Response[bytes]:
+        return await _validate_vs(request)
+
+    @get("/ConceptMap/$translate", summary="ConceptMap $translate")
+    async def translate_get(
+        self,
+        request: FhirRequest,
+        url: Q = None,
+        system: Q = None,
+        code: Q = None,
+        coding: Q = None,
+        targetsystem: Q = None,
+    ) -> Response[bytes]:
+        return await _translate(request)
+
+    @post(
+        "/ConceptMap/$translate", summary="ConceptMap $translate (Parameters body)", status_code=200
+    )
+    async def translate_post(self, request: FhirRequest) -> Response[bytes]:
+        return await _translate(request)
+
+    @get("/CodeSystem", summary="Search CodeSystems by canonical url")
+    async def search_codesystems(
+        self, request: FhirRequest, url: Q = None, version: Q = None
+    ) -> Response[bytes]:
+        return self._search(request, "CodeSystem", url, version)
+
+    @get("/ValueSet", summary="Search ValueSets by canonical url")
+    async def search_valuesets(
+        self, request: FhirRequest, url: Q = None, version: Q = None
+    ) -> Response[bytes]:
+        return self._search(request, "ValueSet", url, version)
+
+    @get("/ConceptMap", summary="Search ConceptMaps by canonical url")
+    async def search_conceptmaps(
+        self, request: FhirRequest, url: Q = None, version: Q = None
+    ) -> Response[bytes]:
+        return self._search(request, "ConceptMap", url, version)
+
+    @staticmethod
+    def _search(
+        request: FhirRequest, kind: str, url: str | None, version: str | None
+    ) -> Response[bytes]:
+        if not url:
+            raise InvalidInput(f"Parameter 'url' is required to search {kind}", parameter="url")
+        found = services(request).terminology.find(kind, url, version)
+        return fhir_response(fmt.search_bundle(kind, found, _base(request)))

@@ -1,0 +1,154 @@
+"""FHIR operation parameters from a GET query string or a POST ``Parameters`` body.
+
+Both become ``OperationParams`` (name → list of values) so each operation is written once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import msgspec
+
+from gateway.errors import InvalidInput
+from gateway.terminology.model import Coding
+
+
+class _Parameter(msgspec.Struct, rename="camel"):
+    name: str
+    value_string: str | None = None
+    value_uri: str | None = None
+    value_url: str | None = None
+    value_canonical: str | None = None
+    value_code: str | None = None
+    value_boolean: bool | None = None
+    value_integer: int | None = None
+    value_coding: Coding | None = None
+    value_codeable_concept: dict[str, Any] | None = None
+
+
+class _Parameters(msgspec.Struct, rename="camel"):
+    resource_type: str
+    parameter: list[_Parameter] = []
+
+
+_TRUE = {"true", "1"}
+_FALSE = {"false", "0"}
+
+
+class OperationParams:
+    def __init__(self, values: Mapping[str, list[Any]]) -> None:
+        self._values = {k: v for k, v in values.items() if v}
+
+    @classmethod
+    def from_query(cls, query: Mapping[str, list[str]]) -> OperationParams:
+        return cls({k: [v for v in vs if v != ""] for k, vs in query.items()})
+
+    @classmethod
+    def from_body(cls, body: bytes) -> OperationParams:
+        try:
+            parsed = msgspec.json.decode(body, type=_Parameters)
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            raise InvalidInput(
+                f"Body is not a FHIR Parameters resource: {exc}", parameter="body"
+            ) from None
+        if parsed.resource_type != "Parameters":
+            raise InvalidInput(
+                f"Body must be a Parameters resource, not {parsed.resource_type}",
+                parameter="resourceType",
+            )
+        values: dict[str, list[Any]] = {}
+        for p in parsed.parameter:
+            value: Any = next(
+                (
+                    v
+                    for v in (
+                        p.value_string,
+                        p.value_uri,
+                        p.value_url,
+                        p.value_canonical,
+                        p.value_code,
+                        p.value_boolean,
+                        p.value_integer,
+                        p.value_coding,
+                    )
+                    if v is not None
+                ),
+                None,
+            )
+            if value is None and p.value_codeable_concept is not None:
+                codings = p.value_codeable_concept.get("coding") or []
+                value = msgspec.convert(codings[0], Coding) if codings else None
+            if value is not None:
+                values.setdefault(p.name, []).append(value)
+        return cls(values)
+
+    def text(self, name: str, *aliases: str) -> str | None:
+        for key in (name, *aliases):
+            values = self._values.get(key)
+            if values:
+                value = values[0]
+                if not isinstance(value, str):
+                    raise InvalidInput(f"Parameter '{key}' must be a string", parameter=key)
+                return value.strip() or None
+        return None
+
+    def texts(self, name: str) -> list[str]:
+        return [str(v) for v in self._values.get(name, [])]
+
+    def integer(
+        self, name: str, default: int | None = None, *, minimum: int = 0, maximum: int = 100_000
+    ) -> int | None:
+        values = self._values.get(name)
+        if not values:
+            return default
+        raw = values[0]
+        try:
+            value = int(raw)
+        except (TypeError, ValueError):
+            raise InvalidInput(
+                f"Parameter '{name}' must be an integer, got {raw!r}", parameter=name
+            ) from None
+        if not minimum <= value <= maximum:
+            raise InvalidInput(
+                f"Parameter '{name}' must be between {minimum} and {maximum}", parameter=name
+            )
+        return value
+
+    def flag(self, name: str, default: bool = False) -> bool:
+        values = self._values.get(name)
+        if not values:
+            return default
+        raw = values[0]
+        if isinstance(raw, bool):
+            return raw
+        lowered = str(raw).lower()
+        if lowered in _TRUE:
+            return True
+        if lowered in _FALSE:
+            return False
+        raise InvalidInput(f"Parameter '{name}' must be true or false, got {raw!r}", parameter=name)
+
+    def coding(self, name: str = "coding") -> Coding | None:
+        values = self._values.get(name)
+        if not values:
+            return None
+        value = values[0]
+        if isinstance(value, Coding):
+            return value
+        system, sep, code = str(value).rpartition("|")
+        if not sep or not code:
+            raise InvalidInput(f"Parameter '{name}' must be 'system|code'", parameter=name)
+        return Coding(system=system or None, code=code)
+
+    def system_and_code(self, system_names: tuple[str, ...]) -> tuple[str | None, str]:
+        """(system, code) from ``code`` + one of ``system_names``, or from ``coding``."""
+        coding = self.coding()
+        code = self.text("code")
+        system = self.text(*system_names)
+        if coding is not None:
+            code = code or coding.code
+            system = system or coding.system
+        if not code:
+            raise InvalidInput("Parameter 'code' (or 'coding') is required", parameter="code")
+        return system, code

@@ -1,0 +1,62 @@
+"""Operations routes: liveness, readiness, Prometheus metrics, cache administration."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+
+from gateway.observability.metrics import CONTENT_TYPE
+from gateway.web.deps import services
+
+
+class OpsController(Controller):
+    tags = ["Operations"]
+
+    @get("/health/live", summary="The process is up")
+    async def live(self) -> dict[str, str]:
+        return {"status": "ok"}
+
+    @get("/health/ready", summary="Snapshot loaded; upstream reachable / degraded / offline")
+    async def ready(self, request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
+        svc = services(request)
+        report = svc.snapshot_report
+        body: dict[str, Any] = {
+            "status": "ready" if svc.ready else "not_ready",
+            "snapshot": {
+                "files": report.files,
+                "resources": svc.store.summary(),
+                "errors": report.errors,
+            },
+            "upstreams": {
+                client.name: {
+                    "state": client.state,
+                    "breaker": client.breaker.state.value,
+                    "last_error": client.status.last_error,
+                }
+                for client in svc.upstreams
+            },
+        }
+        return Response(body, status_code=200 if svc.ready else 503)
+
+    @get("/metrics", summary="Prometheus metrics", media_type=CONTENT_TYPE)
+    async def metrics(self, request: Request[Any, Any, Any]) -> Response[bytes]:
+        return Response(request.app.state.metrics.render(), media_type=CONTENT_TYPE)
+
+    @get("/admin/cache/stats", summary="Cache counters and sizes")
+    async def cache_stats(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name, (stats, entries, nbytes) in services(request).cache_figures().items():
+            out[name] = {**stats.as_dict(), "entries": entries, "bytes": nbytes}
+        return out
+
+    @post(
+        "/admin/cache/purge",
+        summary="Drop every cache entry (snapshot stays loaded)",
+        status_code=200,
+    )
+    async def cache_purge(self, request: Request[Any, Any, Any]) -> dict[str, int]:
+        svc = services(request)
+        purged = svc.loader.store.clear()
+        svc.terminology.seed_cache()
+        return {"purged": purged}

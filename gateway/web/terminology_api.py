@@ -1,0 +1,71 @@
+"""JSON terminology API (``/v1/terminology``) for the SAS front end."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, get
+from litestar.params import Parameter
+
+from gateway.errors import InvalidInput
+from gateway.terminology.service import parse_coding
+from gateway.web.deps import cache_headers, services
+from gateway.web.schemas import ResolvedCode, TermMatch, TermSearchResult
+
+
+class TerminologyController(Controller):
+    path = "/v1/terminology"
+    tags = ["Terminology (JSON)"]
+
+    @get("/resolve", summary="Resolve a NOS coding to its label and status")
+    async def resolve(
+        self,
+        request: Request[Any, Any, Any],
+        coding: Annotated[
+            str | None,
+            Parameter(
+                required=False, description="system|code, e.g. urn:oid:1.2.250.1.213.2.28|SM54"
+            ),
+        ] = None,
+        system: Annotated[str | None, Parameter(required=False)] = None,
+        code: Annotated[str | None, Parameter(required=False)] = None,
+        version: Annotated[str | None, Parameter(required=False)] = None,
+    ) -> Response[ResolvedCode]:
+        if coding:
+            system, code = parse_coding(coding)
+        if not system:
+            raise InvalidInput(
+                "Give 'coding=system|code' or both 'system' and 'code'", parameter="system"
+            )
+        if not code:
+            raise InvalidInput("Parameter 'code' is required", parameter="code")
+        cs, concept, state = await services(request).terminology.lookup(system, code, version)
+        body = ResolvedCode(
+            system=cs.url,
+            code=concept.code,
+            display=concept.display,
+            status=concept.status,
+            version=cs.version,
+            nos=cs.nos,
+            oid=cs.oids[0] if cs.oids else None,
+            inactive=concept.inactive,
+        )
+        return Response(body, headers=cache_headers(state))
+
+    @get("/search", summary="Fuzzy French label search, optionally within a value set")
+    async def search(
+        self,
+        request: Request[Any, Any, Any],
+        q: Annotated[str, Parameter(min_length=1, max_length=200)],
+        valueset: Annotated[
+            str | None,
+            Parameter(required=False, description="Canonical URL, OID or JDV name (JDV_J239)"),
+        ] = None,
+        limit: Annotated[int, Parameter(ge=1, le=200)] = 10,
+        include_inactive: Annotated[bool, Parameter(query="include_inactive")] = False,
+    ) -> Response[TermSearchResult]:
+        result = await services(request).terminology.search(
+            q, valueset=valueset, limit=limit, include_inactive=include_inactive
+        )
+        matches = [TermMatch(m.system, m.code, m.display, m.score) for m in result.value]
+        return Response(TermSearchResult(q, valueset, matches), headers=cache_headers(result.state))
