@@ -52,6 +52,7 @@ def create_app(
         state=State({"services": svc, "metrics": metrics}),
         on_shutdown=[shutdown],
         openapi_config=OPENAPI,
+        logging_config=None,  # logging is ours (JSON, see observability.logging)
         debug=False,
     )
 

@@ -20,6 +20,8 @@ def versioned_key(kind: str, canonical: str, version: str | None, *extra: str) -
 def hashed_key(kind: str, *parts: str) -> tuple[str, str]:
     digest = hashlib.blake2b(digest_size=20, key=_SALT)
     for part in parts:
-        digest.update(part.encode("utf-8"))
-        digest.update(b"\x00")
+        # Length-prefixed, so ("a\x00b",) and ("a", "b") never hash alike.
+        data = part.encode("utf-8")
+        digest.update(len(data).to_bytes(8, "big"))
+        digest.update(data)
     return (kind, digest.hexdigest())

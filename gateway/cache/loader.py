@@ -4,7 +4,8 @@
 the caller whether the value is fresh (HIT / MISS) or STALE (served past its soft TTL while
 a background refresh runs, or served because the upstream failed). Rules (DESIGN §5):
 
-* per-key single-flight: N concurrent misses on one key → one ``fetch`` call;
+* per-key single-flight: N concurrent misses on one key → one ``fetch`` call (if the
+  leading caller is cancelled, a follower fetches in its place instead of being cancelled);
 * soft TTL: serve the entry and refresh it in the background (one refresh at a time);
 * hard TTL: the entry must be refetched before being served;
 * stale-if-error: a failed fetch (``UpstreamError``) serves the last good entry, however old
@@ -20,6 +21,7 @@ decorators only offer plain TTL memoisation).
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import time
 from collections.abc import Awaitable, Callable, Hashable
@@ -59,6 +61,15 @@ def _default_size(_: Any) -> int:
     return 1024
 
 
+def _reraisable(exc: BaseException) -> BaseException:
+    """A copy of a remembered negative, raised instead of the shared instance.
+
+    Re-raising one instance appends every caller's frames to its ``__traceback__`` (an
+    unbounded leak for a hot unknown code) and lets concurrent callers share tracebacks.
+    """
+    return copy.copy(exc)
+
+
 class CachedLoader:
     def __init__(
         self,
@@ -73,6 +84,8 @@ class CachedLoader:
         self.sizeof = sizeof
         self._inflight: dict[Hashable, asyncio.Future[Entry]] = {}
         self._background: set[asyncio.Task[None]] = set()
+        #: Keys with a background refresh scheduled or running (one refresh at a time).
+        self._refreshing: set[Hashable] = set()
 
     async def get(
         self,
@@ -87,7 +100,7 @@ class CachedLoader:
         if entry is not None and now < entry.hard_deadline:
             if entry.negative:
                 self.stats.negative_hits += 1
-                raise entry.value
+                raise _reraisable(entry.value)
             if now < entry.soft_deadline:
                 self.stats.hits += 1
                 return CacheResult(entry.value, CacheState.HIT, now - entry.stored_at)
@@ -105,7 +118,7 @@ class CachedLoader:
                 raise
             return stale
         if fresh.negative:
-            raise fresh.value
+            raise _reraisable(fresh.value)
         return CacheResult(fresh.value, CacheState.MISS, 0.0)
 
     def seed(self, key: Hashable, value: Any, freshness: Freshness, *, age_s: float = 0.0) -> None:
@@ -149,7 +162,14 @@ class CachedLoader:
         pending = self._inflight.get(key)
         if pending is not None:
             self.stats.coalesced += 1
-            return await asyncio.shield(pending)
+            try:
+                return await asyncio.shield(pending)
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if task is None or task.cancelling():
+                    raise
+                # The leader was cancelled, not this caller: fetch on its own behalf.
+                return await self._single_flight(key, fetch, freshness)
         future: asyncio.Future[Entry] = asyncio.get_running_loop().create_future()
         self._inflight[key] = future
         try:
@@ -190,8 +210,9 @@ class CachedLoader:
     def _refresh_in_background(
         self, key: Hashable, fetch: Callable[[], Awaitable[Any]], freshness: Freshness
     ) -> None:
-        if key in self._inflight:
+        if key in self._inflight or key in self._refreshing:
             return
+        self._refreshing.add(key)
         self.stats.refreshes += 1
 
         async def refresh() -> None:
@@ -208,3 +229,4 @@ class CachedLoader:
         task = asyncio.get_running_loop().create_task(refresh())
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+        task.add_done_callback(lambda _: self._refreshing.discard(key))

@@ -194,7 +194,7 @@ class _Probe(msgspec.Struct, rename="camel"):
 
 
 class _BundleEntry(msgspec.Struct):
-    resource: msgspec.Raw | None = None
+    resource: msgspec.Raw = msgspec.Raw(b"")
 
 
 class _Bundle(msgspec.Struct):
@@ -220,7 +220,7 @@ def decode_resources(data: bytes) -> list[tuple[TerminologyResource, bytes]]:
     if kind == "Bundle":
         out: list[tuple[TerminologyResource, bytes]] = []
         for entry in msgspec.json.decode(data, type=_Bundle).entry:
-            if entry.resource is not None:
+            if len(entry.resource):
                 out.extend(decode_resources(bytes(entry.resource)))
         return out
     model = _TYPES.get(kind)

@@ -61,6 +61,10 @@ class CircuitBreaker:
             self._opened_at = self._clock()
         self._probe_in_flight = False
 
+    def release_probe(self) -> None:
+        """The half-open probe ended without a verdict (e.g. cancelled): allow another."""
+        self._probe_in_flight = False
+
     def retry_after_s(self) -> float:
         if self._opened_at is None:
             return 0.0

@@ -56,10 +56,12 @@ def _retry_after_s(response: httpx.Response, cap_s: float) -> float | None:
     try:
         return min(cap_s, max(0.0, float(raw)))
     except ValueError:
-        parsed = email.utils.parsedate_to_datetime(raw) if raw else None
-        if parsed is None:
-            return None
-        return min(cap_s, max(0.0, parsed.timestamp() - time.time()))
+        pass
+    try:
+        parsed = email.utils.parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        return None  # unparsable: fall back to the normal backoff
+    return min(cap_s, max(0.0, parsed.timestamp() - time.time()))
 
 
 class UpstreamClient:
@@ -75,7 +77,10 @@ class UpstreamClient:
         self.name = settings.name
         self.status = UpstreamStatus()
         self.breaker = CircuitBreaker(settings.breaker_failures, settings.breaker_reset_s)
-        self._limiter = AsyncLimiter(max_rate=settings.rate_per_s, time_period=1.0)
+        # aiolimiter refuses to acquire more than ``max_rate`` at once, so a rate below 1/s
+        # is expressed as one call per (1 / rate) seconds.
+        burst = max(1.0, settings.rate_per_s)
+        self._limiter = AsyncLimiter(max_rate=burst, time_period=burst / settings.rate_per_s)
         timeout = httpx.Timeout(
             settings.read_timeout_s, connect=settings.connect_timeout_s, pool=settings.budget_s
         )
@@ -130,6 +135,7 @@ class UpstreamClient:
                 upstream=self.name,
                 details={"retry_after_s": round(self.breaker.retry_after_s(), 1)},
             )
+        probe = self.breaker.state is BreakerState.HALF_OPEN
         attempts = 1 + (self.settings.retries if idempotent else 0)
         try:
             async with asyncio.timeout(self.settings.budget_s):
@@ -153,6 +159,12 @@ class UpstreamClient:
         except UpstreamError as exc:
             self._failed(exc.code)
             raise
+        except BaseException:
+            # Cancelled (or an unexpected error): no verdict on the upstream, but a half-open
+            # probe must not stay "in flight" forever or the breaker never lets a call out.
+            if probe:
+                self.breaker.release_probe()
+            raise
         self.breaker.record_success()
         self.status.last_success_at = time.time()
         return response
@@ -169,6 +181,8 @@ class UpstreamClient:
 
         def backoff(exc: Exception) -> bool | float:
             if isinstance(exc, _RetryableStatus):
+                if exc.response.status_code not in _RETRYABLE_STATUS:
+                    return False  # e.g. 500: an error, but not a transient one
                 return _retry_after_s(exc.response, cap) or True
             return isinstance(exc, httpx.TransportError)
 

@@ -8,6 +8,7 @@ routing errors are translated too, so no caller ever sees a 500 for bad input.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import msgspec
@@ -17,6 +18,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from gateway.errors import GatewayError, UpstreamUnavailable
 
 log = logging.getLogger("gateway.errors")
+_MISSING = re.compile(r"Missing required \w+ parameter '([^']+)'")
 FHIR_JSON = "application/fhir+json"
 _HTTP_CODES = {
     400: "invalid_input",
@@ -89,11 +91,17 @@ def gateway_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Re
 
 def validation_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     assert isinstance(exc, ValidationException)
-    problems = exc.extra if isinstance(exc.extra, list) else []
-    keys = [str(p.get("key")) for p in problems if isinstance(p, dict) and p.get("key")]
-    reasons = [str(p.get("message")) for p in problems if isinstance(p, dict) and p.get("message")]
+    problems = [
+        p for p in (exc.extra if isinstance(exc.extra, list) else []) if isinstance(p, dict)
+    ]
+    keys = [str(p["key"]) for p in problems if p.get("key")]
+    reasons = [str(p["message"]) for p in problems if p.get("message")]
+    missing = _MISSING.search(str(exc.detail))
     if keys:
         message = f"Invalid parameter '{keys[0]}': {reasons[0] if reasons else 'bad value'}"
+    elif missing:
+        keys = [missing.group(1)]
+        message = f"Missing required parameter '{keys[0]}'"
     else:
         message = f"Invalid request: {'; '.join(reasons) or exc.detail}"
     details: dict[str, Any] = {"parameter": keys[0]} if keys else {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 
 from gateway.errors import InvalidInput
 from gateway.terminology.indexed import IndexedCodeSystem
@@ -13,7 +13,7 @@ from gateway.web import fhir_format as fmt
 from gateway.web.deps import fhir_response, services
 from gateway.web.fhir_params import OperationParams
 
-Q = Annotated[str | None, Parameter(required=False)]
+Q = Annotated[str | None, QueryParameter(required=False)]
 FhirRequest = Request[Any, Any, Any]
 
 
@@ -120,7 +120,7 @@ class FhirController(Controller):
         code: Q = None,
         version: Q = None,
         coding: Q = None,
-        property: Annotated[list[str] | None, Parameter(required=False)] = None,
+        property: Annotated[list[str] | None, QueryParameter(required=False)] = None,
     ) -> Response[bytes]:
         return await _lookup(request)
 
@@ -157,12 +157,14 @@ class FhirController(Controller):
         filter: Q = None,
         count: Q = None,
         offset: Q = None,
-        active_only: Annotated[str | None, Parameter(query="activeOnly", required=False)] = None,
+        active_only: Annotated[
+            str | None, QueryParameter(name="activeOnly", required=False)
+        ] = None,
         value_set_version: Annotated[
-            str | None, Parameter(query="valueSetVersion", required=False)
+            str | None, QueryParameter(name="valueSetVersion", required=False)
         ] = None,
         include_designations: Annotated[
-            str | None, Parameter(query="includeDesignations", required=False)
+            str | None, QueryParameter(name="includeDesignations", required=False)
         ] = None,
     ) -> Response[bytes]:
         return await _expand(request)
@@ -181,7 +183,7 @@ class FhirController(Controller):
         display: Q = None,
         coding: Q = None,
         value_set_version: Annotated[
-            str | None, Parameter(query="valueSetVersion", required=False)
+            str | None, QueryParameter(name="valueSetVersion", required=False)
         ] = None,
     ) -> Response[bytes]:
         return await _validate_vs(request)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 
 from gateway.errors import InvalidInput
 from gateway.terminology.service import parse_coding
@@ -23,13 +23,13 @@ class TerminologyController(Controller):
         request: Request[Any, Any, Any],
         coding: Annotated[
             str | None,
-            Parameter(
+            QueryParameter(
                 required=False, description="system|code, e.g. urn:oid:1.2.250.1.213.2.28|SM54"
             ),
         ] = None,
-        system: Annotated[str | None, Parameter(required=False)] = None,
-        code: Annotated[str | None, Parameter(required=False)] = None,
-        version: Annotated[str | None, Parameter(required=False)] = None,
+        system: Annotated[str | None, QueryParameter(required=False)] = None,
+        code: Annotated[str | None, QueryParameter(required=False)] = None,
+        version: Annotated[str | None, QueryParameter(required=False)] = None,
     ) -> Response[ResolvedCode]:
         if coding:
             system, code = parse_coding(coding)
@@ -56,13 +56,13 @@ class TerminologyController(Controller):
     async def search(
         self,
         request: Request[Any, Any, Any],
-        q: Annotated[str, Parameter(min_length=1, max_length=200)],
+        q: Annotated[str, QueryParameter(min_length=1, max_length=200)],
         valueset: Annotated[
             str | None,
-            Parameter(required=False, description="Canonical URL, OID or JDV name (JDV_J239)"),
+            QueryParameter(required=False, description="Canonical URL, OID or JDV name (JDV_J239)"),
         ] = None,
-        limit: Annotated[int, Parameter(ge=1, le=200)] = 10,
-        include_inactive: Annotated[bool, Parameter(query="include_inactive")] = False,
+        limit: Annotated[int, QueryParameter(ge=1, le=200)] = 10,
+        include_inactive: Annotated[bool, QueryParameter(name="include_inactive")] = False,
     ) -> Response[TermSearchResult]:
         result = await services(request).terminology.search(
             q, valueset=valueset, limit=limit, include_inactive=include_inactive

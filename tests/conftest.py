@@ -1,0 +1,128 @@
+"""Shared fixtures: reference data location, settings, app clients, a fake SMT."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import stamina
+from litestar import Litestar
+
+from gateway.app import create_app
+from gateway.container import Services, Transports
+from gateway.settings import (
+    DEMO_SNAPSHOT_DIR,
+    CacheSettings,
+    Settings,
+    SnapshotSettings,
+    UpstreamSettings,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+REFERENCE_DIR = ROOT.parent / "shared" / "reference"
+SMT_URL = "https://smt.test/fhir"
+
+
+@pytest.fixture(autouse=True)
+def _no_retry_waits() -> None:
+    # Retries still happen (at most 3 attempts, fewer if configured), without sleeping.
+    stamina.set_testing(True, attempts=3, cap=True)
+
+
+@pytest.fixture
+def reference_dir() -> Path:
+    if not REFERENCE_DIR.is_dir():
+        pytest.skip(f"reference data not present at {REFERENCE_DIR} (../shared/ is absent)")
+    return REFERENCE_DIR
+
+
+@pytest.fixture
+def nos_dir(reference_dir: Path) -> Path:
+    path = reference_dir / "nos"
+    if not path.is_dir():
+        pytest.skip(f"{path} is absent")
+    return path
+
+
+def offline_settings(snapshot: Path = DEMO_SNAPSHOT_DIR) -> Settings:
+    return Settings(
+        smt=UpstreamSettings(name="smt", url=""),
+        snapshot=SnapshotSettings(snapshot),
+    )
+
+
+def online_settings(snapshot: Path = DEMO_SNAPSHOT_DIR, **cache: Any) -> Settings:
+    return Settings(
+        smt=UpstreamSettings(
+            name="smt",
+            url=SMT_URL,
+            connect_timeout_s=0.2,
+            read_timeout_s=0.5,
+            budget_s=1.0,
+            retries=1,
+            breaker_failures=3,
+            breaker_reset_s=30.0,
+            rate_per_s=1000.0,
+        ),
+        snapshot=SnapshotSettings(snapshot),
+        cache=CacheSettings(**cache),
+    )
+
+
+@pytest.fixture
+def demo_settings() -> Settings:
+    return offline_settings()
+
+
+class AppClient(httpx.AsyncClient):
+    """An httpx client driving the ASGI app in the test's own event loop.
+
+    (Litestar's AsyncTestClient runs the app in another loop, which hides the background
+    refresh tasks from the test.)
+    """
+
+    def __init__(self, app: Litestar) -> None:
+        super().__init__(transport=httpx.ASGITransport(app=app), base_url="http://gateway.test")
+        self.app = app
+
+    @property
+    def services(self) -> Services:
+        found: Services = self.app.state.services
+        return found
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.services.aclose()
+        await super().__aexit__(*exc)
+
+
+@pytest.fixture
+async def client(demo_settings: Settings) -> AsyncIterator[AppClient]:
+    """The app over the bundled demo snapshot, offline."""
+    async with make_client(demo_settings) as test_client:
+        yield test_client
+
+
+def make_client(settings: Settings, transports: Transports | None = None) -> AppClient:
+    return AppClient(create_app(settings, transports=transports))
+
+
+def load_json(path: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+def searchset(*resources: dict[str, Any]) -> dict[str, Any]:
+    """A FHIR searchset Bundle as the SMT returns it for ``GET /CodeSystem?url=``."""
+    return {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "total": len(resources),
+        "entry": [{"resource": r, "search": {"mode": "match"}} for r in resources],
+    }
+
+
+FHIR_HEADERS = {"Content-Type": "application/fhir+json;charset=UTF-8"}

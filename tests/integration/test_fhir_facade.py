@@ -1,0 +1,241 @@
+"""The FHIR facade over the bundled demo snapshot (offline), through HTTP."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.conftest import AppClient
+from tests.integration.fhir_validation import assert_valid_fhir, param
+from tests.samples import JDV_J239, R38_OID, TRE_R38
+
+Client = AppClient
+FHIR = "application/fhir+json"
+
+
+def parameters(**values: Any) -> dict[str, Any]:
+    out = []
+    for name, value in values.items():
+        if isinstance(value, dict):
+            out.append({"name": name, "valueCoding": value})
+        elif isinstance(value, bool):
+            out.append({"name": name, "valueBoolean": value})
+        elif isinstance(value, int):
+            out.append({"name": name, "valueInteger": value})
+        else:
+            out.append({"name": name, "valueString": value})
+    return {"resourceType": "Parameters", "parameter": out}
+
+
+async def test_metadata_is_a_valid_capability_statement(client: Client) -> None:
+    response = await client.get("/fhir/metadata")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith(FHIR)
+    body = response.json()
+    assert_valid_fhir(body, "CapabilityStatement")
+    ops = {op["name"] for r in body["rest"][0]["resource"] for op in r["operation"]}
+    assert ops == {"lookup", "validate-code", "expand", "translate"}
+
+
+async def test_metadata_terminology_mode_lists_code_systems(client: Client) -> None:
+    body = (await client.get("/fhir/metadata", params={"mode": "terminology"})).json()
+    assert_valid_fhir(body, "TerminologyCapabilities")
+    assert TRE_R38 in {cs["uri"] for cs in body["codeSystem"]}
+
+
+async def test_lookup_get_and_post_agree(client: Client) -> None:
+    got = await client.get("/fhir/CodeSystem/$lookup", params={"system": R38_OID, "code": "SM54"})
+    posted = await client.post(
+        "/fhir/CodeSystem/$lookup", json=parameters(coding={"system": R38_OID, "code": "SM54"})
+    )
+    assert got.status_code == posted.status_code == 200
+    assert got.json() == posted.json()
+    body = got.json()
+    assert_valid_fhir(body, "Parameters")
+    assert param(body, "display") == "Médecine générale (SM)"
+    assert param(body, "system") == TRE_R38
+    inactive = next(
+        p
+        for p in body["parameter"]
+        if p["name"] == "property" and p["part"][0]["valueCode"] == "inactive"
+    )
+    assert inactive["part"][1]["valueBoolean"] is False
+
+
+async def test_lookup_property_filter_limits_properties(client: Client) -> None:
+    body = (
+        await client.get(
+            "/fhir/CodeSystem/$lookup",
+            params={"system": TRE_R38, "code": "SP01", "property": "inactive"},
+        )
+    ).json()
+    props = [p for p in body["parameter"] if p["name"] == "property"]
+    assert [p["part"][0]["valueCode"] for p in props] == ["inactive"]
+    assert props[0]["part"][1]["valueBoolean"] is True
+
+
+async def test_lookup_unknown_code_is_404_operation_outcome(client: Client) -> None:
+    response = await client.get(
+        "/fhir/CodeSystem/$lookup", params={"system": R38_OID, "code": "NOPE"}
+    )
+    assert response.status_code == 404
+    body = response.json()
+    assert_valid_fhir(body, "OperationOutcome")
+    assert body["issue"][0]["code"] == "code-invalid"
+    assert "NOPE" in body["issue"][0]["details"]["text"]
+
+
+@pytest.mark.parametrize(
+    ("params", "parameter"),
+    [
+        ({"code": "SM54"}, "system"),
+        ({"system": R38_OID}, "code"),
+        ({"system": R38_OID, "coding": "no-pipe"}, "coding"),
+    ],
+)
+async def test_lookup_malformed_input_is_400_naming_the_parameter(
+    client: Client, params: dict[str, str], parameter: str
+) -> None:
+    response = await client.get("/fhir/CodeSystem/$lookup", params=params)
+    assert response.status_code == 400
+    body = response.json()
+    assert_valid_fhir(body, "OperationOutcome")
+    assert body["issue"][0]["expression"] == [parameter]
+
+
+async def test_validate_code_wrong_display_is_result_false(client: Client) -> None:
+    response = await client.get(
+        "/fhir/CodeSystem/$validate-code",
+        params={"url": R38_OID, "code": "SM54", "display": "Cardiologie"},
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert_valid_fhir(body, "Parameters")
+    assert param(body, "result") is False
+    assert "Médecine générale" in param(body, "message")
+
+
+async def test_validate_code_post_parameters(client: Client) -> None:
+    response = await client.post(
+        "/fhir/CodeSystem/$validate-code",
+        json=parameters(url=TRE_R38, code="SM54", display="Médecine générale"),
+    )
+    assert param(response.json(), "result") is True
+
+
+async def test_expand_with_filter_count_and_offset(client: Client) -> None:
+    response = await client.get(
+        "/fhir/ValueSet/$expand",
+        params={"url": JDV_J239, "filter": "psychiatrie", "count": "1", "offset": "1"},
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert_valid_fhir(body, "ValueSet")
+    assert body["expansion"]["total"] == 2
+    assert [c["code"] for c in body["expansion"]["contains"]] == ["SM43"]
+    assert {"name": "filter", "valueString": "psychiatrie"} in body["expansion"]["parameter"]
+
+
+async def test_expand_post_equals_get(client: Client) -> None:
+    got = (
+        await client.get("/fhir/ValueSet/$expand", params={"url": JDV_J239, "filter": "gyneco"})
+    ).json()
+    posted = (
+        await client.post("/fhir/ValueSet/$expand", json=parameters(url=JDV_J239, filter="gyneco"))
+    ).json()
+    got["expansion"].pop("timestamp")
+    posted["expansion"].pop("timestamp")
+    assert got == posted
+    assert [c["code"] for c in got["expansion"]["contains"]] == ["SM19", "SM20"]
+
+
+async def test_expand_active_only_and_designations(client: Client) -> None:
+    body = (
+        await client.get(
+            "/fhir/ValueSet/$expand",
+            params={
+                "url": "JDV_J229",
+                "filter": "chirurgien",
+                "includeDesignations": "true",
+                "activeOnly": "true",
+            },
+        )
+    ).json()
+    assert [c["code"] for c in body["expansion"]["contains"]] == ["40"]
+
+
+@pytest.mark.parametrize(
+    ("params", "parameter"),
+    [
+        ({"url": JDV_J239, "count": "abc"}, "count"),
+        ({"url": JDV_J239, "offset": "-3"}, "offset"),
+        ({"url": JDV_J239, "activeOnly": "maybe"}, "activeOnly"),
+        ({"filter": "x"}, "url"),
+    ],
+)
+async def test_expand_bad_parameters_are_400(
+    client: Client, params: dict[str, str], parameter: str
+) -> None:
+    response = await client.get("/fhir/ValueSet/$expand", params=params)
+    assert response.status_code == 400
+    assert response.json()["issue"][0]["expression"] == [parameter]
+
+
+async def test_expand_unknown_value_set_is_404(client: Client) -> None:
+    response = await client.get("/fhir/ValueSet/$expand", params={"url": "https://x.test/vs"})
+    assert response.status_code == 404
+    assert response.json()["issue"][0]["code"] == "not-found"
+
+
+async def test_value_set_validate_code(client: Client) -> None:
+    inside = (
+        await client.get(
+            "/fhir/ValueSet/$validate-code",
+            params={"url": "urn:oid:1.2.250.1.213.3.4.104", "system": R38_OID, "code": "SM54"},
+        )
+    ).json()
+    assert param(inside, "result") is True
+    outside = (
+        await client.post(
+            "/fhir/ValueSet/$validate-code",
+            json=parameters(url=JDV_J239, coding={"system": TRE_R38, "code": "SM26"}),
+        )
+    ).json()
+    assert param(outside, "result") is False
+
+
+async def test_translate_without_concept_maps_is_404(client: Client) -> None:
+    response = await client.get(
+        "/fhir/ConceptMap/$translate", params={"system": R38_OID, "code": "SM54"}
+    )
+    assert response.status_code == 404
+
+
+async def test_search_by_url_returns_the_resource_verbatim(client: Client) -> None:
+    response = await client.get("/fhir/CodeSystem", params={"url": R38_OID})
+    body = response.json()
+    assert_valid_fhir(body, "Bundle")
+    assert body["total"] == 1
+    resource = body["entry"][0]["resource"]
+    assert resource["url"] == TRE_R38
+    assert len(resource["concept"]) == 20
+    empty = (await client.get("/fhir/ValueSet", params={"url": "https://x.test/none"})).json()
+    assert empty["total"] == 0
+    assert empty["entry"] == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"not json",
+        b'{"resourceType": "Patient"}',
+        b'{"resourceType": "Parameters", "parameter": 3}',
+    ],
+)
+async def test_post_with_a_bad_body_is_400(client: Client, body: bytes) -> None:
+    response = await client.post(
+        "/fhir/ValueSet/$expand", content=body, headers={"Content-Type": FHIR}
+    )
+    assert response.status_code == 400
+    assert_valid_fhir(response.json(), "OperationOutcome")

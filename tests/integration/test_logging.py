@@ -1,0 +1,49 @@
+"""Logs are JSON lines with a request id and never carry query values."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+
+import pytest
+import structlog
+
+from gateway.observability.logging import configure_logging
+from tests.conftest import AppClient
+
+MARKER = "ZZMARKER-Rue-des-Lilas"
+
+
+@pytest.fixture
+def json_logging(capsys: pytest.CaptureFixture[str]) -> Iterator[None]:
+    # depends on capsys so the JSON handler writes into the captured stdout
+    root = logging.getLogger()
+    saved_handlers, saved_level = root.handlers[:], root.level
+    configure_logging("INFO")
+    yield
+    root.handlers[:] = saved_handlers
+    root.setLevel(saved_level)
+    structlog.reset_defaults()
+
+
+@pytest.mark.usefixtures("json_logging")
+async def test_access_log_is_json_with_request_id_and_no_query_values(
+    client: AppClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    response = await client.get(
+        "/v1/terminology/search", params={"q": MARKER}, headers={"X-Request-ID": "req-42"}
+    )
+    assert response.status_code == 200
+    await client.get("/v1/terminology/resolve", params={"coding": f"urn:oid:1.2.3|{MARKER}"})
+    out = capsys.readouterr().out
+    assert MARKER not in out
+    lines = [json.loads(line) for line in out.splitlines() if line.strip()]
+    access = [line for line in lines if line.get("event") == "request"]
+    assert len(access) == 2
+    first = access[0]
+    assert first["request_id"] == "req-42"
+    assert first["route"] == "/v1/terminology/search"
+    assert first["status"] == 200
+    assert first["level"] == "info"
+    assert "duration_ms" in first

@@ -1,0 +1,85 @@
+"""Health, readiness, metrics and cache administration."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.conftest import AppClient, make_client, offline_settings
+from tests.samples import R38_OID
+
+
+async def test_liveness(client: AppClient) -> None:
+    response = await client.get("/health/live")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+async def test_readiness_lists_snapshot_versions_and_upstream_state(client: AppClient) -> None:
+    response = await client.get("/health/ready")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ready"
+    loaded = {
+        (r["resourceType"], r["url"].rsplit("/", 1)[-1], r["version"])
+        for r in body["snapshot"]["resources"]
+    }
+    assert ("CodeSystem", "TRE-R38-SpecialiteOrdinale", "0.0.0-demo") in loaded
+    assert ("ValueSet", "JDV-J239-SpecialitesSNP-SAS", "0.0.0-demo") in loaded
+    assert body["upstreams"]["smt"]["state"] == "offline"
+
+
+async def test_readiness_is_false_without_a_snapshot(tmp_path: Path) -> None:
+    async with make_client(offline_settings(tmp_path / "empty")) as empty:
+        response = await empty.get("/health/ready")
+        assert response.status_code == 503
+        body = response.json()
+        assert body["status"] == "not_ready"
+        assert "not a directory" in body["snapshot"]["errors"][0]
+
+
+async def test_metrics_count_requests_by_route_template(client: AppClient) -> None:
+    for _ in range(3):
+        await client.get("/v1/terminology/resolve", params={"coding": f"{R38_OID}|SM54"})
+    await client.get("/v1/terminology/resolve", params={"coding": f"{R38_OID}|NOPE"})
+    text = (await client.get("/metrics")).text
+    assert (
+        'gateway_http_requests_total{method="GET",route="/v1/terminology/resolve",status="200"} 3.0'
+    ) in text
+    assert 'route="/v1/terminology/resolve",status="404"} 1.0' in text
+    assert "gateway_http_request_duration_seconds_bucket" in text
+    assert 'gateway_cache_events_total{cache="terminology",event="hits"}' in text
+    assert "SM54" not in text  # labels never carry request values
+
+
+async def test_request_id_is_echoed_or_generated(client: AppClient) -> None:
+    given = await client.get("/health/live", headers={"X-Request-ID": "abc-123"})
+    assert given.headers["x-request-id"] == "abc-123"
+    generated = await client.get("/health/live", headers={"X-Request-ID": "bad id\n"})
+    assert generated.headers["x-request-id"] != "bad id\n"
+    assert len(generated.headers["x-request-id"]) == 32
+
+
+async def test_cache_stats_and_purge(client: AppClient) -> None:
+    stats = (await client.get("/admin/cache/stats")).json()
+    assert set(stats["terminology"]) >= {"hits", "misses", "stale", "evictions", "entries", "bytes"}
+    purge = await client.post("/admin/cache/purge")
+    assert purge.status_code == 200
+    assert purge.json()["purged"] >= 0
+    # the snapshot stays loaded: terminology still answers offline
+    still = await client.get("/v1/terminology/resolve", params={"coding": f"{R38_OID}|SM54"})
+    assert still.status_code == 200
+
+
+async def test_unknown_route_is_a_json_404(client: AppClient) -> None:
+    response = await client.get("/v1/nothing-here")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+    fhir = await client.get("/fhir/Patient")
+    assert fhir.status_code == 404
+    assert fhir.json()["resourceType"] == "OperationOutcome"
+
+
+async def test_wrong_method_is_405(client: AppClient) -> None:
+    response = await client.delete("/v1/terminology/resolve")
+    assert response.status_code == 405
+    assert response.json()["error"]["code"] == "method_not_allowed"
