@@ -109,28 +109,39 @@ def _validation(
     return Validation(True, message, best, system, code, version, inactive)
 
 
+def _ancestors(cs: IndexedCodeSystem, concept: FlatConcept) -> list[str]:
+    out: list[str] = []
+    node = cs.get(concept.parent) if concept.parent else None
+    while node is not None and node.code not in out:
+        out.append(node.code)
+        node = cs.get(node.parent) if node.parent else None
+    return out
+
+
 def _filter_match(
     cs: IndexedCodeSystem, concept: FlatConcept, prop: str, op: str, value: str
 ) -> bool:
-    if prop == "concept" and op in {"is-a", "descendent-of"}:
-        node: FlatConcept | None = (
-            concept if op == "is-a" else (cs.get(concept.parent) if concept.parent else None)
-        )
-        while node is not None:
-            if node.code == value:
-                return True
-            node = cs.get(node.parent) if node.parent else None
-        return False
-    if prop in {"concept", "code"} and op == "in":
-        return concept.code in {v.strip() for v in value.split(",")}
-    if prop in {"concept", "code"} and op == "regex":
-        return re.fullmatch(value, concept.code) is not None
-    if op == "=":
+    if prop in {"concept", "code"}:
+        if op == "is-a":
+            return concept.code == value or value in _ancestors(cs, concept)
+        if op == "descendent-of":
+            return value in _ancestors(cs, concept)
+        if op == "child-of":
+            return concept.parent == value
+        if op == "in":
+            return concept.code in {v.strip() for v in value.split(",")}
+        if op == "regex":
+            return re.fullmatch(value, concept.code) is not None
+    if op in {"=", "regex"}:
         if prop == "status":
-            return concept.status == value
-        if prop == "inactive":
-            return str(concept.inactive).lower() == value.lower()
-        return any(p.code == prop and str(p.value()[1]) == value for p in concept.properties)
+            actual = [concept.status]
+        elif prop == "inactive":
+            actual = [str(concept.inactive).lower()]
+        else:
+            actual = [str(p.value()[1]) for p in concept.properties if p.code == prop]
+        if op == "=":
+            return value in actual
+        return any(re.fullmatch(value, a) is not None for a in actual)
     raise UnsupportedOperation(
         f"ValueSet filter '{prop} {op}' is not supported", parameter="filter"
     )
@@ -238,6 +249,8 @@ def expand_all(
             for key in _include_items(exclude, closure, aliases, depth):
                 merged.pop(key, None)
         items = list(merged.values())
+        if compose.inactive is False:
+            items = [item for item in items if not item.inactive]
     vs.memo[memo_key] = items
     return items
 

@@ -118,6 +118,10 @@ class TerminologyService:
     async def _resolve(self, kind: type[I], system: str, version: str | None) -> Resolved[I]:
         if not system.strip():
             raise InvalidInput(f"{_KIND_NAMES[kind]} url/system is empty", parameter="url")
+        if version is None and "|" in system:
+            # canonical reference with a version: http://example.org/ValueSet/x|1.2.0
+            system, _, pinned = system.partition("|")
+            version = pinned or None
         local = self._local(kind, system, version)
         if self.smt is None or self.loader is None:
             if local is None:

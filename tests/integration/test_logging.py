@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 from collections.abc import Iterator
@@ -16,27 +17,26 @@ MARKER = "ZZMARKER-Rue-des-Lilas"
 
 
 @pytest.fixture
-def json_logging(capsys: pytest.CaptureFixture[str]) -> Iterator[None]:
-    # depends on capsys so the JSON handler writes into the captured stdout
+def log_output() -> Iterator[io.StringIO]:
     root = logging.getLogger()
     saved_handlers, saved_level = root.handlers[:], root.level
-    configure_logging("INFO")
-    yield
+    stream = io.StringIO()
+    configure_logging("INFO", stream)
+    yield stream
     root.handlers[:] = saved_handlers
     root.setLevel(saved_level)
     structlog.reset_defaults()
 
 
-@pytest.mark.usefixtures("json_logging")
 async def test_access_log_is_json_with_request_id_and_no_query_values(
-    client: AppClient, capsys: pytest.CaptureFixture[str]
+    client: AppClient, log_output: io.StringIO
 ) -> None:
     response = await client.get(
         "/v1/terminology/search", params={"q": MARKER}, headers={"X-Request-ID": "req-42"}
     )
     assert response.status_code == 200
     await client.get("/v1/terminology/resolve", params={"coding": f"urn:oid:1.2.3|{MARKER}"})
-    out = capsys.readouterr().out
+    out = log_output.getvalue()
     assert MARKER not in out
     lines = [json.loads(line) for line in out.splitlines() if line.strip()]
     access = [line for line in lines if line.get("event") == "request"]

@@ -91,10 +91,9 @@ async def test_200_concurrent_cold_gets_call_fetch_once(loader: CachedLoader) ->
     gate = asyncio.Event()
     fetch = Fetch("value", gate=gate)
 
-    *results, _ = await asyncio.gather(
-        *(loader.get(KEY, fetch, FRESH) for _ in range(200)),
-        release_when(lambda: loader.stats.coalesced >= 199, gate),
-    )
+    releaser = asyncio.create_task(release_when(lambda: loader.stats.coalesced >= 199, gate))
+    results = await asyncio.gather(*(loader.get(KEY, fetch, FRESH) for _ in range(200)))
+    await releaser
 
     assert fetch.calls == 1
     assert len(results) == 200
