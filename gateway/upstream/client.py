@@ -137,11 +137,23 @@ class UpstreamClient:
             )
         probe = self.breaker.state is BreakerState.HALF_OPEN
         attempts = 1 + (self.settings.retries if idempotent else 0)
+        sent: list[int] = []
         try:
             async with asyncio.timeout(self.settings.budget_s):
-                response = await self._with_retries(method, path, params, json, attempts)
+                response = await self._with_retries(method, path, params, json, attempts, sent)
             response = self._checked(response)
         except TimeoutError:
+            if not sent:
+                # Queued behind our own rate limiter for the whole budget: local overload,
+                # not an upstream failure, so the breaker is not told.
+                if probe:
+                    self.breaker.release_probe()
+                self._count("rate_limited")
+                raise UpstreamUnavailable(
+                    f"{self.name} rate limit ({self.settings.rate_per_s:g}/s) kept this call "
+                    f"waiting past its {self.settings.budget_s:g}s budget",
+                    upstream=self.name,
+                ) from None
             self._failed("timeout")
             raise UpstreamUnavailable(
                 f"{self.name} did not answer within {self.settings.budget_s:g}s", upstream=self.name
@@ -155,6 +167,11 @@ class UpstreamClient:
             self._failed(type(exc).__name__)
             raise UpstreamUnavailable(
                 f"{self.name} unreachable: {type(exc).__name__}", upstream=self.name
+            ) from None
+        except httpx.HTTPError as exc:  # redirect loops, undecodable bodies…
+            self._failed(type(exc).__name__)
+            raise UpstreamBadResponse(
+                f"{self.name} sent an unusable answer: {type(exc).__name__}", upstream=self.name
             ) from None
         except UpstreamError as exc:
             self._failed(exc.code)
@@ -176,6 +193,7 @@ class UpstreamClient:
         params: Mapping[str, str] | None,
         json: object,
         attempts: int,
+        sent: list[int],
     ) -> httpx.Response:
         cap = self.settings.budget_s
 
@@ -191,6 +209,7 @@ class UpstreamClient:
         ):
             with attempt:
                 await self._limiter.acquire()
+                sent.append(1)
                 self.status.calls += 1
                 response = await self._client.request(method, path, params=params, json=json)
                 if response.status_code in _RETRYABLE_STATUS or response.status_code >= 500:
@@ -209,7 +228,10 @@ class UpstreamClient:
 
     def _failed(self, kind: str) -> None:
         self.breaker.record_failure()
-        self.status.errors += 1
         self.status.last_error_at = time.time()
         self.status.last_error = kind
+        self._count(kind)
+
+    def _count(self, kind: str) -> None:
+        self.status.errors += 1
         self.status.errors_by_kind[kind] = self.status.errors_by_kind.get(kind, 0) + 1

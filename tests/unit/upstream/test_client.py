@@ -9,14 +9,13 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 import respx
-import stamina
 
 from gateway.errors import UpstreamBadResponse, UpstreamUnavailable
 from gateway.settings import UpstreamSettings
@@ -35,15 +34,6 @@ def fhir(
     status: int = 200, body: dict[str, Any] | None = None, headers: dict[str, str] | None = None
 ) -> httpx.Response:
     return httpx.Response(status, json=body or BUNDLE, headers={**FHIR_HEADERS, **(headers or {})})
-
-
-@pytest.fixture(autouse=True)
-def _cap_retry_attempts(_no_retry_waits: None) -> Iterator[None]:
-    # conftest's set_testing(True, attempts=3) *forces* 3 attempts on every retry loop,
-    # which would retry a non-idempotent POST (1 attempt) too. cap=True keeps the waits
-    # disabled but lets the client's own attempt count (at most 3 here) apply.
-    with stamina.set_testing(True, attempts=3, cap=True):
-        yield
 
 
 @pytest.fixture
@@ -543,3 +533,25 @@ async def test_rate_below_one_per_second_is_usable_and_still_limits(
     assert first.status_code == 200
     assert isinstance(second, UpstreamUnavailable)  # the next slot is 2 s away
     assert route.call_count == 1
+
+
+async def test_waiting_on_our_own_rate_limit_is_not_an_upstream_failure(
+    make_client: ClientFactory, router: respx.MockRouter
+) -> None:
+    router.get("/CodeSystem").mock(return_value=fhir())
+    client = make_client(rate_per_s=1.0, budget_s=0.3, breaker_failures=1)
+    await client.get("/CodeSystem")  # takes the only token of this second
+    with pytest.raises(UpstreamUnavailable, match="rate limit"):
+        await client.get("/CodeSystem")
+    assert client.breaker.state is BreakerState.CLOSED
+    assert client.status.errors_by_kind == {"rate_limited": 1}
+
+
+async def test_redirect_loop_is_a_bad_response_counted_by_the_breaker(
+    make_client: ClientFactory, router: respx.MockRouter
+) -> None:
+    router.get("/loop").mock(return_value=httpx.Response(302, headers={"Location": f"{BASE}/loop"}))
+    client = make_client(breaker_failures=1)
+    with pytest.raises(UpstreamBadResponse, match="TooManyRedirects"):
+        await client.get("/loop")
+    assert client.breaker.state is BreakerState.OPEN
