@@ -3,9 +3,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import httpx
 import pytest
+import respx
 
 from gateway.cli import build_parser, main
+from tests.conftest import FHIR_HEADERS, SMT_URL, searchset
+from tests.samples import TRE_R38, smt_tre_r38
 
 
 def test_serve_accepts_host_port_and_workers() -> None:
@@ -36,3 +40,36 @@ def test_openapi_command_writes_the_document(
     out = tmp_path / "openapi.json"
     assert main(["openapi", "--out", str(out)]) == 0
     assert "/v1/terminology/resolve" in json.loads(out.read_text())["paths"]
+
+
+@respx.mock
+def test_sync_terminology_writes_the_snapshot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    mappings = tmp_path / "mappings"
+    mappings.mkdir()
+    (mappings / "nos.csv").write_text(
+        f"name,kind,canonical,why\nTRE_R38,CodeSystem,{TRE_R38},specialties\n", encoding="utf-8"
+    )
+    monkeypatch.setenv("GATEWAY_SMT_URL", SMT_URL)
+    monkeypatch.setenv("GATEWAY_MAPPINGS_DIR", str(mappings))
+    monkeypatch.setenv("GATEWAY_SNAPSHOT_DIR", str(tmp_path / "snapshot"))
+    respx.get(f"{SMT_URL}/CodeSystem").mock(
+        return_value=httpx.Response(200, json=searchset(smt_tre_r38()), headers=FHIR_HEADERS)
+    )
+    assert main(["sync", "terminology"]) == 0
+    written = tmp_path / "snapshot" / "terminology" / "CodeSystem-TRE_R38.json"
+    assert json.loads(written.read_text())["version"] == "20260730120000"
+    assert "ok      TRE_R38 20260730120000" in capsys.readouterr().out
+
+
+@respx.mock
+def test_sync_terminology_exits_1_when_a_nos_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("GATEWAY_SMT_URL", SMT_URL)
+    monkeypatch.setenv("GATEWAY_SMT_RETRIES", "0")
+    monkeypatch.setenv("GATEWAY_SNAPSHOT_DIR", str(tmp_path))
+    respx.get(url__startswith=SMT_URL).mock(return_value=httpx.Response(503))
+    assert main(["sync", "terminology"]) == 1
+    assert "FAILED  TRE_R38" in capsys.readouterr().err
