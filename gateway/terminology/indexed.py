@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 from gateway.terminology.canonical import CanonicalIndex, nos_name, oid_of
 from gateway.terminology.model import (
+    CanonicalResource,
     CodeSystem,
     Concept,
     ConceptMap,
@@ -76,8 +77,23 @@ def _status_of(concept: Concept, now_iso: str) -> tuple[str, bool]:
     return status, status in _INACTIVE_STATUSES
 
 
+class _Canonical:
+    """``url``/``version`` of the wrapped resource, shared by the indexed kinds."""
+
+    __slots__ = ()
+    resource: CanonicalResource
+
+    @property
+    def url(self) -> str:
+        return self.resource.url
+
+    @property
+    def version(self) -> str | None:
+        return self.resource.version
+
+
 @dataclass(slots=True)
-class IndexedCodeSystem:
+class IndexedCodeSystem(_Canonical):
     resource: CodeSystem
     raw: bytes
     identity: str
@@ -122,14 +138,6 @@ class IndexedCodeSystem:
         )
 
     @property
-    def url(self) -> str:
-        return self.resource.url
-
-    @property
-    def version(self) -> str | None:
-        return self.resource.version
-
-    @property
     def nos(self) -> str | None:
         return nos_name(self.resource.url)
 
@@ -142,7 +150,7 @@ class IndexedCodeSystem:
 
 
 @dataclass(slots=True)
-class IndexedValueSet:
+class IndexedValueSet(_Canonical):
     resource: ValueSet
     raw: bytes
     identity: str
@@ -160,17 +168,9 @@ class IndexedValueSet:
             source,
         )
 
-    @property
-    def url(self) -> str:
-        return self.resource.url
-
-    @property
-    def version(self) -> str | None:
-        return self.resource.version
-
 
 @dataclass(slots=True)
-class IndexedConceptMap:
+class IndexedConceptMap(_Canonical):
     resource: ConceptMap
     raw: bytes
     identity: str
@@ -186,14 +186,6 @@ class IndexedConceptMap:
             _oids(resource.identifiers()),
             source,
         )
-
-    @property
-    def url(self) -> str:
-        return self.resource.url
-
-    @property
-    def version(self) -> str | None:
-        return self.resource.version
 
 
 Indexed = IndexedCodeSystem | IndexedValueSet | IndexedConceptMap

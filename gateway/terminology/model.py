@@ -75,15 +75,21 @@ class PropertyDef(msgspec.Struct, omit_defaults=True):
     description: str | None = None
 
 
-class CodeSystem(msgspec.Struct, omit_defaults=True, rename="camel"):
+class CanonicalResource(msgspec.Struct, omit_defaults=True, rename="camel"):
+    """Metadata shared by every canonical resource."""
+
     url: str
-    resource_type: str = "CodeSystem"
+    resource_type: str = ""
     id: str | None = None
     version: str | None = None
     name: str | None = None
     title: str | None = None
     status: str | None = None
     date: str | None = None
+
+
+class CodeSystem(CanonicalResource):
+    resource_type: str = "CodeSystem"
     case_sensitive: bool | None = None
     content: str | None = None
     identifier: list[Identifier] = []
@@ -132,15 +138,8 @@ class Expansion(msgspec.Struct, omit_defaults=True):
     total: int | None = None
 
 
-class ValueSet(msgspec.Struct, omit_defaults=True, rename="camel"):
-    url: str
+class ValueSet(CanonicalResource):
     resource_type: str = "ValueSet"
-    id: str | None = None
-    version: str | None = None
-    name: str | None = None
-    title: str | None = None
-    status: str | None = None
-    date: str | None = None
     identifier: list[Identifier] = []
     compose: Compose | None = None
     expansion: Expansion | None = None
@@ -168,14 +167,8 @@ class MapGroup(msgspec.Struct, omit_defaults=True, rename="camel"):
     element: list[MapElement] = []
 
 
-class ConceptMap(msgspec.Struct, omit_defaults=True, rename="camel"):
-    url: str
+class ConceptMap(CanonicalResource):
     resource_type: str = "ConceptMap"
-    id: str | None = None
-    version: str | None = None
-    name: str | None = None
-    status: str | None = None
-    date: str | None = None
     identifier: list[Identifier] | Identifier | None = None
     source_uri: str | None = None
     source_canonical: str | None = None
