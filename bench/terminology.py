@@ -22,6 +22,7 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -116,6 +117,15 @@ class WrkResult:
     errors: int
     wrk_distribution_ms: dict[str, float] = field(default_factory=dict)
     ratio_to_baseline: float | None = None
+    #: CPU seconds used per wall second (1.0 = one core) while wrk ran.
+    server_cores: float = 0.0
+    wrk_cores: float = 0.0
+    #: Share of the machine's CPU used by *other* processes during the run (0..1).
+    foreign_load: float = 0.0
+    #: With ``--rounds N > 1``: the figures above are medians; the spread and each round.
+    rps_min: float | None = None
+    rps_max: float | None = None
+    rounds: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,6 +237,102 @@ def status_kib(pid: int, key: str) -> int | None:
     except (OSError, ValueError):
         return None
     return None
+
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+#: Above this share of the machine used by other processes, results are flagged.
+FOREIGN_LOAD_WARN = 0.05
+
+
+def machine_jiffies() -> tuple[int, int]:
+    """(busy, total) jiffies of all CPUs since boot, from /proc/stat."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    total = sum(fields)
+    return total - idle, total
+
+
+def tree_cpu_s(root: int) -> float:
+    """User+system CPU seconds of ``root`` and its descendants (alive ones)."""
+    jiffies = 0
+    for pid in process_tree(root):
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        jiffies += int(stat[11]) + int(stat[12])  # utime, stime (fields 14, 15)
+    return jiffies / CLK_TCK
+
+
+@dataclass(slots=True)
+class CpuSample:
+    """What the machine, the server, wrk (our children) and this process used."""
+
+    wall: float
+    busy: int
+    total: int
+    server_s: float
+    children_s: float
+    self_s: float
+
+    @classmethod
+    def take(cls, server_pid: int | None) -> CpuSample:
+        times = os.times()
+        busy, total = machine_jiffies()
+        return cls(
+            wall=time.monotonic(),
+            busy=busy,
+            total=total,
+            server_s=tree_cpu_s(server_pid) if server_pid else 0.0,
+            children_s=times.children_user + times.children_system,
+            self_s=times.user + times.system,
+        )
+
+
+def cpu_between(before: CpuSample, after: CpuSample) -> tuple[float, float, float]:
+    """(server cores, wrk cores, foreign share of the machine) between two samples."""
+    wall = max(after.wall - before.wall, 1e-6)
+    total_s = max(after.total - before.total, 1) / CLK_TCK
+    busy_s = (after.busy - before.busy) / CLK_TCK
+    server = after.server_s - before.server_s
+    children = after.children_s - before.children_s
+    own = after.self_s - before.self_s
+    foreign = max(0.0, busy_s - server - children - own)
+    return server / wall, children / wall, min(1.0, foreign / total_s)
+
+
+def wait_until_quiet(deadline: float, server_pid: int | None, threshold: float = 0.10) -> float:
+    """Wait (until ``deadline``) for other processes to use < ``threshold`` of the CPUs."""
+    started = time.monotonic()
+    announced = False
+    while True:
+        before = CpuSample.take(server_pid)
+        time.sleep(0.5)
+        load = cpu_between(before, CpuSample.take(server_pid))[2]
+        if load < threshold or time.monotonic() >= deadline:
+            if announced:
+                log(f"waited {time.monotonic() - started:.0f}s; other processes now at {load:.0%}")
+            return load
+        if not announced:
+            log(
+                f"machine busy ({load:.0%} of the CPUs used by other processes): waiting up to "
+                f"{max(0.0, deadline - time.monotonic()):.0f}s for it to go idle"
+            )
+            announced = True
+
+
+def git_state() -> dict[str, Any]:
+    def git(*args: str) -> str:
+        result = subprocess.run(
+            ["git", *args], cwd=REPO, capture_output=True, text=True, check=False
+        )
+        return result.stdout if result.returncode == 0 else ""
+
+    dirty = git("status", "--porcelain", "--", "gateway", "pyproject.toml")
+    return {
+        "commit": git("rev-parse", "HEAD").strip() or None,
+        "dirty_gateway_files": [line[3:] for line in dirty.splitlines() if line.strip()],
+    }
 
 
 def rss_report(root: int) -> dict[str, Any]:
@@ -443,22 +549,122 @@ def describe_expand(server: Server) -> str:
     total = json.loads(body)["expansion"]["total"]
     _, filtered = http_get(server.base + EXPAND.path)
     hits = json.loads(filtered)["expansion"]["total"]
-    return f"{BENCH_VS_URL} expands to {total} TRE_R38 codes; filter=chir matches {hits}"
+    text = f"{BENCH_VS_URL} expands to {total} TRE_R38 codes; filter=chir matches {hits}"
+    if hits == 0:
+        text += " (WARNING: nothing to format, so the $expand figures flatter the gateway)"
+    return text
+
+
+def measure(
+    wrk: str,
+    server: Server,
+    server_pid: int,
+    endpoint: Endpoint,
+    args: argparse.Namespace,
+    *,
+    script: Path,
+    warmup: bool,
+    quiet_deadline: float,
+) -> WrkResult:
+    url = server.base + endpoint.path
+    if warmup:
+        warm(server, endpoint)
+        if args.warmup > 0:
+            run_wrk(
+                wrk,
+                url,
+                threads=args.threads,
+                connections=args.connections,
+                duration_s=args.warmup,
+                script=script,
+            )
+    if time.monotonic() < quiet_deadline:
+        wait_until_quiet(quiet_deadline, server_pid)
+    before = CpuSample.take(server_pid)
+    output = run_wrk(
+        wrk,
+        url,
+        threads=args.threads,
+        connections=args.connections,
+        duration_s=args.duration,
+        script=script,
+    )
+    after = CpuSample.take(server_pid)
+    if args.verbose:
+        print(output)
+    result = parse_wrk(endpoint, output)
+    result.server_cores, result.wrk_cores, result.foreign_load = cpu_between(before, after)
+    log(
+        f"{endpoint.name}: {result.requests_per_s:.0f} req/s, "
+        f"p95 {result.p95_ms:.2f} ms, {result.errors} errors, server "
+        f"{result.server_cores:.2f} cores, wrk {result.wrk_cores:.2f} cores, "
+        f"other processes {result.foreign_load:.0%} of the machine"
+    )
+    verify(server, endpoint)  # still healthy after the load
+    return result
+
+
+def aggregate(runs: list[WrkResult]) -> WrkResult:
+    """Median of each figure over the rounds (errors summed, other load: the worst)."""
+    if len(runs) == 1:
+        return runs[0]
+    first = runs[0]
+    rps = [r.requests_per_s for r in runs]
+    return WrkResult(
+        endpoint=first.endpoint,
+        path=first.path,
+        requests=sum(r.requests for r in runs),
+        duration_s=round(sum(r.duration_s for r in runs), 3),
+        requests_per_s=statistics.median(rps),
+        p50_ms=statistics.median(r.p50_ms for r in runs),
+        p90_ms=statistics.median(r.p90_ms for r in runs),
+        p95_ms=statistics.median(r.p95_ms for r in runs),
+        p99_ms=statistics.median(r.p99_ms for r in runs),
+        max_ms=max(r.max_ms for r in runs),
+        mean_ms=statistics.median(r.mean_ms for r in runs),
+        socket_errors={
+            k: sum(r.socket_errors.get(k, 0) for r in runs) for k in first.socket_errors
+        },
+        non_2xx_3xx=sum(r.non_2xx_3xx for r in runs),
+        errors=sum(r.errors for r in runs),
+        server_cores=statistics.median(r.server_cores for r in runs),
+        wrk_cores=statistics.median(r.wrk_cores for r in runs),
+        foreign_load=max(r.foreign_load for r in runs),
+        rps_min=min(rps),
+        rps_max=max(rps),
+        rounds=[asdict(r) for r in runs],
+    )
 
 
 def print_table(results: list[WrkResult]) -> None:
     header = (
         f"{'endpoint':<26} {'req/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
-        f"{'errors':>7} {'vs base':>8}"
+        f"{'errors':>7} {'vs base':>8} {'srv cpu':>8} {'other':>6} {'req/s range':>13}"
     )
     print()
     print(header)
     print("-" * len(header))
     for r in results:
         ratio = f"{r.ratio_to_baseline * 100:.0f} %" if r.ratio_to_baseline is not None else "-"
+        spread = f"{r.rps_min:.0f}-{r.rps_max:.0f}" if r.rps_min and r.rps_max else "-"
         print(
             f"{r.endpoint:<26} {r.requests_per_s:>9.0f} {r.p50_ms:>8.2f} {r.p95_ms:>8.2f} "
-            f"{r.p99_ms:>8.2f} {r.errors:>7d} {ratio:>8}"
+            f"{r.p99_ms:>8.2f} {r.errors:>7d} {ratio:>8} {r.server_cores:>8.2f} "
+            f"{r.foreign_load:>5.0%}{'!' if r.foreign_load > FOREIGN_LOAD_WARN else ' '}"
+            f" {spread:>13}"
+        )
+    print(
+        "srv cpu: cores used by the gateway (all processes); other: share of the machine's "
+        "CPU used by other processes during the run"
+    )
+    if any(r.rounds for r in results):
+        print("figures are medians over the rounds; req/s range: slowest-fastest round")
+    busy = [r.endpoint for r in results if r.foreign_load > FOREIGN_LOAD_WARN]
+    if busy:
+        print(
+            f"WARNING: other processes used > {FOREIGN_LOAD_WARN:.0%} of the CPUs during: "
+            + ", ".join(busy)
+            + " -- those figures are pessimistic; re-run on a quiet machine"
         )
     print()
 
@@ -487,12 +693,14 @@ def check_targets(results: dict[str, WrkResult], connections: int) -> list[Check
 
 @contextlib.contextmanager
 def sigterm_as_exit() -> Iterator[None]:
-    """SIGTERM/SIGHUP unwind like Ctrl-C, so ``finally`` blocks stop the server."""
+    """SIGINT/SIGTERM/SIGHUP unwind the stack, so ``finally`` blocks stop the server."""
 
     def handler(signum: int, _frame: FrameType | None) -> None:
         raise SystemExit(128 + signum)
 
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    # Even when started with SIGINT ignored (a background job), Ctrl-C / kill -INT stops us.
+    previous[signal.SIGINT] = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         yield
     finally:
@@ -510,6 +718,16 @@ def bench(args: argparse.Namespace) -> int:
         f"--{'no-' if args.access_log else ''}access-log to change), "
         f"GATEWAY_LOG_LEVEL={args.log_level}"
     )
+    code_state = git_state()
+    if code_state["dirty_gateway_files"]:
+        log(
+            "note: uncommitted changes under gateway/ are benchmarked too: "
+            + ", ".join(code_state["dirty_gateway_files"])
+        )
+    #: One waiting budget for the whole run, so a busy machine cannot stretch it much.
+    quiet_deadline = time.monotonic() + max(0.0, args.wait_quiet)
+    load = wait_until_quiet(quiet_deadline, None)
+    log(f"other processes use {load:.0%} of the CPUs before the run")
     with tempfile.TemporaryDirectory(prefix="gateway-bench-") as tmp_name:
         tmp = Path(tmp_name)
         snap_dir = tmp / "snapshot"
@@ -549,36 +767,23 @@ def bench(args: argparse.Namespace) -> int:
                 f"wrk {wrk_version(wrk)}: -t{args.threads} -c{args.connections} "
                 f"-d{args.duration}s --latency (warm-up {args.warmup}s per endpoint)"
             )
-            results: dict[str, WrkResult] = {}
-            for endpoint in ENDPOINTS:
-                url = server.base + endpoint.path
-                warm(server, endpoint)
-                if args.warmup > 0:
-                    run_wrk(
+            runs: dict[str, list[WrkResult]] = {e.name: [] for e in ENDPOINTS}
+            for round_no in range(1, args.rounds + 1):
+                if args.rounds > 1:
+                    log(f"round {round_no}/{args.rounds}")
+                for endpoint in ENDPOINTS:
+                    result = measure(
                         wrk,
-                        url,
-                        threads=args.threads,
-                        connections=args.connections,
-                        duration_s=args.warmup,
+                        server,
+                        server_pid,
+                        endpoint,
+                        args,
                         script=script,
+                        warmup=round_no == 1,
+                        quiet_deadline=quiet_deadline,
                     )
-                output = run_wrk(
-                    wrk,
-                    url,
-                    threads=args.threads,
-                    connections=args.connections,
-                    duration_s=args.duration,
-                    script=script,
-                )
-                if args.verbose:
-                    print(output)
-                result = parse_wrk(endpoint, output)
-                results[endpoint.name] = result
-                log(
-                    f"{endpoint.name}: {result.requests_per_s:.0f} req/s, "
-                    f"p95 {result.p95_ms:.2f} ms, {result.errors} errors"
-                )
-                verify(server, endpoint)  # still healthy after the load
+                    runs[endpoint.name].append(result)
+            results = {name: aggregate(items) for name, items in runs.items()}
 
             rss_after = rss_report(server_pid)
         except BaseException:
@@ -610,6 +815,7 @@ def bench(args: argparse.Namespace) -> int:
         "config": {
             "duration_s": args.duration,
             "warmup_s": args.warmup,
+            "rounds": args.rounds,
             "connections": args.connections,
             "threads": args.threads,
             "workers": args.workers,
@@ -625,6 +831,7 @@ def bench(args: argparse.Namespace) -> int:
             "platform": platform.platform(),
             "wrk": wrk_version(wrk),
         },
+        "code": code_state,
         "results": [asdict(r) for r in results.values()],
         "targets": [asdict(c) for c in checks],
         "rss_before_load": rss_before,
@@ -642,6 +849,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--duration", type=int, default=10, help="seconds per endpoint")
     parser.add_argument("--warmup", type=int, default=2, help="wrk warm-up seconds per endpoint")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="repeat the endpoint sequence N times (interleaved) and report medians",
+    )
     parser.add_argument("--connections", type=int, default=16, help="wrk connections")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--port", type=int, default=0, help="server port (0: a free one)")
@@ -656,6 +869,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--snapshot", type=Path, default=None, help="snapshot dir (default: real NOS, else demo)"
     )
+    parser.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=30.0,
+        help="seconds the whole run may wait for other processes to go idle (0: don't)",
+    )
     parser.add_argument("--verbose", action="store_true", help="print raw wrk output")
     return parser
 
@@ -664,6 +883,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.connections < args.threads:
         print("--connections must be >= --threads", file=sys.stderr)
+        return 2
+    if args.rounds < 1 or args.duration < 1:
+        print("--rounds and --duration must be >= 1", file=sys.stderr)
         return 2
     try:
         with sigterm_as_exit():

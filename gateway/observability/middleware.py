@@ -6,24 +6,33 @@ records the route *template* and status, never the query string or path values.
 
 from __future__ import annotations
 
-import logging
+import itertools
+import secrets
 import time
-import uuid
 from typing import Any
 
-import structlog
-
+from gateway.observability.logging import REQUEST_ID, AccessLog
 from gateway.observability.metrics import Metrics
 
-_access = logging.getLogger("gateway.access")
-_REQUEST_ID = b"x-request-id"
+_REQUEST_ID_HEADER = b"x-request-id"
+# Unique per process and cheap: a random prefix and a counter (uuid4 costs a syscall).
+_PREFIX = secrets.token_hex(8)
+_counter = itertools.count(1)
+
+
+def _new_request_id() -> str:
+    return f"{_PREFIX}{next(_counter):016x}"
+
+
+def _valid(request_id: str) -> bool:
+    return 0 < len(request_id) <= 64 and request_id.replace("-", "").isalnum()
 
 
 class ObservabilityMiddleware:
     def __init__(self, app: Any, metrics: Metrics, access_log: bool = True) -> None:
         self.app = app
         self.metrics = metrics
-        self.access_log = access_log
+        self.access_log = AccessLog() if access_log else None
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -31,37 +40,29 @@ class ObservabilityMiddleware:
             return
         request_id = ""
         for name, value in scope["headers"]:
-            if name == _REQUEST_ID:
-                request_id = value.decode("latin-1")[:64]
+            if name == _REQUEST_ID_HEADER:
+                request_id = value.decode("latin-1")
                 break
-        if not request_id or not request_id.replace("-", "").isalnum():
-            request_id = uuid.uuid4().hex
+        if not _valid(request_id):
+            request_id = _new_request_id()
         started = time.perf_counter()
         status = 500
-        rid = request_id.encode()
+        header = (_REQUEST_ID_HEADER, request_id.encode())
 
         async def send_wrapper(message: Any) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", []), (_REQUEST_ID, rid)]
+                message["headers"] = [*message.get("headers", []), header]
             await send(message)
 
-        structlog.contextvars.bind_contextvars(request_id=request_id)
+        token = REQUEST_ID.set(request_id)
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
             elapsed = time.perf_counter() - started
             route = scope.get("path_template") or "unmatched"
             self.metrics.observe(scope["method"], route, status, elapsed)
-            if self.access_log:
-                _access.info(
-                    "request",
-                    extra={
-                        "method": scope["method"],
-                        "route": route,
-                        "status": status,
-                        "duration_ms": round(elapsed * 1000, 2),
-                    },
-                )
-            structlog.contextvars.unbind_contextvars("request_id")
+            if self.access_log is not None:
+                self.access_log.write(scope["method"], route, status, elapsed, request_id)
+            REQUEST_ID.reset(token)

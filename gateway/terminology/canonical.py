@@ -60,6 +60,8 @@ class CanonicalIndex:
 
     def __init__(self) -> None:
         self._aliases: dict[str, str] = {}
+        # Requests repeat the same few systems: remember raw input → identity.
+        self._resolved: dict[str, str] = {}
 
     @staticmethod
     def identity_for(url: str) -> str:
@@ -69,12 +71,16 @@ class CanonicalIndex:
         identity = self.identity_for(url)
         for alias in {strip_url(url), identity, *(OID_PREFIX + oid for oid in oids), *oids}:
             self._aliases[alias.casefold()] = identity
+        self._resolved.clear()
         return identity
 
     def resolve(self, system: str) -> str:
         """Identity key for ``system`` (URL in any family, OID, urn:oid, NOS name)."""
-        text = strip_url(system)
-        found = self._aliases.get(text.casefold())
-        if found is not None:
-            return found
-        return self.identity_for(text)
+        found = self._resolved.get(system)
+        if found is None:
+            text = strip_url(system)
+            found = self._aliases.get(text.casefold()) or self.identity_for(text)
+            if len(self._resolved) >= 10_000:
+                self._resolved.clear()
+            self._resolved[system] = found
+        return found

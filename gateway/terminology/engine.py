@@ -36,9 +36,17 @@ class Closure:
 
     codesystems: dict[str, IndexedCodeSystem] = field(default_factory=dict)
     valuesets: dict[str, IndexedValueSet] = field(default_factory=dict)
+    _token: tuple[int, ...] | None = None
 
     def token(self) -> tuple[int, ...]:
-        return tuple(sorted(id(x) for x in [*self.codesystems.values(), *self.valuesets.values()]))
+        """Names the exact resource versions in the closure (memo keys depend on it)."""
+        if self._token is None:
+            items: list[IndexedCodeSystem | IndexedValueSet] = [
+                *self.codesystems.values(),
+                *self.valuesets.values(),
+            ]
+            self._token = tuple(sorted(x.serial for x in items))
+        return self._token
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +54,8 @@ class ExpandPage:
     total: int
     offset: int
     items: list[ExpansionItem]
+    #: Identifies this page's content (resolved resources + request), for response memos.
+    key: tuple[object, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,10 +293,10 @@ def expand(
                 if not (active_only and item.inactive)
                 and (not query or any(prefix_match(query, lw) for lw in item.label_words))
             ]
-            if len(vs.memo) < 4096:
-                vs.memo[memo_key] = items
+            vs.memo[memo_key] = items
     end = len(items) if count is None else offset + count
-    return ExpandPage(total=len(items), offset=offset, items=items[offset:end])
+    key = (closure.token(), query, active_only, offset, count)
+    return ExpandPage(total=len(items), offset=offset, items=items[offset:end], key=key)
 
 
 def validate_in_valueset(

@@ -7,9 +7,13 @@ never re-normalise labels on the hot path.
 
 from __future__ import annotations
 
+import itertools
 import re
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+
+from cachetools import LRUCache
 
 from gateway.terminology.canonical import CanonicalIndex, nos_name, oid_of
 from gateway.terminology.model import (
@@ -77,11 +81,31 @@ def _status_of(concept: Concept, now_iso: str) -> tuple[str, bool]:
     return status, status in _INACTIVE_STATUSES
 
 
+Memo = LRUCache[Hashable, object]
+
+
+_serials = itertools.count(1)
+
+
+def new_serial() -> int:
+    """Process-unique number of an indexed resource (``id()`` may be reused after GC)."""
+    return next(_serials)
+
+
+def new_memo() -> Memo:
+    """Bounded memo of results derived from one resource (expansions, encoded answers).
+
+    Living on the resource object, it is dropped with it when a newer version replaces it.
+    """
+    return LRUCache(maxsize=2048)
+
+
 class _Canonical:
     """``url``/``version`` of the wrapped resource, shared by the indexed kinds."""
 
     __slots__ = ()
     resource: CanonicalResource
+    serial: int
 
     @property
     def url(self) -> str:
@@ -101,6 +125,8 @@ class IndexedCodeSystem(_Canonical):
     concepts: dict[str, FlatConcept]
     folded: dict[str, str]
     source: str = "snapshot"
+    memo: Memo = field(default_factory=new_memo)
+    serial: int = field(default_factory=new_serial)
 
     @classmethod
     def build(cls, resource: CodeSystem, raw: bytes, source: str = "snapshot") -> IndexedCodeSystem:
@@ -156,7 +182,8 @@ class IndexedValueSet(_Canonical):
     identity: str
     oids: tuple[str, ...]
     source: str = "snapshot"
-    memo: dict[object, object] = field(default_factory=dict)
+    memo: Memo = field(default_factory=new_memo)
+    serial: int = field(default_factory=new_serial)
 
     @classmethod
     def build(cls, resource: ValueSet, raw: bytes, source: str = "snapshot") -> IndexedValueSet:
@@ -176,6 +203,7 @@ class IndexedConceptMap(_Canonical):
     identity: str
     oids: tuple[str, ...]
     source: str = "snapshot"
+    serial: int = field(default_factory=new_serial)
 
     @classmethod
     def build(cls, resource: ConceptMap, raw: bytes, source: str = "snapshot") -> IndexedConceptMap:

@@ -29,12 +29,15 @@ from gateway.terminology.indexed import (
     IndexedCodeSystem,
     IndexedConceptMap,
     IndexedValueSet,
+    Memo,
     index_resource,
+    new_memo,
     version_order,
 )
 from gateway.terminology.search import SearchMatch, rank
 from gateway.terminology.smt import SmtClient
 from gateway.terminology.store import TerminologyStore
+from gateway.terminology.textnorm import normalise
 from gateway.terminology.translate import TranslationMatch, translate
 
 T = TypeVar("T")
@@ -93,6 +96,7 @@ class TerminologyService:
         self.loader = loader
         self.freshness = freshness or Freshness(3600, 86_400, 60, 30 * 86_400)
         self._catalogue_memo: tuple[tuple[int, ...], list[ExpansionItem]] | None = None
+        self._search_memo: Memo = new_memo()
         if self.loader is not None:
             self.loader.sizeof = _sizeof
 
@@ -138,13 +142,7 @@ class TerminologyService:
         return Resolved(result.value, result.state)
 
     def _local(self, kind: type[I], system: str, version: str | None) -> I | None:
-        getter: Callable[[str, str | None], Indexed | None] = {
-            IndexedCodeSystem: self.store.codesystem,
-            IndexedValueSet: self.store.valueset,
-            IndexedConceptMap: self.store.conceptmap,
-        }[kind]
-        found = getter(system, version)
-        return found if isinstance(found, kind) else None
+        return self.store.get(kind, system, version)
 
     def _unknown(self, kind: type, system: str, version: str | None) -> NotFound:
         known = self.store.versions_of(kind, system)
@@ -189,7 +187,21 @@ class TerminologyService:
         return await self._resolve(IndexedValueSet, url, version)
 
     async def closure(self, vs: IndexedValueSet) -> Resolved[Closure]:
-        """Resolve every CodeSystem/ValueSet that ``vs`` composes (recursively)."""
+        """Resolve every CodeSystem/ValueSet that ``vs`` composes (recursively).
+
+        Offline the snapshot never changes, so the closure is computed once per value set;
+        online each member goes through the cache (and may be refreshed) every time.
+        """
+        if self.smt is None:
+            memoised = vs.memo.get("closure")
+            if isinstance(memoised, Resolved):
+                return memoised
+            resolved = await self._resolve_closure(vs)
+            vs.memo["closure"] = resolved
+            return resolved
+        return await self._resolve_closure(vs)
+
+    async def _resolve_closure(self, vs: IndexedValueSet) -> Resolved[Closure]:
         closure = Closure()
         states: list[CacheState] = []
         pending = [vs]
@@ -293,21 +305,34 @@ class TerminologyService:
             raise InvalidInput("q must not be empty", parameter="q")
         if not 1 <= limit <= 200:
             raise InvalidInput("limit must be between 1 and 200", parameter="limit")
+        key = ("search", normalise(query), limit, include_inactive)
         if valueset:
             vs = await self.valueset(valueset)
             closure = await self.closure(vs.value)
-            items = engine.expand_all(vs.value, closure.value, self.store.aliases)
             state = worst(vs.state, closure.state)
+            memo, token = vs.value.memo, closure.value.token()
+            found = memo.get((*key, token))
+            if not isinstance(found, list):
+                items = engine.expand_all(vs.value, closure.value, self.store.aliases)
+                found = memo[(*key, token)] = rank(
+                    query, items, limit=limit, include_inactive=include_inactive
+                )
         else:
-            items = self._catalogue()
             state = CacheState.HIT
-        return Resolved(rank(query, items, limit=limit, include_inactive=include_inactive), state)
+            token, items = self._catalogue()
+            found = self._search_memo.get((*key, token))
+            if not isinstance(found, list):
+                found = self._search_memo[(*key, token)] = rank(
+                    query, items, limit=limit, include_inactive=include_inactive
+                )
+        return Resolved(found, state)
 
-    def _catalogue(self) -> list[ExpansionItem]:
+    def _catalogue(self) -> tuple[tuple[int, ...], list[ExpansionItem]]:
+        """Every concept of the latest code systems, with a token naming their versions."""
         latest = self.store.latest(IndexedCodeSystem)
-        token = tuple(id(cs) for cs in latest)
+        token = tuple(cs.serial for cs in latest)
         if self._catalogue_memo is not None and self._catalogue_memo[0] == token:
-            return self._catalogue_memo[1]
+            return self._catalogue_memo
         items: list[ExpansionItem] = []
         for cs in latest:
             for concept in cs.concepts.values():
@@ -324,7 +349,7 @@ class TerminologyService:
                     )
                 )
         self._catalogue_memo = (token, items)
-        return items
+        return self._catalogue_memo
 
     def find(self, kind: str, url: str, version: str | None) -> list[Indexed]:
         """Snapshot resources for ``/fhir/<kind>?url=`` searches."""

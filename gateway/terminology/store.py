@@ -40,30 +40,34 @@ class TerminologyStore:
     def __init__(self) -> None:
         self.aliases = CanonicalIndex()
         self._by_kind: dict[type, dict[str, dict[str, Indexed]]] = defaultdict(dict)
+        self._latest: dict[type, dict[str, Indexed]] = defaultdict(dict)
 
     def add(self, item: Indexed) -> None:
         self.aliases.register(item.url, list(item.oids))
         versions = self._by_kind[type(item)].setdefault(item.identity, {})
         versions[item.version or ""] = item
+        latest = self._latest[type(item)]
+        current = latest.get(item.identity)
+        if current is None or version_order(item.version) >= version_order(current.version):
+            latest[item.identity] = item
 
-    def _get(self, kind: type[R], system: str, version: str | None) -> R | None:
-        versions = self._by_kind[kind].get(self.aliases.resolve(system))
-        if not versions:
-            return None
+    def get(self, kind: type[R], system: str, version: str | None = None) -> R | None:
+        """The resource of ``kind`` named by ``system`` (any alias), latest unless ``version``."""
+        identity = self.aliases.resolve(system)
         if version:
-            found = versions.get(version)
-            return found if isinstance(found, kind) else None
-        latest = max(versions.values(), key=lambda item: version_order(item.version))
-        return latest if isinstance(latest, kind) else None
+            found = self._by_kind[kind].get(identity, {}).get(version)
+        else:
+            found = self._latest[kind].get(identity)
+        return found if isinstance(found, kind) else None
 
     def codesystem(self, system: str, version: str | None = None) -> IndexedCodeSystem | None:
-        return self._get(IndexedCodeSystem, system, version)
+        return self.get(IndexedCodeSystem, system, version)
 
     def valueset(self, url: str, version: str | None = None) -> IndexedValueSet | None:
-        return self._get(IndexedValueSet, url, version)
+        return self.get(IndexedValueSet, url, version)
 
     def conceptmap(self, url: str, version: str | None = None) -> IndexedConceptMap | None:
-        return self._get(IndexedConceptMap, url, version)
+        return self.get(IndexedConceptMap, url, version)
 
     def versions_of(self, kind: type[Indexed], system: str) -> list[str]:
         versions = self._by_kind[kind].get(self.aliases.resolve(system), {})
@@ -82,7 +86,7 @@ class TerminologyStore:
         return [
             item
             for identity in list(self._by_kind[kind])
-            if (item := self._get(kind, identity, None)) is not None
+            if (item := self.get(kind, identity, None)) is not None
         ]
 
     def summary(self) -> list[dict[str, str]]:

@@ -10,7 +10,7 @@ from litestar.params import QueryParameter
 from gateway.errors import InvalidInput
 from gateway.terminology.indexed import IndexedCodeSystem
 from gateway.web import fhir_format as fmt
-from gateway.web.deps import fhir_response, services
+from gateway.web.deps import encoded, fhir_response, services
 from gateway.web.fhir_params import OperationParams
 
 Q = Annotated[str | None, QueryParameter(required=False)]
@@ -35,7 +35,13 @@ async def _lookup(request: FhirRequest) -> Response[bytes]:
     cs, concept, state = await services(request).terminology.lookup(
         system, code, params.text("version")
     )
-    return fhir_response(fmt.lookup_parameters(cs, concept, params.texts("property")), state)
+    wanted = params.texts("property")
+    body = encoded(
+        cs.memo,
+        ("$lookup", concept.code, tuple(wanted)),
+        lambda: fmt.lookup_parameters(cs, concept, wanted),
+    )
+    return fhir_response(body, state)
 
 
 async def _validate_cs(request: FhirRequest) -> Response[bytes]:
@@ -67,7 +73,12 @@ async def _expand(request: FhirRequest) -> Response[bytes]:
         count=count,
     )
     used = {"filter": text, "count": count, "offset": offset, "activeOnly": active_only or None}
-    body = fmt.expansion_valueset(vs, page, used, params.flag("includeDesignations"))
+    designations = params.flag("includeDesignations")
+    body = encoded(
+        vs.memo,
+        ("$expand", page.key, text, designations),
+        lambda: fmt.expansion_valueset(vs, page, used, designations),
+    )
     return fhir_response(body, state)
 
 
