@@ -6,7 +6,8 @@ from collections.abc import Callable, Hashable
 from typing import Any
 
 import msgspec
-from litestar import Request, Response
+from litestar import Request
+from litestar.response.base import ASGIResponse
 
 from gateway.cache import CacheState
 from gateway.container import Services
@@ -26,10 +27,14 @@ def cache_headers(state: CacheState) -> dict[str, str]:
     return {"X-Cache": state.value}
 
 
-def fhir_response(body: Any, state: CacheState | None = None, status: int = 200) -> Response[bytes]:
+_CACHE_HEADERS = {state: cache_headers(state) for state in CacheState}
+
+
+def fhir_response(body: Any, state: CacheState | None = None, status: int = 200) -> ASGIResponse:
+    """A ready-to-send FHIR JSON answer (skips litestar's response conversion: hot path)."""
     content = body if isinstance(body, bytes) else msgspec.json.encode(body)
-    headers = cache_headers(state) if state is not None else None
-    return Response(content=content, media_type=FHIR_JSON, status_code=status, headers=headers)
+    headers = _CACHE_HEADERS[state] if state is not None else None
+    return ASGIResponse(body=content, headers=headers, media_type=FHIR_JSON, status_code=status)
 
 
 def encoded(memo: Memo, key: Hashable, build: Callable[[], Any]) -> bytes:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, get, post
 from litestar.params import QueryParameter
+from litestar.response.base import ASGIResponse
 
 from gateway.errors import InvalidInput
 from gateway.terminology.indexed import IndexedCodeSystem
@@ -27,7 +28,7 @@ async def _params(request: FhirRequest) -> OperationParams:
     return OperationParams.from_query(request.query_params.dict())
 
 
-async def _lookup(request: FhirRequest) -> Response[bytes]:
+async def _lookup(request: FhirRequest) -> ASGIResponse:
     params = await _params(request)
     system, code = params.system_and_code(("system",))
     if not system:
@@ -44,7 +45,7 @@ async def _lookup(request: FhirRequest) -> Response[bytes]:
     return fhir_response(body, state)
 
 
-async def _validate_cs(request: FhirRequest) -> Response[bytes]:
+async def _validate_cs(request: FhirRequest) -> ASGIResponse:
     params = await _params(request)
     system, code = params.system_and_code(("url", "system"))
     if not system:
@@ -55,7 +56,7 @@ async def _validate_cs(request: FhirRequest) -> Response[bytes]:
     return fhir_response(fmt.validation_parameters(result.value), result.state)
 
 
-async def _expand(request: FhirRequest) -> Response[bytes]:
+async def _expand(request: FhirRequest) -> ASGIResponse:
     params = await _params(request)
     url = params.text("url")
     if not url:
@@ -82,7 +83,7 @@ async def _expand(request: FhirRequest) -> Response[bytes]:
     return fhir_response(body, state)
 
 
-async def _validate_vs(request: FhirRequest) -> Response[bytes]:
+async def _validate_vs(request: FhirRequest) -> ASGIResponse:
     params = await _params(request)
     url = params.text("url")
     if not url:
@@ -98,7 +99,7 @@ async def _validate_vs(request: FhirRequest) -> Response[bytes]:
     return fhir_response(fmt.validation_parameters(result.value), result.state)
 
 
-async def _translate(request: FhirRequest) -> Response[bytes]:
+async def _translate(request: FhirRequest) -> ASGIResponse:
     params = await _params(request)
     system, code = params.system_and_code(("system",))
     if not system:
@@ -117,7 +118,7 @@ class FhirController(Controller):
     tags = ["FHIR terminology"]
 
     @get("/metadata", summary="CapabilityStatement (mode=terminology: TerminologyCapabilities)")
-    async def metadata(self, request: FhirRequest, mode: Q = None) -> Response[bytes]:
+    async def metadata(self, request: FhirRequest, mode: Q = None) -> ASGIResponse:
         if mode == "terminology":
             codesystems = services(request).store.all(IndexedCodeSystem)
             return fhir_response(fmt.terminology_capabilities(codesystems))
@@ -132,11 +133,11 @@ class FhirController(Controller):
         version: Q = None,
         coding: Q = None,
         property: Annotated[list[str] | None, QueryParameter(required=False)] = None,
-    ) -> Response[bytes]:
+    ) -> ASGIResponse:
         return await _lookup(request)
 
     @post("/CodeSystem/$lookup", summary="CodeSystem $lookup (Parameters body)", status_code=200)
-    async def lookup_post(self, request: FhirRequest) -> Response[bytes]:
+    async def lookup_post(self, request: FhirRequest) -> ASGIResponse:
         return await _lookup(request)
 
     @get("/CodeSystem/$validate-code", summary="CodeSystem $validate-code")
@@ -149,7 +150,7 @@ class FhirController(Controller):
         version: Q = None,
         display: Q = None,
         coding: Q = None,
-    ) -> Response[bytes]:
+    ) -> ASGIResponse:
         return await _validate_cs(request)
 
     @post(
@@ -157,7 +158,7 @@ class FhirController(Controller):
         summary="CodeSystem $validate-code (Parameters body)",
         status_code=200,
     )
-    async def validate_cs_post(self, request: FhirRequest) -> Response[bytes]:
+    async def validate_cs_post(self, request: FhirRequest) -> ASGIResponse:
         return await _validate_cs(request)
 
     @get("/ValueSet/$expand", summary="ValueSet $expand")
@@ -177,11 +178,11 @@ class FhirController(Controller):
         include_designations: Annotated[
             str | None, QueryParameter(name="includeDesignations", required=False)
         ] = None,
-    ) -> Response[bytes]:
+    ) -> ASGIResponse:
         return await _expand(request)
 
     @post("/ValueSet/$expand", summary="ValueSet $expand (Parameters body)", status_code=200)
-    async def expand_post(self, request: FhirRequest) -> Response[bytes]:
+    async def expand_post(self, request: FhirRequest) -> ASGIResponse:
         return await _expand(request)
 
     @get("/ValueSet/$validate-code", summary="ValueSet $validate-code")
@@ -196,7 +197,7 @@ class FhirController(Controller):
         value_set_version: Annotated[
             str | None, QueryParameter(name="valueSetVersion", required=False)
         ] = None,
-    ) -> Response[bytes]:
+    ) -> ASGIResponse:
         return await _validate_vs(request)
 
     @post(
@@ -204,7 +205,7 @@ class FhirController(Controller):
         summary="ValueSet $validate-code (Parameters body)",
         status_code=200,
     )
-    async def validate_vs_post(self, request: FhirRequest) -> Response[bytes]:
+    async def validate_vs_post(self, request: FhirRequest) -> ASGIResponse:
         return await _validate_vs(request)
 
     @get("/ConceptMap/$translate", summary="ConceptMap $translate")
@@ -216,37 +217,37 @@ class FhirController(Controller):
         code: Q = None,
         coding: Q = None,
         targetsystem: Q = None,
-    ) -> Response[bytes]:
+    ) -> ASGIResponse:
         return await _translate(request)
 
     @post(
         "/ConceptMap/$translate", summary="ConceptMap $translate (Parameters body)", status_code=200
     )
-    async def translate_post(self, request: FhirRequest) -> Response[bytes]:
+    async def translate_post(self, request: FhirRequest) -> ASGIResponse:
         return await _translate(request)
 
     @get("/CodeSystem", summary="Search CodeSystems by canonical url")
     async def search_codesystems(
         self, request: FhirRequest, url: Q = None, version: Q = None
-    ) -> Response[bytes]:
+    ) -> ASGIResponse:
         return self._search(request, "CodeSystem", url, version)
 
     @get("/ValueSet", summary="Search ValueSets by canonical url")
     async def search_valuesets(
         self, request: FhirRequest, url: Q = None, version: Q = None
-    ) -> Response[bytes]:
+    ) -> ASGIResponse:
         return self._search(request, "ValueSet", url, version)
 
     @get("/ConceptMap", summary="Search ConceptMaps by canonical url")
     async def search_conceptmaps(
         self, request: FhirRequest, url: Q = None, version: Q = None
-    ) -> Response[bytes]:
+    ) -> ASGIResponse:
         return self._search(request, "ConceptMap", url, version)
 
     @staticmethod
     def _search(
         request: FhirRequest, kind: str, url: str | None, version: str | None
-    ) -> Response[bytes]:
+    ) -> ASGIResponse:
         if not url:
             raise InvalidInput(f"Parameter 'url' is required to search {kind}", parameter="url")
         found = services(request).terminology.find(kind, url, version)
