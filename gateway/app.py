@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from litestar import Litestar
 from litestar.datastructures import State
-from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 
@@ -41,20 +40,21 @@ def create_app(
     async def shutdown() -> None:
         await svc.aclose()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[FhirController, TerminologyController, OpsController],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
-        middleware=[
-            DefineMiddleware(
-                ObservabilityMiddleware, metrics=metrics, access_log=settings.server.access_log
-            )
-        ],
         state=State({"services": svc, "metrics": metrics}),
         on_shutdown=[shutdown],
         openapi_config=OPENAPI,
         logging_config=None,  # logging is ours (JSON, see observability.logging)
         debug=False,
     )
+    # Outermost, around routing too: unmatched paths (404) and methods (405) get a request
+    # id, an access line and a metric like every other request (route middleware would not).
+    app.asgi_handler = ObservabilityMiddleware(
+        app.asgi_handler, metrics=metrics, access_log=settings.server.access_log
+    )
+    return app
 
 
 def app_factory() -> Litestar:

@@ -18,6 +18,9 @@ DEFAULT_MAPPINGS_DIR = PACKAGE_DIR.parent / "mappings"
 DEFAULT_SMT_URL = "https://smt.esante.gouv.fr/fhir"
 
 
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
 class ConfigError(ValueError):
     """An environment variable holds a value the gateway cannot use."""
 
@@ -155,6 +158,11 @@ class Settings:
         ).validated()
 
     def validated(self) -> Settings:
+        if self.server.log_level not in _LOG_LEVELS:
+            raise ConfigError(
+                f"GATEWAY_LOG_LEVEL={self.server.log_level!r} must be one of "
+                + ", ".join(_LOG_LEVELS)
+            )
         if self.cache.terminology_hard_ttl_s < self.cache.terminology_soft_ttl_s:
             raise ConfigError(
                 "GATEWAY_TERMINOLOGY_HARD_TTL must be >= GATEWAY_TERMINOLOGY_SOFT_TTL"

@@ -6,7 +6,9 @@ a background refresh runs, or served because the upstream failed). Rules (DESIGN
 
 * per-key single-flight: N concurrent misses on one key → one ``fetch`` call (if the
   leading caller is cancelled, a follower fetches in its place instead of being cancelled);
-* soft TTL: serve the entry and refresh it in the background (one refresh at a time);
+* soft TTL: serve the entry and refresh it in the background (one refresh at a time; after
+  a failed refresh the next waits ``retry_after_error_s``, and a refresh answering "not
+  found" keeps the entry: NOS codes are never deleted);
 * hard TTL: the entry must be refetched before being served;
 * stale-if-error: a failed fetch (``UpstreamError``) serves the last good entry, however old
   within ``stale_if_error_s``, or the caller's ``fallback`` (e.g. the bundled snapshot);
@@ -48,6 +50,16 @@ class Freshness:
     hard_ttl_s: float
     negative_ttl_s: float
     stale_if_error_s: float
+    #: After a failed background refresh, serve the stale entry this long before retrying.
+    retry_after_error_s: float = 30.0
+
+
+class _GoneDuringRefresh(Exception):
+    """A background refresh got a semantic negative for an entry we hold: keep the entry."""
+
+    def __init__(self, original: NotFound) -> None:
+        super().__init__(original.message)
+        self.original = original
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +98,8 @@ class CachedLoader:
         self._background: set[asyncio.Task[None]] = set()
         #: Keys with a background refresh scheduled or running (one refresh at a time).
         self._refreshing: set[Hashable] = set()
+        #: Keys whose last background refresh failed → when the next one may be tried.
+        self._retry_at: dict[Hashable, float] = {}
 
     async def get(
         self,
@@ -111,6 +125,8 @@ class CachedLoader:
         self.stats.misses += 1
         try:
             fresh = await self._single_flight(key, fetch, freshness)
+        except _GoneDuringRefresh as gone:  # joined a refresh that got a negative
+            raise _reraisable(gone.original) from None
         except UpstreamError:
             self.stats.upstream_errors += 1
             stale = self._stale_for_error(entry, now, freshness, fallback)
@@ -207,23 +223,45 @@ class CachedLoader:
             size=self.sizeof(value),
         )
 
+    def _defer_refresh(self, key: Hashable, freshness: Freshness) -> None:
+        self._retry_at[key] = self._clock() + freshness.retry_after_error_s
+        if len(self._retry_at) > self.store.max_entries:
+            now = self._clock()
+            self._retry_at = {k: t for k, t in self._retry_at.items() if t > now}
+
     def _refresh_in_background(
         self, key: Hashable, fetch: Callable[[], Awaitable[Any]], freshness: Freshness
     ) -> None:
         if key in self._inflight or key in self._refreshing:
             return
+        retry_at = self._retry_at.get(key)
+        if retry_at is not None:
+            if self._clock() < retry_at:
+                return  # the last refresh failed recently: keep serving stale, quietly
+            del self._retry_at[key]
         self._refreshing.add(key)
         self.stats.refreshes += 1
 
+        async def guarded() -> Any:
+            try:
+                return await fetch()
+            except NotFound as exc:
+                # NOS codes are never deleted: one empty answer must not turn a good entry
+                # into a 404; the next hard-TTL refetch decides.
+                raise _GoneDuringRefresh(exc) from exc
+
         async def refresh() -> None:
             try:
-                await self._single_flight(key, fetch, freshness)
-            except UpstreamError as exc:
-                # The stale entry stays; it is served until its stale-if-error window ends.
+                await self._single_flight(key, guarded, freshness)
+            except (UpstreamError, _GoneDuringRefresh) as exc:
+                # The stale entry stays, served until its stale-if-error window ends; the
+                # next refresh waits a while so a down upstream is not hammered.
                 self.stats.refresh_errors += 1
-                log.warning("background refresh failed", extra={"error": exc.code})
+                self._defer_refresh(key, freshness)
+                log.warning("background refresh failed", extra={"error": type(exc).__name__})
             except Exception:
                 self.stats.refresh_errors += 1
+                self._defer_refresh(key, freshness)
                 log.exception("background refresh crashed")
 
         task = asyncio.get_running_loop().create_task(refresh())

@@ -44,7 +44,11 @@ def configure_logging(level: str = "INFO", stream: TextIO | None = None) -> None
     renderer = structlog.processors.JSONRenderer()
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=[*_SHARED, structlog.stdlib.ExtraAdder()],
-        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info,  # tracebacks as text, not object reprs
+            renderer,
+        ],
     )
     handler = logging.StreamHandler(_stream)
     handler.setFormatter(formatter)

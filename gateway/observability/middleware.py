@@ -25,7 +25,9 @@ def _new_request_id() -> str:
 
 
 def _valid(request_id: str) -> bool:
-    return 0 < len(request_id) <= 64 and request_id.replace("-", "").isalnum()
+    return (
+        0 < len(request_id) <= 64 and request_id.isascii() and request_id.replace("-", "").isalnum()
+    )
 
 
 class ObservabilityMiddleware:

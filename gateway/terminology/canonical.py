@@ -8,9 +8,11 @@ The same NOS appears under several names; all of these denote TRE_R38::
     urn:oid:1.2.250.1.213.2.28                 (from the resource's ``identifier``)
     TRE_R38, TRE_R38-SpecialiteOrdinale        (the NOS name)
 
-``nos_id`` extracts the stable NOS identifier (``TRE_R38``) from the *last* path segment,
-which also survives the typo of the legacy J239 export (``/NOS/JDV_J23-…/FHIR/JDV-J239-…``).
-``CanonicalIndex`` maps every alias to one identity key per resource.
+``nos_id`` extracts the stable NOS identifier (``TRE_R38``) from the *last* path segment
+of the two ANS URL families only (any other URL is compared as is, so
+``http://example.org/TRE_R38`` is *not* TRE_R38); the last segment also survives the typo
+of the legacy J239 export (``/NOS/JDV_J23-…/FHIR/JDV-J239-…``). ``CanonicalIndex`` maps
+every alias to one identity key per resource.
 """
 
 from __future__ import annotations
@@ -18,6 +20,11 @@ from __future__ import annotations
 import re
 
 _NOS_SEGMENT = re.compile(r"^(TRE|JDV|ASS)[-_]([A-Z]+\d+)(?:[-_](.*))?$", re.IGNORECASE)
+_NOS_FAMILIES = re.compile(
+    r"^https?://(mos\.esante\.gouv\.fr/NOS/|smt\.esante\.gouv\.fr/fhir/"
+    r"(CodeSystem|ValueSet|ConceptMap)/)",
+    re.IGNORECASE,
+)
 OID_PREFIX = "urn:oid:"
 
 
@@ -26,27 +33,25 @@ def strip_url(url: str) -> str:
 
 
 def nos_id(url_or_name: str) -> str | None:
-    """``TRE_R38`` for any URL form or name of that NOS, else None."""
+    """``TRE_R38`` for an ANS URL or a bare name of that NOS, else None."""
     text = strip_url(url_or_name)
-    last = text.rsplit("/", 1)[-1]
-    match = _NOS_SEGMENT.match(last)
+    if "/" in text or ":" in text:
+        if not _NOS_FAMILIES.match(text):
+            return None
+        text = text.rsplit("/", 1)[-1]
+    match = _NOS_SEGMENT.match(text)
     if match is None:
         return None
     return f"{match.group(1).upper()}_{match.group(2).upper()}"
 
 
 def nos_name(url: str) -> str | None:
-    """``TRE_R38-SpecialiteOrdinale`` from a mos.esante.gouv.fr URL, else the NOS id."""
-    text = strip_url(url)
-    parts = text.split("/")
-    if "NOS" in parts:
-        segment = parts[parts.index("NOS") + 1] if parts.index("NOS") + 1 < len(parts) else ""
-        last = parts[-1]
-        match = _NOS_SEGMENT.match(last)
-        if match and match.group(3):
-            return f"{match.group(1).upper()}_{match.group(2).upper()}-{match.group(3)}"
-        return segment or None
-    return nos_id(text)
+    """``TRE_R38-SpecialiteOrdinale`` for an ANS URL of that NOS, else None."""
+    identity = nos_id(url)
+    if identity is None:
+        return None
+    match = _NOS_SEGMENT.match(strip_url(url).rsplit("/", 1)[-1])
+    return f"{identity}-{match.group(3)}" if match and match.group(3) else identity
 
 
 def oid_of(identifier_value: str | None) -> str | None:
@@ -70,7 +75,7 @@ class CanonicalIndex:
     def register(self, url: str, oids: list[str]) -> str:
         identity = self.identity_for(url)
         for alias in {strip_url(url), identity, *(OID_PREFIX + oid for oid in oids), *oids}:
-            self._aliases[alias.casefold()] = identity
+            self._aliases[alias] = identity
         self._resolved.clear()
         return identity
 
@@ -79,7 +84,7 @@ class CanonicalIndex:
         found = self._resolved.get(system)
         if found is None:
             text = strip_url(system)
-            found = self._aliases.get(text.casefold()) or self.identity_for(text)
+            found = self._aliases.get(text) or self.identity_for(text)
             if len(self._resolved) >= 10_000:
                 self._resolved.clear()
             self._resolved[system] = found

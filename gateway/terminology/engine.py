@@ -10,11 +10,18 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
-from gateway.errors import InvalidInput, UnknownCode, UnknownCodeSystem, UnsupportedOperation
+from gateway.errors import (
+    InvalidInput,
+    UnknownCode,
+    UnknownCodeSystem,
+    UnknownValueSet,
+    UnsupportedOperation,
+)
 from gateway.terminology.canonical import CanonicalIndex
 from gateway.terminology.indexed import FlatConcept, IndexedCodeSystem, IndexedValueSet
-from gateway.terminology.model import ComposeInclude, Designation, ExpansionContains
+from gateway.terminology.model import Compose, ComposeInclude, Designation, ExpansionContains
 from gateway.terminology.textnorm import normalise, prefix_match, words
 
 
@@ -28,6 +35,8 @@ class ExpansionItem:
     designations: tuple[Designation, ...]
     label_words: tuple[tuple[str, ...], ...]
     concept: FlatConcept | None = None
+    #: The code system is case-insensitive: ``sm54`` validates as ``SM54``.
+    fold_case: bool = False
 
 
 @dataclass(slots=True)
@@ -128,6 +137,16 @@ def _ancestors(cs: IndexedCodeSystem, concept: FlatConcept) -> list[str]:
     return out
 
 
+@lru_cache(maxsize=256)
+def _regex(pattern: str) -> re.Pattern[str]:
+    try:
+        return re.compile(pattern)
+    except re.error as exc:
+        raise UnsupportedOperation(
+            f"The value set has an invalid regex filter {pattern!r}: {exc}"
+        ) from None
+
+
 def _filter_match(
     cs: IndexedCodeSystem, concept: FlatConcept, prop: str, op: str, value: str
 ) -> bool:
@@ -141,7 +160,7 @@ def _filter_match(
         if op == "in":
             return concept.code in {v.strip() for v in value.split(",")}
         if op == "regex":
-            return re.fullmatch(value, concept.code) is not None
+            return _regex(value).fullmatch(concept.code) is not None
     if op in {"=", "regex"}:
         if prop == "status":
             actual = [concept.status]
@@ -151,9 +170,10 @@ def _filter_match(
             actual = [str(p.value()[1]) for p in concept.properties if p.code == prop]
         if op == "=":
             return value in actual
-        return any(re.fullmatch(value, a) is not None for a in actual)
+        pattern = _regex(value)
+        return any(pattern.fullmatch(a) is not None for a in actual)
     raise UnsupportedOperation(
-        f"ValueSet filter '{prop} {op}' is not supported", parameter="filter"
+        f"The value set uses a compose filter '{prop} {op}' that this server does not support"
     )
 
 
@@ -162,19 +182,23 @@ def _include_items(
 ) -> dict[tuple[str, str], ExpansionItem]:
     out: dict[tuple[str, str], ExpansionItem] = {}
     if include.system:
-        cs = closure.codesystems.get(aliases.resolve(include.system))
+        # Keys use the system's identity so an OID, a trailing slash or the other URL
+        # family in an include/exclude denote the same code system.
+        identity = aliases.resolve(include.system)
+        cs = closure.codesystems.get(identity)
         if include.concept:
             for listed in include.concept:
                 concept = cs.get(listed.code) if cs else None
                 if cs is not None and concept is None:
                     continue  # a code the CodeSystem does not define is not expanded
-                out[(include.system, listed.code)] = _item(
+                out[(identity, concept.code if concept else listed.code)] = _item(
                     cs.url if cs else include.system,
                     cs.version if cs else include.version,
                     listed.code,
                     listed.display,
                     listed.designation,
                     concept,
+                    fold_case=bool(cs and cs.folded),
                 )
         else:
             if cs is None:
@@ -186,15 +210,22 @@ def _include_items(
                 if all(
                     _filter_match(cs, concept, f.property, f.op, f.value) for f in include.filter
                 ):
-                    out[(include.system, concept.code)] = _item(
-                        cs.url, cs.version, concept.code, None, [], concept
+                    out[(identity, concept.code)] = _item(
+                        cs.url,
+                        cs.version,
+                        concept.code,
+                        None,
+                        [],
+                        concept,
+                        fold_case=bool(cs.folded),
                     )
     for ref in include.value_set:
         nested = closure.valuesets.get(aliases.resolve(ref))
         if nested is None:
-            raise UnknownCodeSystem(f"Value set {ref} is not available", details={"valueSet": ref})
+            raise UnknownValueSet(f"Value set {ref} is not available", details={"valueSet": ref})
         nested_items = {
-            (i.system, i.code): i for i in expand_all(nested, closure, aliases, depth + 1)
+            (aliases.resolve(i.system), i.code): i
+            for i in expand_all(nested, closure, aliases, depth + 1)
         }
         out = (
             nested_items
@@ -211,6 +242,8 @@ def _item(
     display: str | None,
     extra: list[Designation],
     concept: FlatConcept | None,
+    *,
+    fold_case: bool = False,
 ) -> ExpansionItem:
     best = display or (concept.display if concept else code)
     labels = [best, *(d.value for d in extra)]
@@ -226,6 +259,7 @@ def _item(
         tuple(extra) + (concept.designations if concept else ()),
         label_words,
         concept,
+        fold_case,
     )
 
 
@@ -249,19 +283,33 @@ def expand_all(
     if isinstance(cached, list):
         return cached
     compose = vs.resource.compose
+    stored = vs.resource.expansion.contains if vs.resource.expansion else []
     if compose is None or not compose.include:
-        items = _flatten(vs.resource.expansion.contains) if vs.resource.expansion else []
+        items = _flatten(stored)
     else:
-        merged: dict[tuple[str, str], ExpansionItem] = {}
-        for include in compose.include:
-            merged.update(_include_items(include, closure, aliases, depth))
-        for exclude in compose.exclude:
-            for key in _include_items(exclude, closure, aliases, depth):
-                merged.pop(key, None)
-        items = list(merged.values())
-        if compose.inactive is False:
-            items = [item for item in items if not item.inactive]
+        try:
+            items = _compose(compose, closure, aliases, depth)
+        except UnknownCodeSystem:
+            if not stored:
+                raise
+            # A code system we do not hold: the expansion materialised by `sync` stands in.
+            items = _flatten(stored)
     vs.memo[memo_key] = items
+    return items
+
+
+def _compose(
+    compose: Compose, closure: Closure, aliases: CanonicalIndex, depth: int
+) -> list[ExpansionItem]:
+    merged: dict[tuple[str, str], ExpansionItem] = {}
+    for include in compose.include:
+        merged.update(_include_items(include, closure, aliases, depth))
+    for exclude in compose.exclude:
+        for key in _include_items(exclude, closure, aliases, depth):
+            merged.pop(key, None)
+    items = list(merged.values())
+    if compose.inactive is False:
+        items = [item for item in items if not item.inactive]
     return items
 
 
@@ -310,8 +358,13 @@ def validate_in_valueset(
     version: str | None = None,
 ) -> Validation:
     identity = aliases.resolve(system) if system else None
+    folded = code.casefold()
     for item in expand_all(vs, closure, aliases):
-        if item.code != code or (identity and aliases.resolve(item.system) != identity):
+        if identity and aliases.resolve(item.system) != identity:
+            continue
+        if item.code != code and not (
+            item.concept is not None and item.fold_case and item.code.casefold() == folded
+        ):
             continue
         labels = [item.display, *(d.value for d in item.designations)]
         if item.concept is not None:

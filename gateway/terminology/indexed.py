@@ -81,7 +81,55 @@ def _status_of(concept: Concept, now_iso: str) -> tuple[str, bool]:
     return status, status in _INACTIVE_STATUSES
 
 
-Memo = LRUCache[Hashable, object]
+def flatten_concept(
+    concept: Concept, parent: str | None, now_iso: str | None = None
+) -> FlatConcept:
+    """One concept, indexed: status/inactive derived, label words pre-normalised."""
+    status, inactive = _status_of(concept, now_iso or _now_iso())
+    display = concept.display or concept.code
+    labels = [display, *(d.value for d in concept.designation)]
+    return FlatConcept(
+        code=concept.code,
+        display=display,
+        definition=concept.definition,
+        designations=tuple(concept.designation),
+        properties=tuple(concept.property),
+        parent=parent,
+        status=status,
+        inactive=inactive,
+        label_words=tuple(dict.fromkeys(words(label) for label in labels)),
+    )
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+MEMO_MAX_BYTES = 4 * 1024 * 1024
+
+
+def _approx_size(value: object) -> int:
+    if isinstance(value, bytes):
+        return len(value) + 64
+    if isinstance(value, list):
+        return 64 + 200 * len(value)  # lists of expansion items / matches share their items
+    return 512
+
+
+class Memo(LRUCache[Hashable, object]):
+    """Bounded memo of results derived from one resource (expansions, encoded answers).
+
+    Bounded by approximate bytes (``MEMO_MAX_BYTES``); a value too big to keep is simply
+    not remembered. Living on the resource object, it is dropped with it when a newer
+    version replaces it.
+    """
+
+    def __init__(self, max_bytes: int = MEMO_MAX_BYTES) -> None:
+        super().__init__(maxsize=max_bytes, getsizeof=_approx_size)
+
+    def __setitem__(self, key: Hashable, value: object) -> None:
+        if _approx_size(value) <= self.maxsize // 8:
+            super().__setitem__(key, value)
 
 
 _serials = itertools.count(1)
@@ -93,11 +141,7 @@ def new_serial() -> int:
 
 
 def new_memo() -> Memo:
-    """Bounded memo of results derived from one resource (expansions, encoded answers).
-
-    Living on the resource object, it is dropped with it when a newer version replaces it.
-    """
-    return LRUCache(maxsize=2048)
+    return Memo()
 
 
 class _Canonical:
@@ -130,25 +174,12 @@ class IndexedCodeSystem(_Canonical):
 
     @classmethod
     def build(cls, resource: CodeSystem, raw: bytes, source: str = "snapshot") -> IndexedCodeSystem:
-        now_iso = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        now_iso = _now_iso()
         concepts: dict[str, FlatConcept] = {}
 
         def visit(items: list[Concept], parent: str | None) -> None:
             for concept in items:
-                status, inactive = _status_of(concept, now_iso)
-                display = concept.display or concept.code
-                labels = [display, *(d.value for d in concept.designation)]
-                concepts[concept.code] = FlatConcept(
-                    code=concept.code,
-                    display=display,
-                    definition=concept.definition,
-                    designations=tuple(concept.designation),
-                    properties=tuple(concept.property),
-                    parent=parent,
-                    status=status,
-                    inactive=inactive,
-                    label_words=tuple(dict.fromkeys(words(label) for label in labels)),
-                )
+                concepts[concept.code] = flatten_concept(concept, parent, now_iso)
                 visit(concept.concept, concept.code)
 
         visit(resource.concept, None)
@@ -166,6 +197,11 @@ class IndexedCodeSystem(_Canonical):
     @property
     def nos(self) -> str | None:
         return nos_name(self.resource.url)
+
+    @property
+    def complete(self) -> bool:
+        """Whether the resource holds every concept (``content`` complete or unstated)."""
+        return self.resource.content in (None, "complete")
 
     def get(self, code: str) -> FlatConcept | None:
         found = self.concepts.get(code)

@@ -21,7 +21,6 @@ from gateway.errors import (
     UnknownValueSet,
 )
 from gateway.terminology import engine
-from gateway.terminology.canonical import OID_PREFIX
 from gateway.terminology.engine import Closure, ExpandPage, ExpansionItem, Validation
 from gateway.terminology.indexed import (
     FlatConcept,
@@ -120,12 +119,12 @@ class TerminologyService:
         return len(latest)
 
     async def _resolve(self, kind: type[I], system: str, version: str | None) -> Resolved[I]:
-        if not system.strip():
-            raise InvalidInput(f"{_KIND_NAMES[kind]} url/system is empty", parameter="url")
         if version is None and "|" in system:
             # canonical reference with a version: http://example.org/ValueSet/x|1.2.0
             system, _, pinned = system.partition("|")
             version = pinned or None
+        if not system.strip():
+            raise InvalidInput(f"{_KIND_NAMES[kind]} url/system is empty", parameter="url")
         local = self._local(kind, system, version)
         if self.smt is None or self.loader is None:
             if local is None:
@@ -159,9 +158,13 @@ class TerminologyService:
             assert self.smt is not None
             local = self._local(kind, system, None)
             url = local.url if local is not None else system
-            if url.startswith(OID_PREFIX):
+            if not url.startswith(("https://", "http://")):
+                # An OID or a name we have never seen: the SMT searches by canonical URL.
                 raise self._unknown(kind, system, version)
             found = await self.smt.read(_KIND_NAMES[kind], url, version)
+            if version:
+                # a server may ignore `version=`: never cache another version under this key
+                found = [pair for pair in found if pair[0].version == version]
             if not found:
                 if local is not None:
                     # Known to the snapshot but not to the SMT (e.g. a local resource).
@@ -217,9 +220,11 @@ class TerminologyService:
                         try:
                             cs = await self.codesystem(include.system, include.version)
                         except NotFound:
-                            if not include.concept:
+                            if not include.concept and not current.resource.expansion:
                                 raise
-                            continue  # enumerated codes expand without their CodeSystem
+                            # enumerated codes expand without their CodeSystem, and a
+                            # materialised expansion stands in for a missing one
+                            continue
                         closure.codesystems[identity] = cs.value
                         states.append(cs.state)
                 for ref in include.value_set:
@@ -235,7 +240,24 @@ class TerminologyService:
         self, system: str, code: str, version: str | None = None
     ) -> tuple[IndexedCodeSystem, FlatConcept, CacheState]:
         cs = await self.codesystem(system, version)
+        concept = cs.value.get(code)
+        if concept is None and not cs.value.complete and self.smt is not None:
+            # We hold only part of this code system: ask the SMT for the missing code.
+            found = await self._remote_lookup(cs.value, code)
+            return cs.value, found.value, worst(cs.state, found.state)
         return cs.value, engine.lookup(cs.value, code), cs.state
+
+    async def _remote_lookup(self, cs: IndexedCodeSystem, code: str) -> Resolved[FlatConcept]:
+        assert self.smt is not None
+        assert self.loader is not None
+        smt = self.smt
+        key = versioned_key("$lookup", cs.identity, cs.version, code)
+
+        async def fetch() -> FlatConcept:
+            return await smt.lookup(cs.url, code, cs.version)
+
+        result = await self.loader.get(key, fetch, self.freshness)
+        return Resolved(result.value, result.state)
 
     async def validate_code(
         self, system: str, code: str, *, version: str | None = None, display: str | None = None
@@ -288,9 +310,7 @@ class TerminologyService:
         if url:
             maps = [(await self._resolve(IndexedConceptMap, url, None)).value]
         else:
-            maps = self.store.latest(IndexedConceptMap)
-            if not maps:
-                raise UnknownConceptMap("No ConceptMap is loaded", details={"system": system})
+            maps = self.store.latest(IndexedConceptMap)  # none loaded: simply no match
         return translate(maps, self.store.aliases, system=system, code=code, target_system=target)
 
     async def search(

@@ -11,9 +11,14 @@ from __future__ import annotations
 import msgspec
 
 from gateway.errors import UnknownCode, UpstreamBadResponse
+from gateway.terminology.indexed import FlatConcept, flatten_concept
 from gateway.terminology.model import (
     CodeSystem,
+    Coding,
+    Concept,
     ConceptMap,
+    ConceptProperty,
+    Designation,
     Expansion,
     ExpansionContains,
     ValueSet,
@@ -26,6 +31,69 @@ _KINDS = {"CodeSystem": CodeSystem, "ValueSet": ValueSet, "ConceptMap": ConceptM
 
 class _ExpandedValueSet(msgspec.Struct):
     expansion: Expansion | None = None
+
+
+class _Part(msgspec.Struct, rename="camel"):
+    name: str
+    value_string: str | None = None
+    value_code: str | None = None
+    value_boolean: bool | None = None
+    value_coding: Coding | None = None
+    value_date_time: str | None = None
+    part: list[_Part] = []
+
+    def text(self) -> str | None:
+        return self.value_string or self.value_code
+
+    def named(self, name: str) -> _Part | None:
+        return next((p for p in self.part if p.name == name), None)
+
+
+class _LookupAnswer(msgspec.Struct):
+    parameter: list[_Part] = []
+
+    def _first(self, name: str) -> _Part | None:
+        return next((p for p in self.parameter if p.name == name), None)
+
+    def parent(self) -> str | None:
+        for prop in (p for p in self.parameter if p.name == "property"):
+            code, value = prop.named("code"), prop.named("value")
+            if code is not None and code.text() == "parent" and value is not None:
+                return value.text()
+        return None
+
+    def concept(self, code: str) -> Concept:
+        display = self._first("display")
+        designations = []
+        properties = []
+        for item in self.parameter:
+            if item.name == "designation" and (value := item.named("value")) is not None:
+                language, use = item.named("language"), item.named("use")
+                designations.append(
+                    Designation(
+                        value=value.text() or "",
+                        language=language.text() if language else None,
+                        use=use.value_coding if use else None,
+                    )
+                )
+            elif item.name == "property" and (prop_code := item.named("code")) is not None:
+                value = item.named("value")
+                properties.append(
+                    ConceptProperty(
+                        code=prop_code.text() or "",
+                        value_code=value.value_code if value else None,
+                        value_string=value.value_string if value else None,
+                        value_boolean=value.value_boolean if value else None,
+                        value_date_time=value.value_date_time if value else None,
+                        value_coding=value.value_coding if value else None,
+                    )
+                )
+        return Concept(
+            code=code,
+            display=display.text() if display else None,
+            designation=designations,
+            property=properties,
+        )
 
 
 class SmtClient:
@@ -54,7 +122,8 @@ class SmtClient:
         if version:
             params["version"] = version
         response = await self.upstream.get(f"/{kind}", params=params)
-        if response.status_code == 404:
+        if response.status_code in {400, 404, 422}:
+            # Ontoserver answers 400/422 for a url it cannot parse: nothing by that name.
             return []
         if response.status_code >= 400:
             raise UpstreamBadResponse(
@@ -64,8 +133,9 @@ class SmtClient:
         model = _KINDS[kind]
         return [(r, raw) for r, raw in self._decode(response.content, url) if isinstance(r, model)]
 
-    async def lookup(self, system: str, code: str, version: str | None = None) -> bytes:
-        """Raw ``Parameters`` of the SMT ``$lookup`` (used for code systems we do not hold)."""
+    async def lookup(self, system: str, code: str, version: str | None = None) -> FlatConcept:
+        """``$lookup`` on the SMT, for code systems we only hold in part (``content``
+        fragment / not-present); the answer's Parameters become a ``FlatConcept``."""
         params = {"system": system, "code": code}
         if version:
             params["version"] = version
@@ -79,7 +149,13 @@ class SmtClient:
             raise UpstreamBadResponse(
                 f"SMT answered HTTP {response.status_code} for $lookup", upstream=self.upstream.name
             )
-        return response.content
+        try:
+            answer = msgspec.json.decode(response.content, type=_LookupAnswer)
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            raise UpstreamBadResponse(
+                f"SMT sent a malformed $lookup answer: {exc}", upstream=self.upstream.name
+            ) from None
+        return flatten_concept(answer.concept(code), parent=answer.parent())
 
     async def expand_all(self, url: str, version: str | None = None) -> list[ExpansionContains]:
         """Every code of the value set, paging until the server runs dry."""

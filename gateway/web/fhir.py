@@ -108,7 +108,7 @@ async def _translate(request: FhirRequest) -> ASGIResponse:
         system=system,
         code=code,
         url=params.text("url"),
-        target=params.text("targetsystem", "targetSystem", "target"),
+        target=params.text("targetsystem", "targetSystem"),
     )
     return fhir_response(fmt.translate_parameters(matches))
 

@@ -1,6 +1,8 @@
 """FHIR operation parameters from a GET query string or a POST ``Parameters`` body.
 
 Both become ``OperationParams`` (name → list of values) so each operation is written once.
+Every accessor validates: wrong types, out-of-range numbers and over-long strings are
+``InvalidInput`` naming the parameter (a 400), never a 500.
 """
 
 from __future__ import annotations
@@ -13,6 +15,15 @@ import msgspec
 from gateway.errors import InvalidInput
 from gateway.terminology.model import Coding
 
+#: Longest accepted value per parameter; canonical URLs and codes are far shorter in practice.
+MAX_LENGTH = {"filter": 200, "code": 256, "display": 1024, "version": 128}
+DEFAULT_MAX_LENGTH = 1024
+
+
+class _CodeableConcept(msgspec.Struct):
+    coding: list[Coding] = []
+    text: str | None = None
+
 
 class _Parameter(msgspec.Struct, rename="camel"):
     name: str
@@ -24,7 +35,23 @@ class _Parameter(msgspec.Struct, rename="camel"):
     value_boolean: bool | None = None
     value_integer: int | None = None
     value_coding: Coding | None = None
-    value_codeable_concept: dict[str, Any] | None = None
+    value_codeable_concept: _CodeableConcept | None = None
+
+    def value(self) -> Any:
+        for candidate in (
+            self.value_string,
+            self.value_uri,
+            self.value_url,
+            self.value_canonical,
+            self.value_code,
+            self.value_boolean,
+            self.value_integer,
+            self.value_coding,
+        ):
+            if candidate is not None:
+                return candidate
+        concept = self.value_codeable_concept
+        return concept.coding[0] if concept is not None and concept.coding else None
 
 
 class _Parameters(msgspec.Struct, rename="camel"):
@@ -34,6 +61,13 @@ class _Parameters(msgspec.Struct, rename="camel"):
 
 _TRUE = {"true", "1"}
 _FALSE = {"false", "0"}
+
+
+def _checked_length(name: str, value: str) -> str:
+    limit = MAX_LENGTH.get(name, DEFAULT_MAX_LENGTH)
+    if len(value) > limit:
+        raise InvalidInput(f"Parameter '{name}' is longer than {limit} characters", parameter=name)
+    return value
 
 
 class OperationParams:
@@ -59,26 +93,7 @@ class OperationParams:
             )
         values: dict[str, list[Any]] = {}
         for p in parsed.parameter:
-            value: Any = next(
-                (
-                    v
-                    for v in (
-                        p.value_string,
-                        p.value_uri,
-                        p.value_url,
-                        p.value_canonical,
-                        p.value_code,
-                        p.value_boolean,
-                        p.value_integer,
-                        p.value_coding,
-                    )
-                    if v is not None
-                ),
-                None,
-            )
-            if value is None and p.value_codeable_concept is not None:
-                codings = p.value_codeable_concept.get("coding") or []
-                value = msgspec.convert(codings[0], Coding) if codings else None
+            value = p.value()
             if value is not None:
                 values.setdefault(p.name, []).append(value)
         return cls(values)
@@ -90,11 +105,16 @@ class OperationParams:
                 value = values[0]
                 if not isinstance(value, str):
                     raise InvalidInput(f"Parameter '{key}' must be a string", parameter=key)
-                return value.strip() or None
+                return _checked_length(key, value).strip() or None
         return None
 
     def texts(self, name: str) -> list[str]:
-        return [str(v) for v in self._values.get(name, [])]
+        out = []
+        for value in self._values.get(name, []):
+            if not isinstance(value, str):
+                raise InvalidInput(f"Parameter '{name}' must be a string", parameter=name)
+            out.append(_checked_length(name, value))
+        return out
 
     def integer(
         self, name: str, default: int | None = None, *, minimum: int = 0, maximum: int = 100_000
@@ -103,9 +123,11 @@ class OperationParams:
         if not values:
             return default
         raw = values[0]
+        if isinstance(raw, bool) or not isinstance(raw, int | str) or len(str(raw)) > 12:
+            raise InvalidInput(f"Parameter '{name}' must be an integer", parameter=name)
         try:
             value = int(raw)
-        except (TypeError, ValueError):
+        except ValueError:
             raise InvalidInput(
                 f"Parameter '{name}' must be an integer, got {raw!r}", parameter=name
             ) from None
@@ -122,12 +144,14 @@ class OperationParams:
         raw = values[0]
         if isinstance(raw, bool):
             return raw
-        lowered = str(raw).lower()
+        lowered = raw.lower() if isinstance(raw, str) else None
         if lowered in _TRUE:
             return True
         if lowered in _FALSE:
             return False
-        raise InvalidInput(f"Parameter '{name}' must be true or false, got {raw!r}", parameter=name)
+        raise InvalidInput(
+            f"Parameter '{name}' must be true or false, got {str(raw)[:20]!r}", parameter=name
+        )
 
     def coding(self, name: str = "coding") -> Coding | None:
         values = self._values.get(name)
@@ -136,14 +160,17 @@ class OperationParams:
         value = values[0]
         if isinstance(value, Coding):
             return value
-        system, sep, code = str(value).rpartition("|")
+        if not isinstance(value, str):
+            raise InvalidInput(f"Parameter '{name}' must be a Coding", parameter=name)
+        system, sep, code = _checked_length(name, value).rpartition("|")
         if not sep or not code:
             raise InvalidInput(f"Parameter '{name}' must be 'system|code'", parameter=name)
         return Coding(system=system or None, code=code)
 
     def system_and_code(self, system_names: tuple[str, ...]) -> tuple[str | None, str]:
-        """(system, code) from ``code`` + one of ``system_names``, or from ``coding``."""
-        coding = self.coding()
+        """(system, code) from ``code`` + one of ``system_names``, else ``coding`` or the
+        first coding of ``codeableConcept``."""
+        coding = self.coding() or self.coding("codeableConcept")
         code = self.text("code")
         system = self.text(*system_names)
         if coding is not None:
@@ -151,4 +178,4 @@ class OperationParams:
             system = system or coding.system
         if not code:
             raise InvalidInput("Parameter 'code' (or 'coding') is required", parameter="code")
-        return system, code
+        return system, _checked_length("code", code)

@@ -24,12 +24,14 @@ class TerminologyController(Controller):
         coding: Annotated[
             str | None,
             QueryParameter(
-                required=False, description="system|code, e.g. urn:oid:1.2.250.1.213.2.28|SM54"
+                required=False,
+                max_length=1300,
+                description="system|code, e.g. urn:oid:1.2.250.1.213.2.28|SM54",
             ),
         ] = None,
-        system: Annotated[str | None, QueryParameter(required=False)] = None,
-        code: Annotated[str | None, QueryParameter(required=False)] = None,
-        version: Annotated[str | None, QueryParameter(required=False)] = None,
+        system: Annotated[str | None, QueryParameter(required=False, max_length=1024)] = None,
+        code: Annotated[str | None, QueryParameter(required=False, max_length=256)] = None,
+        version: Annotated[str | None, QueryParameter(required=False, max_length=128)] = None,
     ) -> Response[ResolvedCode]:
         if coding:
             system, code = parse_coding(coding)
@@ -59,7 +61,11 @@ class TerminologyController(Controller):
         q: Annotated[str, QueryParameter(min_length=1, max_length=200)],
         valueset: Annotated[
             str | None,
-            QueryParameter(required=False, description="Canonical URL, OID or JDV name (JDV_J239)"),
+            QueryParameter(
+                required=False,
+                max_length=1024,
+                description="Canonical URL, OID or JDV name (JDV_J239)",
+            ),
         ] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 10,
         include_inactive: Annotated[bool, QueryParameter(name="include_inactive")] = False,

@@ -205,11 +205,12 @@ async def test_value_set_validate_code(client: Client) -> None:
     assert param(outside, "result") is False
 
 
-async def test_translate_without_concept_maps_is_404(client: Client) -> None:
+async def test_translate_without_concept_maps_is_no_match(client: Client) -> None:
     response = await client.get(
         "/fhir/ConceptMap/$translate", params={"system": R38_OID, "code": "SM54"}
     )
-    assert response.status_code == 404
+    assert response.status_code == 200
+    assert param(response.json(), "result") is False
 
 
 async def test_search_by_url_returns_the_resource_verbatim(client: Client) -> None:
@@ -239,3 +240,69 @@ async def test_post_with_a_bad_body_is_400(client: Client, body: bytes) -> None:
     )
     assert response.status_code == 400
     assert_valid_fhir(response.json(), "OperationOutcome")
+
+
+@pytest.mark.parametrize(
+    "concept",
+    [{"coding": "x"}, {"coding": [1]}, {"coding": [{"system": 5}]}, {"coding": {"code": "a"}}],
+)
+async def test_malformed_codeable_concept_is_400_not_500(
+    client: Client, concept: dict[str, Any]
+) -> None:
+    body = {
+        "resourceType": "Parameters",
+        "parameter": [
+            {"name": "url", "valueUri": JDV_J239},
+            {"name": "codeableConcept", "valueCodeableConcept": concept},
+        ],
+    }
+    response = await client.post("/fhir/ValueSet/$validate-code", json=body)
+    assert response.status_code == 400
+    assert_valid_fhir(response.json(), "OperationOutcome")
+
+
+async def test_validate_code_accepts_a_codeable_concept(client: Client) -> None:
+    body = {
+        "resourceType": "Parameters",
+        "parameter": [
+            {"name": "url", "valueUri": JDV_J239},
+            {
+                "name": "codeableConcept",
+                "valueCodeableConcept": {
+                    "coding": [{"system": R38_OID, "code": "SM54"}],
+                    "text": "MG",
+                },
+            },
+        ],
+    }
+    response = await client.post("/fhir/ValueSet/$validate-code", json=body)
+    assert param(response.json(), "result") is True
+
+
+async def test_value_set_validation_follows_code_system_case_insensitivity(
+    client: Client,
+) -> None:
+    body = (
+        await client.get(
+            "/fhir/ValueSet/$validate-code",
+            params={"url": JDV_J239, "system": TRE_R38, "code": "sm54"},
+        )
+    ).json()
+    assert param(body, "result") is True
+    assert param(body, "code") == "SM54"
+
+
+@pytest.mark.parametrize(
+    ("params", "parameter"),
+    [
+        ({"url": "|1.0"}, "url"),
+        ({"url": JDV_J239, "filter": "x" * 201}, "filter"),
+        ({"url": "u" * 1025}, "url"),
+    ],
+)
+async def test_empty_or_oversized_values_are_400(
+    client: Client, params: dict[str, str], parameter: str
+) -> None:
+    response = await client.get("/fhir/ValueSet/$expand", params=params)
+    assert response.status_code == 400
+    assert response.json()["issue"][0]["expression"] == [parameter]

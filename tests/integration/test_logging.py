@@ -47,3 +47,20 @@ async def test_access_log_is_json_with_request_id_and_no_query_values(
     assert first["status"] == 200
     assert first["level"] == "info"
     assert "duration_ms" in first
+
+
+async def test_an_unexpected_error_is_a_500_problem_with_its_traceback_logged(
+    client: AppClient, log_output: io.StringIO, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(*_: object, **__: object) -> None:
+        raise RuntimeError("bug in the engine")
+
+    monkeypatch.setattr(client.services.terminology, "lookup", broken)
+    response = await client.get("/v1/terminology/resolve", params={"coding": f"x|{MARKER}"})
+    assert response.status_code == 500
+    assert response.json()["error"]["code"] == "internal_error"
+    assert "bug in the engine" not in response.text  # details stay in the logs
+    out = log_output.getvalue()
+    assert "Traceback" in out
+    assert "RuntimeError: bug in the engine" in out
+    assert MARKER not in out

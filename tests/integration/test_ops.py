@@ -83,3 +83,20 @@ async def test_wrong_method_is_405(client: AppClient) -> None:
     response = await client.delete("/v1/terminology/resolve")
     assert response.status_code == 405
     assert response.json()["error"]["code"] == "method_not_allowed"
+
+
+async def test_unmatched_routes_are_observed_too(client: AppClient) -> None:
+    response = await client.get("/v1/nothing-here", headers={"X-Request-ID": "r-404"})
+    assert response.headers["x-request-id"] == "r-404"
+    wrong_method = await client.delete("/health/live")
+    assert wrong_method.status_code == 405
+    assert "x-request-id" in wrong_method.headers
+    text = (await client.get("/metrics")).text
+    assert 'gateway_http_requests_total{method="GET",route="unmatched",status="404"} 1.0' in text
+    assert "nothing-here" not in text
+
+
+async def test_non_ascii_request_id_is_replaced(client: AppClient) -> None:
+    response = await client.get("/health/live", headers={"X-Request-ID": "abcé".encode()})
+    assert response.headers["x-request-id"].isascii()
+    assert response.headers["x-request-id"] != "abcé"

@@ -166,3 +166,80 @@ async def test_truncated_fhir_is_never_cached(online: Client) -> None:
         await online.get("/v1/terminology/resolve", params={"coding": f"{TRE_R66}|604"})
     ).status_code == 200
     assert route.call_count == 2
+
+
+LOOKUP_SM99 = {
+    "resourceType": "Parameters",
+    "parameter": [
+        {"name": "name", "valueString": "TRE_R38_SpecialiteOrdinale"},
+        {"name": "version", "valueString": "20260730120000"},
+        {"name": "display", "valueString": "Spécialité absente de la démo (SM)"},
+        {
+            "name": "designation",
+            "part": [
+                {"name": "language", "valueCode": "fr-FR"},
+                {
+                    "name": "use",
+                    "valueCoding": {
+                        "system": "http://snomed.info/sct",
+                        "code": "900000000000013009",
+                    },
+                },
+                {"name": "value", "valueString": "Spécialité absente"},
+            ],
+        },
+        {
+            "name": "property",
+            "part": [
+                {"name": "code", "valueCode": "status"},
+                {"name": "value", "valueCode": "deprecated"},
+            ],
+        },
+    ],
+}
+
+
+@respx.mock
+async def test_code_missing_from_a_fragment_is_looked_up_on_the_smt_once(online: Client) -> None:
+    respx.get(f"{SMT_URL}/CodeSystem").mock(return_value=httpx.Response(503))
+    route = respx.get(f"{SMT_URL}/CodeSystem/$lookup").mock(return_value=fhir(LOOKUP_SM99))
+    first = await online.get("/v1/terminology/resolve", params={"coding": f"{R38_OID}|SM99"})
+    assert first.status_code == 200
+    body = first.json()
+    assert body["display"] == "Spécialité absente de la démo (SM)"
+    assert (body["status"], body["inactive"]) == ("deprecated", True)
+    assert route.calls.last.request.url.params["code"] == "SM99"
+    again = await online.get("/fhir/CodeSystem/$lookup", params={"system": R38_OID, "code": "SM99"})
+    assert again.status_code == 200
+    assert route.call_count == 1
+
+
+@respx.mock
+async def test_code_unknown_to_the_smt_lookup_is_a_remembered_404(online: Client) -> None:
+    respx.get(f"{SMT_URL}/CodeSystem").mock(return_value=httpx.Response(503))
+    outcome = {
+        "resourceType": "OperationOutcome",
+        "issue": [{"severity": "error", "code": "not-found"}],
+    }
+    route = respx.get(f"{SMT_URL}/CodeSystem/$lookup").mock(
+        return_value=httpx.Response(404, json=outcome, headers=FHIR_HEADERS)
+    )
+    for _ in range(2):
+        response = await online.get("/v1/terminology/resolve", params={"coding": f"{R38_OID}|NOPE"})
+        assert response.status_code == 404
+    assert route.call_count == 1
+
+
+@respx.mock
+async def test_pinned_version_never_caches_another_version(online: Client) -> None:
+    # a server ignoring `version=` answers its latest; that must not be served as 1999
+    respx.get(f"{SMT_URL}/CodeSystem").mock(return_value=fhir(searchset(R66)))
+    response = await online.get(
+        "/fhir/CodeSystem/$lookup", params={"system": TRE_R66, "code": "604", "version": "1999"}
+    )
+    assert response.status_code == 404
+    ok = await online.get(
+        "/fhir/CodeSystem/$lookup",
+        params={"system": TRE_R66, "code": "604", "version": "20250101120000"},
+    )
+    assert ok.status_code == 200

@@ -52,6 +52,7 @@ def test_environment_overrides_are_parsed() -> None:
         ({"GATEWAY_SMT_READ_TIMEOUT": "-1"}, "GATEWAY_SMT_READ_TIMEOUT"),
         ({"GATEWAY_ACCESS_LOG": "perhaps"}, "GATEWAY_ACCESS_LOG"),
         ({"GATEWAY_SMT_URL": "ftp://x"}, "GATEWAY_SMT_URL"),
+        ({"GATEWAY_LOG_LEVEL": "verbose"}, "GATEWAY_LOG_LEVEL"),
         (
             {"GATEWAY_TERMINOLOGY_SOFT_TTL": "100", "GATEWAY_TERMINOLOGY_HARD_TTL": "10"},
             "GATEWAY_TERMINOLOGY_HARD_TTL",

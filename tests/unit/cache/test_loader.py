@@ -231,7 +231,26 @@ async def test_failed_background_refresh_keeps_serving_the_stale_entry(
     again = await loader.get(KEY, fetch, FRESH)
     assert (again.value, again.state) == ("v1", CacheState.STALE)
     await loader.drain()
-    assert fetch.calls == 3  # each stale read may try again once the previous refresh ended
+    assert fetch.calls == 2  # a down upstream is not retried on every read…
+
+    clock.advance(FRESH.retry_after_error_s + 1)
+    await loader.get(KEY, fetch, FRESH)
+    await loader.drain()
+    assert fetch.calls == 3  # …but again once the retry delay has passed
+
+
+async def test_refresh_answering_not_found_keeps_the_good_entry(
+    loader: CachedLoader, clock: FakeClock
+) -> None:
+    fetch = Fetch("v1", UnknownCode("gone"))
+    await loader.get(KEY, fetch, FRESH)
+    clock.advance(SOFT + 1)
+    await loader.get(KEY, fetch, FRESH)
+    await loader.drain()
+
+    kept = await loader.get(KEY, fetch, FRESH)
+    assert (kept.value, kept.state) == ("v1", CacheState.STALE)
+    assert loader.stats.refresh_errors == 1
 
 
 async def test_after_hard_ttl_get_refetches_synchronously(

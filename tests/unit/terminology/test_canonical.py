@@ -26,6 +26,10 @@ from gateway.terminology.canonical import CanonicalIndex, nos_id, nos_name, stri
         ("TRE_G15", "TRE_G15"),
         ("TRE_G15-ProfessionSante", "TRE_G15"),
         ("http://loinc.org", None),
+        # only the two ANS URL families carry NOS identities
+        ("http://evil.example/TRE_R38", None),
+        ("http://hl7.org/fhir/sid/TRE_R38", None),
+        ("http://example.org/whatever/jdv-j239-foo", None),
         ("urn:oid:1.2.250.1.213.2.28", None),
     ],
 )
@@ -53,7 +57,7 @@ def test_index_resolves_oid_urn_and_url_variants_to_one_identity() -> None:
     for alias in (
         url,
         url + "/",
-        url.upper(),
+        url.replace("https://", "http://"),
         "urn:oid:1.2.250.1.213.2.28",
         "1.2.250.1.213.2.28",
         "https://smt.esante.gouv.fr/fhir/CodeSystem/tre-r38-specialiteordinale",
@@ -68,3 +72,13 @@ def test_unknown_oid_does_not_resolve_to_a_known_identity() -> None:
         "https://mos.esante.gouv.fr/NOS/TRE_R38-X/FHIR/TRE-R38-X", ["1.2.250.1.213.2.28"]
     )
     assert index.resolve("urn:oid:1.2.250.1.71.1.2.7") != "TRE_R38"
+
+
+def test_foreign_url_with_a_nos_looking_segment_stays_foreign() -> None:
+    index = CanonicalIndex()
+    url = (
+        "https://mos.esante.gouv.fr/NOS/TRE_R38-SpecialiteOrdinale/FHIR/TRE-R38-SpecialiteOrdinale"
+    )
+    identity = index.register(url, [])
+    assert index.resolve("http://evil.example/TRE_R38") != identity
+    assert index.resolve("tre_r38") == identity  # bare NOS names are case-insensitive

@@ -261,3 +261,63 @@ async def test_translate_over_a_loaded_concept_map() -> None:
     assert [(m.system, m.code, m.equivalence) for m in matches] == [(OTHER, "R", "equivalent")]
     assert await svc.translate(system=CS, code="OIS") == []
     assert await svc.translate(system=CS, code="CHA", target="https://example.test/x") == []
+
+
+async def test_include_and_exclude_match_the_system_through_any_alias() -> None:
+    by_oid = "https://example.test/ValueSet/ex-oid"
+    twice = "https://example.test/ValueSet/twice"
+    svc = service_with(
+        ANIMALS,
+        valueset(
+            by_oid,
+            {
+                "include": [{"system": CS}],
+                "exclude": [
+                    {"system": "urn:oid:9.9.9", "concept": [{"code": "OIS"}]},
+                    {"system": CS + "/", "concept": [{"code": "DIN"}]},
+                ],
+            },
+        ),
+        valueset(
+            twice,
+            {
+                "include": [
+                    {"system": CS, "concept": [{"code": "CHA"}]},
+                    {"system": "9.9.9", "concept": [{"code": "CHA"}]},
+                ]
+            },
+        ),
+    )
+    _, page, _ = await svc.expand(by_oid)
+    assert [i.code for i in page.items] == ["MAM", "CHI", "CHA"]
+    assert not (await svc.validate_in_valueset(by_oid, code="OIS", system=CS)).value.result
+    _, page, _ = await svc.expand(twice)
+    assert [i.code for i in page.items] == ["CHA"]
+
+
+async def test_stored_expansion_stands_in_for_a_code_system_we_do_not_hold() -> None:
+    vs_url = "https://example.test/ValueSet/synced"
+    synced = valueset(vs_url, {"include": [{"system": "https://example.test/CodeSystem/absent"}]})
+    synced["expansion"] = {
+        "total": 1,
+        "contains": [
+            {"system": "https://example.test/CodeSystem/absent", "code": "Z", "display": "Zèbre"}
+        ],
+    }
+    svc = service_with(synced)
+    _, page, _ = await svc.expand(vs_url, text_filter="zebre")
+    assert [(i.code, i.display) for i in page.items] == [("Z", "Zèbre")]
+    found = await svc.search("zebre", valueset=vs_url)
+    assert [m.code for m in found.value] == ["Z"]
+
+
+async def test_invalid_regex_in_a_value_set_is_a_clear_422() -> None:
+    vs_url = "https://example.test/ValueSet/bad-regex"
+    compose = {
+        "include": [
+            {"system": CS, "filter": [{"property": "code", "op": "regex", "value": "(unclosed"}]}
+        ]
+    }
+    svc = service_with(ANIMALS, valueset(vs_url, compose))
+    with pytest.raises(UnsupportedOperation, match="invalid regex"):
+        await svc.expand(vs_url)

@@ -95,12 +95,15 @@ async def test_failed_sync_keeps_the_previous_file(tmp_path: Path) -> None:
     [
         ("name,kind,canonical,why\nTRE_R38,Thing,https://x/TRE-R38,y\n", ":2: kind 'Thing'"),
         (
-            "# c\nname,kind,canonical,why\nTRE_R38,CodeSystem,https://x/TRE-R38-X,y\n"
-            "TRE_R38,CodeSystem,https://x/TRE-R38-X,y\n",
+            "# c\nname,kind,canonical,why\nTRE_R38,CodeSystem,https://mos.esante.gouv.fr/NOS/TRE_R38-X/FHIR/TRE-R38-X,y\n"
+            "TRE_R38,CodeSystem,https://mos.esante.gouv.fr/NOS/TRE_R38-X/FHIR/TRE-R38-X,y\n",
             ":4: 'TRE_R38' already listed on line 3",
         ),
         ("name,kind\n", ":1: header must be"),
-        ("name,kind,canonical,why\nTRE_R38,CodeSystem,https://x/TRE-G15-X,y\n", "does not match"),
+        (
+            "name,kind,canonical,why\nTRE_R38,CodeSystem,https://mos.esante.gouv.fr/NOS/TRE_G15-X/FHIR/TRE-G15-X,y\n",
+            "does not match",
+        ),
     ],
 )
 def test_nos_mapping_errors_name_the_line(tmp_path: Path, content: str, message: str) -> None:
