@@ -1,6 +1,6 @@
 """Builds and holds the long-lived objects (stores, caches, clients, services).
 
-Framework-free so the CLI (``sync``, ``bench``) and tests can build the same graph.
+Framework-free so the CLI and the tests build the same graph as ``gateway serve``.
 """
 
 from __future__ import annotations

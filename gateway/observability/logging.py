@@ -103,8 +103,3 @@ class AccessLog:
         )
         _stream.write(self._encoder.encode(line).decode() + "\n")
         _stream.flush()
-
-
-def get_logger(name: str) -> structlog.stdlib.BoundLogger:
-    logger: structlog.stdlib.BoundLogger = structlog.get_logger(name)
-    return logger

@@ -1,28 +1,28 @@
-"""Local terminology engine: ``$lookup``, ``$validate-code``, ``$expand``, ``$translate``.
+"""Local terminology engine: ``$lookup`` and ``$expand`` (compose include/exclude by
+concept list, whole system, filters and nested value sets; text filter, activeOnly, paging).
 
 Pure and synchronous over already-resolved resources (``Closure``), so hot reads never
-wait on the SMT; ``gateway.terminology.service`` resolves resources (cache → SMT →
-snapshot) before calling in. Hand-written: no Python library implements FHIR terminology
+wait on the SMT; ``gateway.terminology.resolver`` finds resources (cache → SMT → snapshot)
+before calling in. ``validation`` (``$validate-code``), ``translate`` (``$translate``) and
+``compose_filters`` complete it. Hand-written: no Python library implements FHIR terminology
 operations over in-memory resources (``fhir.resources`` only models them).
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from gateway.errors import (
     InvalidInput,
     UnknownCode,
     UnknownCodeSystem,
     UnknownValueSet,
-    UnsupportedOperation,
 )
 from gateway.terminology.canonical import CanonicalIndex
+from gateway.terminology.compose_filters import filter_match
 from gateway.terminology.indexed import FlatConcept, IndexedCodeSystem, IndexedValueSet
 from gateway.terminology.model import Compose, ComposeInclude, Designation, ExpansionContains
-from gateway.terminology.textnorm import normalise, prefix_match, words
+from gateway.terminology.textnorm import prefix_match, words
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,17 +67,6 @@ class ExpandPage:
     key: tuple[object, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class Validation:
-    result: bool
-    message: str | None
-    display: str | None
-    system: str | None
-    code: str
-    version: str | None
-    inactive: bool = False
-
-
 def lookup(cs: IndexedCodeSystem, code: str) -> FlatConcept:
     concept = cs.get(code)
     if concept is None:
@@ -86,95 +75,6 @@ def lookup(cs: IndexedCodeSystem, code: str) -> FlatConcept:
             details={"system": cs.url, "code": code, "version": cs.version},
         )
     return concept
-
-
-def _display_ok(display: str, concept_labels: list[str]) -> bool:
-    wanted = normalise(display)
-    return any(normalise(label) == wanted for label in concept_labels)
-
-
-def validate_in_codesystem(cs: IndexedCodeSystem, code: str, display: str | None) -> Validation:
-    concept = cs.get(code)
-    if concept is None:
-        return Validation(
-            False, f"Unknown code '{code}' in code system {cs.url}", None, cs.url, code, cs.version
-        )
-    labels = [concept.display, *(d.value for d in concept.designations)]
-    return _validation(
-        concept.display, labels, concept.inactive, cs.url, concept.code, cs.version, display
-    )
-
-
-def _validation(
-    best: str,
-    labels: list[str],
-    inactive: bool,
-    system: str,
-    code: str,
-    version: str | None,
-    display: str | None,
-) -> Validation:
-    if display and not _display_ok(display, labels):
-        return Validation(
-            False,
-            f"Wrong display '{display}' for {system}#{code}: expected '{best}'",
-            best,
-            system,
-            code,
-            version,
-            inactive,
-        )
-    message = f"Code '{code}' is inactive (deprecated) in {system}" if inactive else None
-    return Validation(True, message, best, system, code, version, inactive)
-
-
-def _ancestors(cs: IndexedCodeSystem, concept: FlatConcept) -> list[str]:
-    out: list[str] = []
-    node = cs.get(concept.parent) if concept.parent else None
-    while node is not None and node.code not in out:
-        out.append(node.code)
-        node = cs.get(node.parent) if node.parent else None
-    return out
-
-
-@lru_cache(maxsize=256)
-def _regex(pattern: str) -> re.Pattern[str]:
-    try:
-        return re.compile(pattern)
-    except re.error as exc:
-        raise UnsupportedOperation(
-            f"The value set has an invalid regex filter {pattern!r}: {exc}"
-        ) from None
-
-
-def _filter_match(
-    cs: IndexedCodeSystem, concept: FlatConcept, prop: str, op: str, value: str
-) -> bool:
-    if prop in {"concept", "code"}:
-        if op == "is-a":
-            return concept.code == value or value in _ancestors(cs, concept)
-        if op == "descendent-of":
-            return value in _ancestors(cs, concept)
-        if op == "child-of":
-            return concept.parent == value
-        if op == "in":
-            return concept.code in {v.strip() for v in value.split(",")}
-        if op == "regex":
-            return _regex(value).fullmatch(concept.code) is not None
-    if op in {"=", "regex"}:
-        if prop == "status":
-            actual = [concept.status]
-        elif prop == "inactive":
-            actual = [str(concept.inactive).lower()]
-        else:
-            actual = [str(p.value()[1]) for p in concept.properties if p.code == prop]
-        if op == "=":
-            return value in actual
-        pattern = _regex(value)
-        return any(pattern.fullmatch(a) is not None for a in actual)
-    raise UnsupportedOperation(
-        f"The value set uses a compose filter '{prop} {op}' that this server does not support"
-    )
 
 
 def _include_items(
@@ -208,7 +108,7 @@ def _include_items(
                 )
             for concept in cs.concepts.values():
                 if all(
-                    _filter_match(cs, concept, f.property, f.op, f.value) for f in include.filter
+                    filter_match(cs, concept, f.property, f.op, f.value) for f in include.filter
                 ):
                     out[(identity, concept.code)] = _item(
                         cs.url,
@@ -345,34 +245,3 @@ def expand(
     end = len(items) if count is None else offset + count
     key = (closure.token(), query, active_only, offset, count)
     return ExpandPage(total=len(items), offset=offset, items=items[offset:end], key=key)
-
-
-def validate_in_valueset(
-    vs: IndexedValueSet,
-    closure: Closure,
-    aliases: CanonicalIndex,
-    *,
-    system: str | None,
-    code: str,
-    display: str | None,
-    version: str | None = None,
-) -> Validation:
-    identity = aliases.resolve(system) if system else None
-    folded = code.casefold()
-    for item in expand_all(vs, closure, aliases):
-        if identity and aliases.resolve(item.system) != identity:
-            continue
-        if item.code != code and not (
-            item.concept is not None and item.fold_case and item.code.casefold() == folded
-        ):
-            continue
-        labels = [item.display, *(d.value for d in item.designations)]
-        if item.concept is not None:
-            labels.append(item.concept.display)
-        return _validation(
-            item.display, labels, item.inactive, item.system, item.code, item.version, display
-        )
-    where = f"{system}#{code}" if system else code
-    return Validation(
-        False, f"Code {where} is not in value set {vs.url}", None, system, code, version
-    )

@@ -8,10 +8,11 @@ from typing import Any
 import msgspec
 
 from gateway import __version__
-from gateway.terminology.engine import ExpandPage, Validation
+from gateway.terminology.engine import ExpandPage
 from gateway.terminology.indexed import FlatConcept, Indexed, IndexedCodeSystem, IndexedValueSet
 from gateway.terminology.model import Designation
 from gateway.terminology.translate import TranslationMatch
+from gateway.terminology.validation import Validation
 
 
 def _designation(d: Designation) -> dict[str, Any]:
