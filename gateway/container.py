@@ -13,6 +13,7 @@ import httpx
 
 from gateway.cache import BoundedStore, CachedLoader, CacheStats, Freshness
 from gateway.settings import Settings
+from gateway.terminology.resolver import ResourceResolver
 from gateway.terminology.service import TerminologyService
 from gateway.terminology.smt import SmtClient
 from gateway.terminology.store import LoadReport, TerminologyStore
@@ -77,9 +78,10 @@ def build_services(settings: Settings, transports: Transports | None = None) -> 
         cache.stale_if_error_s,
     )
     smt_upstream = UpstreamClient(settings.smt, transport=transports.smt)
-    terminology = TerminologyService(
+    resolver = ResourceResolver(
         store, smt=SmtClient(smt_upstream), loader=loader, freshness=freshness
     )
+    terminology = TerminologyService(resolver)
     terminology.seed_cache()
     return Services(
         settings=settings,

@@ -6,7 +6,7 @@ Knows nothing about HTTP frameworks.
 
 from __future__ import annotations
 
-from gateway.cache import CachedLoader, CacheState, Freshness
+from gateway.cache import CacheState
 from gateway.errors import InvalidInput
 from gateway.terminology import engine, validation
 from gateway.terminology.engine import ExpandPage, ExpansionItem
@@ -21,8 +21,6 @@ from gateway.terminology.indexed import (
 )
 from gateway.terminology.resolver import Resolved, ResourceResolver, worst
 from gateway.terminology.search import SearchMatch, rank
-from gateway.terminology.smt import SmtClient
-from gateway.terminology.store import TerminologyStore
 from gateway.terminology.textnorm import normalise
 from gateway.terminology.translate import TranslationMatch, translate
 from gateway.terminology.validation import Validation
@@ -40,16 +38,9 @@ def parse_coding(coding: str) -> tuple[str, str]:
 
 
 class TerminologyService:
-    def __init__(
-        self,
-        store: TerminologyStore,
-        *,
-        smt: SmtClient | None = None,
-        loader: CachedLoader | None = None,
-        freshness: Freshness | None = None,
-    ) -> None:
-        self.store = store
-        self.resolver = ResourceResolver(store, smt=smt, loader=loader, freshness=freshness)
+    def __init__(self, resolver: ResourceResolver) -> None:
+        self.resolver = resolver
+        self.store = resolver.store
         self._catalogue_memo: tuple[tuple[int, ...], list[ExpansionItem]] | None = None
         self._search_memo: Memo = new_memo()
 

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from gateway.errors import InvalidInput, UnknownCode, UnknownCodeSystem, UnsupportedOperation
+from gateway.terminology.resolver import ResourceResolver
 from gateway.terminology.service import TerminologyService
 from gateway.terminology.store import TerminologyStore
 from tests.samples import codesystem, valueset
@@ -46,7 +47,7 @@ def service_with(*resources: dict[str, Any]) -> TerminologyService:
     store = TerminologyStore()
     for resource in resources:
         store.load_bytes(json.dumps(resource).encode(), "test")
-    return TerminologyService(store)
+    return TerminologyService(ResourceResolver(store))
 
 
 async def test_lookup_flattens_hierarchy_and_reports_parent() -> None:

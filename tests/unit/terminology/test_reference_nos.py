@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from gateway.terminology.indexed import IndexedCodeSystem, IndexedValueSet
+from gateway.terminology.resolver import ResourceResolver
 from gateway.terminology.service import TerminologyService
 from gateway.terminology.store import TerminologyStore
 
@@ -17,7 +18,7 @@ def reference_service(nos_dir: Path) -> TerminologyService:
     report = store.load_directory(nos_dir)
     assert report.errors == []
     assert report.files == len(list(nos_dir.rglob("*.json")))
-    return TerminologyService(store)
+    return TerminologyService(ResourceResolver(store))
 
 
 def test_every_reference_file_loads_including_legacy(nos_dir: Path) -> None:
