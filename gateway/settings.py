@@ -16,6 +16,12 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 DEMO_SNAPSHOT_DIR = PACKAGE_DIR / "demo" / "snapshot"
 DEFAULT_MAPPINGS_DIR = PACKAGE_DIR.parent / "mappings"
 DEFAULT_SMT_URL = "https://smt.esante.gouv.fr/fhir"
+DEFAULT_ANNUAIRE_URL = "https://gateway.api.esante.gouv.fr/fhir/v2"
+DEFAULT_ROR_URL = "https://api-fhir.ror.esante.gouv.fr"
+DEFAULT_ROR_TOKEN_URL = (
+    "https://auth-api.ror.esante.gouv.fr/auth/realms/ror/protocol/openid-connect/token"
+)
+DEFAULT_GEOCODER_URL = "https://data.geopf.fr/geocodage"
 
 
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -71,6 +77,10 @@ class _Env:
         raw = self._environ.get(name, "").strip()
         return Path(raw).expanduser() if raw else default
 
+    def optional_path(self, name: str) -> Path | None:
+        raw = self._environ.get(name, "").strip()
+        return Path(raw).expanduser() if raw else None
+
 
 @dataclass(frozen=True, slots=True)
 class ServerSettings:
@@ -99,6 +109,41 @@ class UpstreamSettings:
     @property
     def enabled(self) -> bool:
         return bool(self.url)
+
+
+@dataclass(frozen=True, slots=True)
+class AnnuaireSettings:
+    """API Annuaire Santé (FHIR v2): header ``ESANTE-API-KEY``; 17 calls/s per application."""
+
+    upstream: UpstreamSettings
+    api_key: str = ""
+    page_size: int = 50
+
+
+@dataclass(frozen=True, slots=True)
+class RorSettings:
+    """ROR FHIR API: OAuth2 client credentials plus the four ``Ror-*`` profile headers."""
+
+    upstream: UpstreamSettings
+    token_url: str = DEFAULT_ROR_TOKEN_URL
+    client_id: str = ""
+    client_secret: str = ""
+    profile_code: str = ""
+    profile_system: str = ""
+    role_code: str = ""
+    role_system: str = ""
+    #: Optional mTLS client certificate and key (PEM files).
+    client_cert: Path | None = None
+    client_key: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DirectoryCacheSettings:
+    card_soft_ttl_s: float = 3600.0
+    card_hard_ttl_s: float = 86_400.0
+    #: Patient geocoding results: memory only, hashed keys, short-lived.
+    geocode_ttl_s: float = 600.0
+    geocode_max_entries: int = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +176,20 @@ class Settings:
     cache: CacheSettings = field(default_factory=CacheSettings)
     snapshot: SnapshotSettings = field(default_factory=SnapshotSettings)
     mappings: MappingsSettings = field(default_factory=MappingsSettings)
+    annuaire: AnnuaireSettings = field(
+        default_factory=lambda: AnnuaireSettings(
+            UpstreamSettings(name="annuaire", url=DEFAULT_ANNUAIRE_URL, rate_per_s=17.0)
+        )
+    )
+    ror: RorSettings = field(
+        default_factory=lambda: RorSettings(UpstreamSettings(name="ror", url=DEFAULT_ROR_URL))
+    )
+    geocoder: UpstreamSettings = field(
+        default_factory=lambda: UpstreamSettings(
+            name="geocoder", url=DEFAULT_GEOCODER_URL, rate_per_s=50.0, budget_s=2.0
+        )
+    )
+    directory_cache: DirectoryCacheSettings = field(default_factory=DirectoryCacheSettings)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -155,6 +214,34 @@ class Settings:
             ),
             snapshot=SnapshotSettings(env.path("GATEWAY_SNAPSHOT_DIR", DEMO_SNAPSHOT_DIR)),
             mappings=MappingsSettings(env.path("GATEWAY_MAPPINGS_DIR", DEFAULT_MAPPINGS_DIR)),
+            annuaire=AnnuaireSettings(
+                upstream_from_env(
+                    env, "annuaire", "GATEWAY_ANNUAIRE", DEFAULT_ANNUAIRE_URL, rate=17.0
+                ),
+                api_key=env.text("GATEWAY_ANNUAIRE_API_KEY", ""),
+                page_size=env.integer("GATEWAY_ANNUAIRE_PAGE_SIZE", 50, minimum=1),
+            ),
+            ror=RorSettings(
+                upstream_from_env(env, "ror", "GATEWAY_ROR", DEFAULT_ROR_URL),
+                token_url=env.text("GATEWAY_ROR_TOKEN_URL", DEFAULT_ROR_TOKEN_URL),
+                client_id=env.text("GATEWAY_ROR_CLIENT_ID", ""),
+                client_secret=env.text("GATEWAY_ROR_CLIENT_SECRET", ""),
+                profile_code=env.text("GATEWAY_ROR_PROFIL_UTILISATEUR_CODE", ""),
+                profile_system=env.text("GATEWAY_ROR_PROFIL_UTILISATEUR_SYSTEM", ""),
+                role_code=env.text("GATEWAY_ROR_ROLE_METIER_CODE", ""),
+                role_system=env.text("GATEWAY_ROR_ROLE_METIER_SYSTEM", ""),
+                client_cert=env.optional_path("GATEWAY_ROR_CLIENT_CERT"),
+                client_key=env.optional_path("GATEWAY_ROR_CLIENT_KEY"),
+            ),
+            geocoder=upstream_from_env(
+                env, "geocoder", "GATEWAY_GEOCODER", DEFAULT_GEOCODER_URL, rate=50.0, budget=2.0
+            ),
+            directory_cache=DirectoryCacheSettings(
+                card_soft_ttl_s=env.number("GATEWAY_CARD_SOFT_TTL", 3600.0),
+                card_hard_ttl_s=env.number("GATEWAY_CARD_HARD_TTL", 86_400.0),
+                geocode_ttl_s=env.number("GATEWAY_GEOCODE_TTL", 600.0),
+                geocode_max_entries=env.integer("GATEWAY_GEOCODE_MAX_ENTRIES", 10_000, minimum=1),
+            ),
         ).validated()
 
     def validated(self) -> Settings:
@@ -167,21 +254,31 @@ class Settings:
             raise ConfigError(
                 "GATEWAY_TERMINOLOGY_HARD_TTL must be >= GATEWAY_TERMINOLOGY_SOFT_TTL"
             )
-        if self.smt.url and not self.smt.url.startswith(("http://", "https://")):
-            raise ConfigError(f"GATEWAY_SMT_URL={self.smt.url!r} must be an http(s) URL or empty")
+        for upstream in (self.smt, self.annuaire.upstream, self.ror.upstream, self.geocoder):
+            if upstream.url and not upstream.url.startswith(("http://", "https://")):
+                variable = f"GATEWAY_{upstream.name.upper()}_URL"
+                raise ConfigError(f"{variable}={upstream.url!r} must be an http(s) URL or empty")
         return self
 
 
-def upstream_from_env(env: _Env, name: str, prefix: str, default_url: str) -> UpstreamSettings:
+def upstream_from_env(
+    env: _Env,
+    name: str,
+    prefix: str,
+    default_url: str,
+    *,
+    rate: float = 20.0,
+    budget: float = 8.0,
+) -> UpstreamSettings:
     """Read ``<prefix>_URL``, ``_CONNECT_TIMEOUT``, ``_READ_TIMEOUT``… for one upstream."""
     return UpstreamSettings(
         name=name,
         url=env.text(f"{prefix}_URL", default_url).rstrip("/"),
         connect_timeout_s=env.number(f"{prefix}_CONNECT_TIMEOUT", 2.0),
         read_timeout_s=env.number(f"{prefix}_READ_TIMEOUT", 5.0),
-        budget_s=env.number(f"{prefix}_BUDGET", 8.0),
+        budget_s=env.number(f"{prefix}_BUDGET", budget),
         retries=env.integer(f"{prefix}_RETRIES", 2),
         breaker_failures=env.integer(f"{prefix}_BREAKER_FAILURES", 5, minimum=1),
         breaker_reset_s=env.number(f"{prefix}_BREAKER_RESET", 30.0),
-        rate_per_s=env.number(f"{prefix}_RATE", 20.0, minimum=0.1),
+        rate_per_s=env.number(f"{prefix}_RATE", rate, minimum=0.1),
     )
