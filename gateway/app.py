@@ -16,6 +16,7 @@ from gateway.settings import Settings
 from gateway.web.errors import EXCEPTION_HANDLERS
 from gateway.web.fhir import FhirController
 from gateway.web.ops import OpsController
+from gateway.web.practitioners_api import PractitionersController
 from gateway.web.terminology_api import TerminologyController
 
 OPENAPI = OpenAPIConfig(
@@ -41,7 +42,12 @@ def create_app(
         await svc.aclose()
 
     app = Litestar(
-        route_handlers=[FhirController, TerminologyController, OpsController],
+        route_handlers=[
+            FhirController,
+            TerminologyController,
+            PractitionersController,
+            OpsController,
+        ],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         state=State({"services": svc, "metrics": metrics}),
         on_shutdown=[shutdown],

@@ -11,7 +11,8 @@ problem ``{"error": {"code", "message", "details"}}`` elsewhere)::
     │   ├── UnknownCodeSystem
     │   ├── UnknownValueSet
     │   ├── UnknownConceptMap
-    │   └── UnknownCode
+    │   ├── UnknownCode
+    │   └── UnknownPractitioner
     └── UpstreamError                 502  an upstream failed (never cached)
         ├── UpstreamUnavailable       503  down, timed out, circuit open, rate limited
         └── UpstreamBadResponse       502  HTML instead of FHIR JSON, truncated payload…
@@ -84,6 +85,10 @@ class UnknownConceptMap(NotFound):
 class UnknownCode(NotFound):
     code = "unknown_code"
     fhir_issue_code = "code-invalid"
+
+
+class UnknownPractitioner(NotFound):
+    code = "unknown_practitioner"
 
 
 class UpstreamError(GatewayError):

@@ -16,7 +16,9 @@ from gateway.app import create_app
 from gateway.container import Services, Transports
 from gateway.settings import (
     DEMO_SNAPSHOT_DIR,
+    AnnuaireSettings,
     CacheSettings,
+    RorSettings,
     Settings,
     SnapshotSettings,
     UpstreamSettings,
@@ -52,6 +54,9 @@ def offline_settings(snapshot: Path = DEMO_SNAPSHOT_DIR) -> Settings:
     return Settings(
         smt=UpstreamSettings(name="smt", url=""),
         snapshot=SnapshotSettings(snapshot),
+        annuaire=AnnuaireSettings(UpstreamSettings(name="annuaire", url="")),
+        ror=RorSettings(UpstreamSettings(name="ror", url="")),
+        geocoder=UpstreamSettings(name="geocoder", url=""),
     )
 
 
@@ -70,6 +75,9 @@ def online_settings(snapshot: Path = DEMO_SNAPSHOT_DIR, **cache: Any) -> Setting
         ),
         snapshot=SnapshotSettings(snapshot),
         cache=CacheSettings(**cache),
+        annuaire=AnnuaireSettings(UpstreamSettings(name="annuaire", url="")),
+        ror=RorSettings(UpstreamSettings(name="ror", url="")),
+        geocoder=UpstreamSettings(name="geocoder", url=""),
     )
 
 

@@ -1,0 +1,1 @@
+"""Directory: practitioner identities (Annuaire Santé) and CPTS zones (ROR)."""

@@ -1,0 +1,65 @@
+"""Client of the API Annuaire Santé (FHIR R4 v2, header ``ESANTE-API-KEY``).
+
+One card costs one logical search: ``Practitioner?identifier=…`` with
+``_revinclude=PractitionerRole:practitioner`` and ``_include:iterate=PractitionerRole:
+organization`` brings the practitioner, every role and every practice organization.
+Paging follows ``next`` links and never relies on ``Bundle.total`` (often absent); the
+client-side rate limit (17 calls/s by default) lives in the ``UpstreamClient``.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from gateway.directory.identifiers import PractitionerId
+from gateway.directory.model import DirectoryResource, decode_directory
+from gateway.errors import UpstreamBadResponse
+from gateway.upstream import UpstreamClient
+
+_WITH_ROLES = {
+    "_revinclude": "PractitionerRole:practitioner",
+    "_include:iterate": "PractitionerRole:organization",
+}
+
+
+class AnnuaireClient:
+    def __init__(self, upstream: UpstreamClient, page_size: int = 50, max_pages: int = 10) -> None:
+        self.upstream = upstream
+        self.page_size = min(page_size, 200)
+        self.max_pages = max_pages
+
+    async def practitioner(self, pid: PractitionerId) -> list[DirectoryResource]:
+        """The practitioner, its roles and organizations (empty when unknown)."""
+        params = {"identifier": pid.token, "_count": str(self.page_size), **_WITH_ROLES}
+        return await self._all("/Practitioner", params)
+
+    async def search_name(self, name: str, max_pages: int = 4) -> list[DirectoryResource]:
+        params = {"name": name, "_count": str(self.page_size), **_WITH_ROLES}
+        return await self._all("/Practitioner", params, max_pages)
+
+    async def _all(
+        self, path: str, params: dict[str, str], max_pages: int | None = None
+    ) -> list[DirectoryResource]:
+        out: list[DirectoryResource] = []
+        url: str | None = path
+        query: dict[str, str] | None = params
+        for _ in range(max_pages or self.max_pages):
+            if url is None:
+                break
+            response = await self.upstream.get(url, params=query)
+            if response.status_code == 404:
+                break
+            if response.status_code >= 400:
+                raise UpstreamBadResponse(
+                    f"Annuaire Santé answered HTTP {response.status_code}",
+                    upstream=self.upstream.name,
+                )
+            try:
+                resources, url = decode_directory(response.content)
+            except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+                raise UpstreamBadResponse(
+                    f"Annuaire Santé sent malformed FHIR: {exc}", upstream=self.upstream.name
+                ) from None
+            out.extend(resources)
+            query = None  # a next link carries its own query string
+        return out

@@ -1,0 +1,135 @@
+"""msgspec models of the Annuaire Santé resources a practitioner card needs.
+
+Only the fields used are declared (unknown ones are ignored); shaped on the Annuaire Santé
+IG "DP" (public data) profiles: identifiers, names and qualifications on Practitioner,
+links on PractitionerRole, practice addresses (with the INSEE commune code extension) on
+Organization.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from gateway.terminology.model import Coding, Identifier
+
+INSEE_EXTENSION = "https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-address-insee-code"
+
+
+class CodeableConcept(msgspec.Struct, omit_defaults=True):
+    coding: list[Coding] = []
+    text: str | None = None
+
+
+class HumanName(msgspec.Struct, omit_defaults=True):
+    family: str | None = None
+    given: list[str] = []
+    prefix: list[str] = []
+    use: str | None = None
+
+
+class Qualification(msgspec.Struct, omit_defaults=True):
+    code: CodeableConcept = msgspec.field(default_factory=CodeableConcept)
+
+
+class Reference(msgspec.Struct, omit_defaults=True):
+    reference: str | None = None
+
+
+class Extension(msgspec.Struct, omit_defaults=True, rename="camel"):
+    url: str
+    value_coding: Coding | None = None
+    value_string: str | None = None
+
+
+class Address(msgspec.Struct, omit_defaults=True):
+    line: list[str] = []
+    city: str | None = None
+    postalCode: str | None = None  # noqa: N815 - FHIR field name
+    extension: list[Extension] = []
+
+    def insee(self) -> str | None:
+        for ext in self.extension:
+            if ext.url == INSEE_EXTENSION and ext.value_coding is not None:
+                return ext.value_coding.code
+        return None
+
+
+class ContactPoint(msgspec.Struct, omit_defaults=True):
+    system: str | None = None
+    value: str | None = None
+
+
+class Practitioner(msgspec.Struct, omit_defaults=True):
+    id: str = ""
+    active: bool | None = None
+    identifier: list[Identifier] = []
+    name: list[HumanName] = []
+    qualification: list[Qualification] = []
+
+
+class PractitionerRole(msgspec.Struct, omit_defaults=True):
+    id: str = ""
+    active: bool | None = None
+    practitioner: Reference | None = None
+    organization: Reference | None = None
+
+
+class Organization(msgspec.Struct, omit_defaults=True):
+    id: str = ""
+    name: str | None = None
+    identifier: list[Identifier] = []
+    address: list[Address] = []
+    telecom: list[ContactPoint] = []
+
+
+class _Probe(msgspec.Struct, rename="camel"):
+    resource_type: str = ""
+
+
+class BundleLink(msgspec.Struct):
+    relation: str = ""
+    url: str = ""
+
+
+class _Entry(msgspec.Struct):
+    resource: msgspec.Raw = msgspec.Raw(b"")
+
+
+class Bundle(msgspec.Struct):
+    entry: list[_Entry] = []
+    link: list[BundleLink] = []
+
+    def next_url(self) -> str | None:
+        return next((link.url for link in self.link if link.relation == "next"), None)
+
+
+DirectoryResource = Practitioner | PractitionerRole | Organization
+_TYPES: dict[str, type[Practitioner] | type[PractitionerRole] | type[Organization]] = {
+    "Practitioner": Practitioner,
+    "PractitionerRole": PractitionerRole,
+    "Organization": Organization,
+}
+
+
+def decode_directory(data: bytes) -> tuple[list[DirectoryResource], str | None]:
+    """Resources of one JSON document (a resource or a Bundle) and the Bundle's next link.
+
+    Raises ``msgspec.DecodeError``/``ValidationError`` on malformed JSON.
+    """
+    kind = msgspec.json.decode(data, type=_Probe).resource_type
+    if kind == "Bundle":
+        bundle = msgspec.json.decode(data, type=Bundle)
+        out: list[DirectoryResource] = []
+        for entry in bundle.entry:
+            if len(entry.resource):
+                out.extend(decode_directory(bytes(entry.resource))[0])
+        return out, bundle.next_url()
+    model = _TYPES.get(kind)
+    return ([msgspec.json.decode(data, type=model)] if model else []), None
+
+
+def local_id(reference: Reference | None) -> str | None:
+    """``Organization/158480`` → ``158480``."""
+    if reference is None or not reference.reference:
+        return None
+    return reference.reference.rsplit("/", 1)[-1]

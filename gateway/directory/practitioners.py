@@ -1,0 +1,130 @@
+"""Practitioner service: cards by identifier and candidates by name.
+
+Online, each practitioner is a cache entry (``("practitioner", rpps)``): one Annuaire call
+on a miss (single-flight for bursts), background refresh after the soft TTL, the last good
+copy or the snapshot when the directory fails (502/504/timeout), and a short-lived negative
+for an unknown practitioner. Offline, the snapshot answers. Name search ranks candidates
+with rapidfuzz, family/given in either order, accents and case ignored; following the SAS
+rule, a name is *identified* only when its strong matches are one single RPPS.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz
+
+from gateway.cache import CachedLoader, CacheState, Freshness
+from gateway.directory.annuaire import AnnuaireClient
+from gateway.directory.cards import Locate, PractitionerCard, build_card
+from gateway.directory.identifiers import PractitionerId
+from gateway.directory.index import DirectoryIndex, PractitionerRecord
+from gateway.errors import InvalidInput, UnknownPractitioner
+from gateway.terminology.service import TerminologyService
+from gateway.terminology.textnorm import normalise
+
+#: Candidates at or above this score are "strong" matches for identification.
+STRONG_MATCH = 90.0
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    card: PractitionerCard
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class NameSearch:
+    candidates: list[Candidate]
+    identified: bool
+    rpps: str | None
+    state: CacheState
+
+
+def name_score(query: str, record: PractitionerRecord) -> float:
+    name = next((n for n in record.practitioner.name if n.family), None)
+    if name is None:
+        return 0.0
+    full = normalise(" ".join([name.family or "", *name.given]))
+    wanted = normalise(query)
+    return round(float(fuzz.token_sort_ratio(wanted, full, processor=None)), 1)
+
+
+class PractitionerService:
+    def __init__(
+        self,
+        snapshot: DirectoryIndex,
+        terminology: TerminologyService,
+        locate: Locate,
+        *,
+        client: AnnuaireClient | None = None,
+        loader: CachedLoader | None = None,
+        freshness: Freshness | None = None,
+    ) -> None:
+        self.snapshot = snapshot
+        self.terminology = terminology
+        self.locate = locate
+        self.client = client if client is not None and client.upstream.settings.enabled else None
+        self.loader = loader
+        self.freshness = freshness or Freshness(3600, 86_400, 60, 30 * 86_400)
+
+    async def card(self, pid: PractitionerId) -> tuple[PractitionerCard, CacheState]:
+        record, state = await self._record(pid)
+        return await self._card_of(record), state
+
+    async def _record(self, pid: PractitionerId) -> tuple[PractitionerRecord, CacheState]:
+        if self.client is None or self.loader is None:
+            record = self.snapshot.record(pid.rpps)
+            if record is None:
+                raise self._unknown(pid)
+            return record, CacheState.HIT
+        client = self.client
+
+        async def fetch() -> PractitionerRecord:
+            resources = await client.practitioner(pid)
+            found = DirectoryIndex.from_resources(resources, "annuaire").record(pid.rpps)
+            if found is None:
+                raise self._unknown(pid)
+            return found
+
+        result = await self.loader.get(
+            ("practitioner", pid.rpps),
+            fetch,
+            self.freshness,
+            fallback=lambda: self.snapshot.record(pid.rpps),
+        )
+        return result.value, result.state
+
+    async def _card_of(self, record: PractitionerRecord) -> PractitionerCard:
+        if record.card is None:
+            record.card = await build_card(
+                record.practitioner, record.organizations, self.terminology, self.locate
+            )
+        return record.card
+
+    async def search(self, name: str, limit: int = 10) -> NameSearch:
+        wanted = normalise(name)
+        if len(wanted) < 2:
+            raise InvalidInput("name must have at least 2 letters", parameter="name")
+        state = CacheState.HIT
+        if self.client is not None:
+            index = DirectoryIndex.from_resources(await self.client.search_name(name), "annuaire")
+            state = CacheState.MISS
+        else:
+            index = self.snapshot
+        scored = sorted(
+            ((name_score(name, record), record) for record in index.records()),
+            key=lambda pair: -pair[0],
+        )
+        scored = [(score, record) for score, record in scored if score >= 60.0][:limit]
+        candidates = [Candidate(await self._card_of(r), score) for score, r in scored]
+        strong = {c.card.rpps for c in candidates if c.score >= STRONG_MATCH}
+        identified = len(strong) == 1
+        return NameSearch(candidates, identified, next(iter(strong)) if identified else None, state)
+
+    @staticmethod
+    def _unknown(pid: PractitionerId) -> UnknownPractitioner:
+        return UnknownPractitioner(
+            f"No practitioner with IDNPS {pid.idnps} in the directory",
+            details={"idnps": pid.idnps},
+        )
