@@ -1,0 +1,48 @@
+"""The Annuaire Santé IG examples (../shared/reference/annuaire) parse and index."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gateway.directory.index import DirectoryIndex, rpps_of
+from gateway.directory.model import Organization, Practitioner, decode_directory
+
+
+@pytest.fixture
+def examples(reference_dir: Path) -> Path:
+    path = reference_dir / "annuaire" / "examples"
+    if not path.is_dir():
+        pytest.skip(f"{path} is absent")
+    return path
+
+
+def test_every_example_parses(examples: Path) -> None:
+    kinds = set()
+    for path in sorted(examples.glob("*.json")):
+        resources, next_url = decode_directory(path.read_bytes())
+        assert next_url is None
+        kinds.update(type(r).__name__ for r in resources)
+    assert {"Practitioner", "PractitionerRole", "Organization"} <= kinds
+
+
+def test_dp_practitioner_identifiers_and_profession(examples: Path) -> None:
+    (practitioner,), _ = decode_directory((examples / "Practitioner-334081DP.json").read_bytes())
+    assert isinstance(practitioner, Practitioner)
+    assert rpps_of(practitioner) == "10003461033"
+    codes = {c.code for q in practitioner.qualification for c in q.code.coding}
+    assert "10" in codes  # TRE_G15 Médecin
+
+
+def test_organization_address_carries_the_insee_code(examples: Path) -> None:
+    (org,), _ = decode_directory((examples / "Organization-158480DP.json").read_bytes())
+    assert isinstance(org, Organization)
+    assert org.address[0].insee() == "75114"
+    assert org.address[0].postalCode == "75014"
+
+
+def test_examples_load_as_a_snapshot_directory(examples: Path) -> None:
+    index = DirectoryIndex.load(examples)
+    assert "10003461033" in index.practitioners
+    assert "158480DP" in index.organizations
