@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
@@ -9,12 +11,16 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 
 from gateway import __version__
 from gateway.container import Services, Transports, build_services
+from gateway.directory.cpts import CptsIndex
+from gateway.directory.cpts_source import communes_of, keep_refreshed
 from gateway.observability.logging import configure_logging
 from gateway.observability.metrics import Metrics
 from gateway.observability.middleware import ObservabilityMiddleware
 from gateway.settings import Settings
+from gateway.web.cpts_api import CptsController
 from gateway.web.errors import EXCEPTION_HANDLERS
 from gateway.web.fhir import FhirController
+from gateway.web.geo_api import GeoController
 from gateway.web.ops import OpsController
 from gateway.web.practitioners_api import PractitionersController
 from gateway.web.terminology_api import TerminologyController
@@ -38,7 +44,20 @@ def create_app(
     svc = services or build_services(settings, transports)
     metrics = Metrics(svc.cache_figures, lambda: svc.upstreams)
 
+    background: list[asyncio.Task[None]] = []
+
+    async def startup(app: Litestar) -> None:
+        if svc.ror is not None:
+
+            def publish(index: CptsIndex) -> None:
+                svc.cpts = app.state.cpts = index
+
+            refresher = keep_refreshed(svc.ror, communes_of(svc.geo.communes), publish)
+            background.append(asyncio.get_running_loop().create_task(refresher))
+
     async def shutdown() -> None:
+        for task in background:
+            task.cancel()
         await svc.aclose()
 
     app = Litestar(
@@ -46,10 +65,13 @@ def create_app(
             FhirController,
             TerminologyController,
             PractitionersController,
+            GeoController,
+            CptsController,
             OpsController,
         ],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
-        state=State({"services": svc, "metrics": metrics}),
+        state=State({"services": svc, "metrics": metrics, "geo": svc.geo, "cpts": svc.cpts}),
+        on_startup=[startup],
         on_shutdown=[shutdown],
         openapi_config=OPENAPI,
         logging_config=None,  # logging is ours (JSON, see observability.logging)

@@ -14,8 +14,13 @@ import httpx
 from gateway.cache import BoundedStore, CachedLoader, CacheStats, Freshness
 from gateway.directory.annuaire import AnnuaireClient
 from gateway.directory.cards import Locate, Place
+from gateway.directory.cpts import CptsIndex, load_cpts_snapshot
+from gateway.directory.cpts_source import communes_of
 from gateway.directory.index import DirectoryIndex
 from gateway.directory.practitioners import PractitionerService
+from gateway.directory.ror import RorClient
+from gateway.errors import GatewayError
+from gateway.geo.service import GeoService, build_geo_service
 from gateway.settings import Settings
 from gateway.terminology.resolver import ResourceResolver
 from gateway.terminology.service import TerminologyService
@@ -47,12 +52,16 @@ class Services:
     practitioners: PractitionerService
     directory_loader: CachedLoader
     annuaire_upstream: UpstreamClient
+    geo: GeoService
+    cpts: CptsIndex
+    ror: RorClient | None = None
     started_at: float = field(default_factory=time.time)
     ready: bool = False
 
     @property
     def upstreams(self) -> list[UpstreamClient]:
-        return [self.smt_upstream, self.annuaire_upstream]
+        ror = [self.ror.upstream] if self.ror is not None else []
+        return [self.smt_upstream, self.annuaire_upstream, self.geo.upstream, *ror]
 
     def cache_figures(self) -> dict[str, tuple[CacheStats, int, int]]:
         return {
@@ -63,7 +72,10 @@ class Services:
     async def aclose(self) -> None:
         await self.loader.drain()
         await self.directory_loader.drain()
-        for client in self.upstreams:
+        await self.geo.aclose()
+        if self.ror is not None:
+            await self.ror.aclose()
+        for client in (self.smt_upstream, self.annuaire_upstream):
             await client.aclose()
 
 
@@ -96,8 +108,9 @@ def build_services(settings: Settings, transports: Transports | None = None) -> 
     )
     terminology = TerminologyService(resolver)
     terminology.seed_cache()
+    geo = build_geo_service(settings, transports.geocoder)
     practitioners, directory_loader, annuaire_upstream = _build_practitioners(
-        settings, transports, terminology, unplaced
+        settings, transports, terminology, practice_locator(geo)
     )
     return Services(
         settings=settings,
@@ -109,15 +122,33 @@ def build_services(settings: Settings, transports: Transports | None = None) -> 
         practitioners=practitioners,
         directory_loader=directory_loader,
         annuaire_upstream=annuaire_upstream,
+        geo=geo,
+        cpts=load_cpts_snapshot(settings.snapshot.directory, communes_of(geo.communes)),
+        ror=_ror_client(settings, transports),
         ready=report.resources > 0,
     )
 
 
-async def unplaced(
-    street: str | None, insee: str | None, postcode: str | None, city: str | None
-) -> Place | None:
-    """A ``Locate`` that places nothing (no geography configured)."""
-    return None
+def _ror_client(settings: Settings, transports: Transports) -> RorClient | None:
+    ror = settings.ror
+    if not (ror.upstream.enabled and ror.client_id):
+        return None  # the ROR needs OAuth2 credentials: CPTS come from the snapshot only
+    return RorClient(ror, transport=transports.ror)
+
+
+def practice_locator(geo: GeoService) -> Locate:
+    """Places practice addresses (public directory data) with the geocoder, else the commune."""
+
+    async def locate(
+        street: str | None, insee: str | None, postcode: str | None, city: str | None
+    ) -> Place | None:
+        try:
+            found = await geo.geocode(inseecode=insee, streetname=street, city=city)
+        except GatewayError:
+            return None
+        return Place(found.lat, found.lon, found.type)
+
+    return locate
 
 
 def _build_practitioners(

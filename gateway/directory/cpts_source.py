@@ -1,0 +1,49 @@
+"""Where the CPTS index comes from: the snapshot at start, the ROR when credentials exist.
+
+Online, the index is rebuilt from the ROR in the background (at start, then every
+``interval_s``); when the ROR fails, the previous index keeps being served.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from gateway.directory.cpts import CommunesOf, CptsIndex
+from gateway.directory.ror import RorClient, fetch_cpts_index
+from gateway.errors import GatewayError
+from gateway.geo.communes import CommuneIndex
+
+log = logging.getLogger("gateway.directory")
+
+
+def communes_of(communes: CommuneIndex) -> CommunesOf:
+    """TRE_R201 levels 1 (région) and 2 (département) expand to their communes."""
+
+    def expand(level: int, code: str) -> list[str]:
+        if level == 2:
+            return communes.communes_of_departement(code)
+        if level == 1:
+            return communes.communes_of_region(code)
+        return []
+
+    return expand
+
+
+async def keep_refreshed(
+    client: RorClient,
+    expand: CommunesOf,
+    publish: Callable[[CptsIndex], None],
+    interval_s: float = 3600.0,
+) -> None:
+    """Rebuild the index from the ROR forever; cancel the task to stop."""
+    while True:
+        try:
+            publish(await fetch_cpts_index(client, expand))
+        except GatewayError as exc:
+            log.warning(
+                "CPTS refresh from the ROR failed; keeping the previous index",
+                extra={"error": exc.code},
+            )
+        await asyncio.sleep(interval_s)

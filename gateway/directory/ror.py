@@ -1,0 +1,186 @@
+"""ROR FHIR API client: OAuth2 bearer token, the four ``Ror-*`` headers, optional mTLS.
+
+``RorClient`` sits on ``gateway.upstream.UpstreamClient`` (timeouts, retries, breaker, rate
+limit) with ``ClientCredentialsAuth`` as its ``httpx.Auth``. ``fetch_cpts_resources`` pages
+through ``GET /Organization?type=<TRE_R66>|604&_revinclude=HealthcareService:organization``
+by following ``next`` links only (``Bundle.total`` is never relied on), refusing links that
+leave the ROR origin (they would carry our bearer token elsewhere) or that loop.
+``fetch_cpts_index`` turns the result into the same ``CptsIndex`` the offline loader builds.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+
+import httpx
+import msgspec
+
+from gateway.directory.cpts import CommunesOf, CptsIndex, build_cpts_index
+from gateway.directory.ror_auth import ClientCredentialsAuth
+from gateway.directory.ror_fhir import CPTS_CATEGORY, TRE_R66, FhirResource, decode_resources
+from gateway.errors import UpstreamBadResponse, UpstreamUnavailable
+from gateway.settings import ConfigError, RorSettings
+from gateway.upstream import UpstreamClient
+
+log = logging.getLogger("gateway.directory.ror")
+#: Upper bound on pages followed in one search (100 CPTS a page: far above France's ~800).
+MAX_PAGES = 500
+
+
+def ror_headers(settings: RorSettings) -> dict[str, str]:
+    """The ``Ror-Profil-Utilisateur-*`` / ``Ror-Role-Metier-*`` headers that are configured."""
+    headers = {
+        "Ror-Profil-Utilisateur-Code": settings.profile_code,
+        "Ror-Profil-Utilisateur-System": settings.profile_system,
+        "Ror-Role-Metier-Code": settings.role_code,
+        "Ror-Role-Metier-System": settings.role_system,
+    }
+    return {name: value for name, value in headers.items() if value}
+
+
+def mtls_context(settings: RorSettings) -> ssl.SSLContext | None:
+    """An SSL context presenting the client certificate, or ``None`` when none is set."""
+    if settings.client_cert is None:
+        return None
+    context = ssl.create_default_context()
+    try:
+        context.load_cert_chain(settings.client_cert, settings.client_key)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(
+            f"GATEWAY_ROR_CLIENT_CERT={str(settings.client_cert)!r} / GATEWAY_ROR_CLIENT_KEY="
+            f"{str(settings.client_key or '')!r}: cannot load the client certificate ({exc})"
+        ) from None
+    return context
+
+
+class _Link(msgspec.Struct):
+    relation: str = ""
+    url: str = ""
+
+
+class _Page(msgspec.Struct, rename="camel"):
+    resource_type: str = ""
+    link: list[_Link] = []
+
+
+class RorClient:
+    def __init__(
+        self,
+        settings: RorSettings,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        token_transport: httpx.AsyncBaseTransport | None = None,
+        auth: ClientCredentialsAuth | None = None,
+        page_size: int = 100,
+    ) -> None:
+        self.settings = settings
+        self.page_size = page_size
+        tls = mtls_context(settings)
+        upstream = settings.upstream
+        self.auth = auth or ClientCredentialsAuth(
+            settings.token_url,
+            settings.client_id,
+            settings.client_secret,
+            upstream=upstream.name,
+            transport=token_transport,
+            verify=tls if tls is not None else True,
+            timeout=httpx.Timeout(upstream.read_timeout_s, connect=upstream.connect_timeout_s),
+        )
+        if transport is None and tls is not None:
+            transport = httpx.AsyncHTTPTransport(verify=tls)
+        self.upstream = UpstreamClient(
+            upstream, transport=transport, headers=ror_headers(settings), auth=self.auth
+        )
+        self._origin = httpx.URL(upstream.url or "http://offline.invalid")
+
+    async def aclose(self) -> None:
+        await self.upstream.aclose()
+        await self.auth.aclose()
+
+    async def search_pages(self, path: str, params: dict[str, str]) -> list[bytes]:
+        """Every page of a FHIR search, following ``next`` links until there is none."""
+        pages: list[bytes] = []
+        seen: set[str] = set()
+        url: str | None = path
+        query: dict[str, str] | None = params
+        while url is not None:
+            if len(pages) >= MAX_PAGES:
+                raise self._bad(f"more than {MAX_PAGES} result pages; stopped")
+            response = await self.upstream.get(url, params=query)
+            self._check_status(response)
+            try:
+                page = msgspec.json.decode(response.content, type=_Page)
+            except (msgspec.DecodeError, msgspec.ValidationError):
+                raise self._bad("sent a search page that is not FHIR JSON") from None
+            if page.resource_type != "Bundle":
+                raise self._bad(f"answered a {page.resource_type or 'non-FHIR'} to a search")
+            pages.append(response.content)
+            url, query = self._next_url(page, response.request.url, seen), None
+        return pages
+
+    async def fetch_cpts_resources(self, problems: list[str]) -> list[FhirResource]:
+        """Every CPTS Organization of the ROR with the HealthcareServices it provides.
+
+        Resources that do not decode are skipped and described in ``problems``.
+        """
+        params = {
+            "type": f"{TRE_R66}|{CPTS_CATEGORY}",
+            "_revinclude": "HealthcareService:organization",
+            "_count": str(self.page_size),
+        }
+        resources: list[FhirResource] = []
+        for page in await self.search_pages("/Organization", params):
+            resources.extend(decode_resources(page, problems))
+        return resources
+
+    def _next_url(self, page: _Page, current: httpx.URL, seen: set[str]) -> str | None:
+        raw = next((link.url for link in page.link if link.relation == "next" and link.url), None)
+        if raw is None:
+            return None
+        url = current.join(raw)
+        if (url.scheme, url.host, url.port) != (
+            self._origin.scheme,
+            self._origin.host,
+            self._origin.port,
+        ):
+            raise self._bad(f"sent a next link outside {self._origin.host}; not followed")
+        if str(url) in seen or url == current:
+            raise self._bad("sent a next link that loops; stopped")
+        seen.add(str(url))
+        return str(url)
+
+    def _check_status(self, response: httpx.Response) -> None:
+        status = response.status_code
+        if status < 400:
+            return
+        name = self.settings.upstream.name
+        if status in (401, 403):
+            raise UpstreamUnavailable(
+                f"{name} refused access (HTTP {status}): check the client credentials and the "
+                "GATEWAY_ROR_PROFIL_UTILISATEUR_* / GATEWAY_ROR_ROLE_METIER_* headers",
+                upstream=name,
+            )
+        raise self._bad(f"answered HTTP {status} to the CPTS search")
+
+    def _bad(self, reason: str) -> UpstreamBadResponse:
+        name = self.settings.upstream.name
+        return UpstreamBadResponse(f"{name} {reason}", upstream=name)
+
+
+async def fetch_cpts_index(
+    client: RorClient,
+    communes_of: CommunesOf,
+    *,
+    members_base_url: str | None = None,
+) -> CptsIndex:
+    """The CPTS index from the live ROR (same result as ``load_cpts_snapshot`` offline)."""
+    problems: list[str] = []
+    resources = await client.fetch_cpts_resources(problems)
+    index = build_cpts_index(
+        resources, communes_of, members_base_url=members_base_url, problems=problems
+    )
+    index.source = f"{client.settings.upstream.name}:{client.settings.upstream.url}"
+    for problem in index.report.problems:
+        log.warning("CPTS fetch problem", extra={"problem": problem})
+    return index

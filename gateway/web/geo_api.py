@@ -1,0 +1,86 @@
+"""JSON geocoding API (``GET /v1/geocode``): a thin controller over ``GeoService``.
+
+The service is ``request.app.state.geo``. Answers carry ``Cache-Control: no-store``: the
+query is a patient's address. Errors are raised from ``gateway.errors`` and rendered by
+the app-wide boundary (``gateway.web.errors``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, Response, get
+from litestar.params import QueryParameter
+
+from gateway.geo.service import GeoService
+
+_NO_STORE = {"Cache-Control": "no-store"}
+
+
+class GeocodeResponse(msgspec.Struct):
+    lat: float
+    lon: float
+    #: INSEE code of the commune (arrondissement code in Paris, Lyon, Marseille).
+    insee: str | None
+    city: str | None
+    #: address, street, city or county.
+    type: str
+    #: 0-1 confidence.
+    score: float
+    #: "geocoder" (BAN/Géoplateforme) or "communes" (commune reference: offline fallback).
+    source: str
+
+
+def geo_service(request: Request[Any, Any, Any]) -> GeoService:
+    found: GeoService = request.app.state.geo
+    return found
+
+
+class GeoController(Controller):
+    path = "/v1/geocode"
+    tags = ["Geography"]
+
+    @get(
+        "/",
+        summary="Geocode a free-text address or an INT_L01 address (inseecode wins over city)",
+        description=(
+            "Give `q`, or `inseecode` (or `city`) with optional `streetname` and "
+            "`streetnumber` (digits only are kept). Falls back to the commune's point "
+            "(`source: communes`) when the geocoder is offline, failing or finds nothing."
+        ),
+    )
+    async def geocode(
+        self,
+        request: Request[Any, Any, Any],
+        q: Annotated[
+            str | None,
+            QueryParameter(required=False, max_length=200, description="Free-text address"),
+        ] = None,
+        inseecode: Annotated[
+            str | None,
+            QueryParameter(
+                required=False, max_length=16, description="INSEE commune code, e.g. 92036"
+            ),
+        ] = None,
+        streetnumber: Annotated[str | None, QueryParameter(required=False, max_length=32)] = None,
+        streetname: Annotated[str | None, QueryParameter(required=False, max_length=200)] = None,
+        city: Annotated[str | None, QueryParameter(required=False, max_length=200)] = None,
+    ) -> Response[GeocodeResponse]:
+        result = await geo_service(request).geocode(
+            q=q,
+            inseecode=inseecode,
+            streetnumber=streetnumber,
+            streetname=streetname,
+            city=city,
+        )
+        body = GeocodeResponse(
+            lat=result.lat,
+            lon=result.lon,
+            insee=result.insee,
+            city=result.city,
+            type=result.type,
+            score=result.score,
+            source=result.source,
+        )
+        return Response(body, headers=_NO_STORE)
