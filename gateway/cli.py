@@ -8,6 +8,7 @@ import json
 import sys
 from pathlib import Path
 
+from gateway.container import Transports
 from gateway.settings import ConfigError, Settings
 
 
@@ -52,13 +53,60 @@ def _sync_terminology(args: argparse.Namespace, settings: Settings) -> int:
             report = await sync_terminology(SmtClient(upstream), entries, out_dir)
         finally:
             await upstream.aclose()
-        for line in report.written:
-            print(f"ok      {line}")
-        for line in report.failed:
-            print(f"FAILED  {line}", file=sys.stderr)
-        return 1 if report.failed else 0
+        return _print_report(report.written, report.failed)
 
     return asyncio.run(run())
+
+
+def _sync_directory(args: argparse.Namespace, settings: Settings) -> int:
+    from gateway.container import ror_client
+    from gateway.directory.annuaire import AnnuaireClient
+    from gateway.directory.identifiers import parse_practitioner_id
+    from gateway.directory.sync import sync_directory
+    from gateway.errors import InvalidInput
+    from gateway.upstream import UpstreamClient
+
+    try:
+        wanted = [parse_practitioner_id(p, "--practitioner") for p in args.practitioner or []]
+    except InvalidInput as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    ror = ror_client(settings, Transports())
+    annuaire_settings = settings.annuaire
+    annuaire = None
+    if annuaire_settings.api_key and annuaire_settings.upstream.enabled:
+        upstream = UpstreamClient(
+            annuaire_settings.upstream, headers={"ESANTE-API-KEY": annuaire_settings.api_key}
+        )
+        annuaire = AnnuaireClient(upstream, page_size=annuaire_settings.page_size)
+    if ror is None and not wanted:
+        print(
+            "nothing to sync: set GATEWAY_ROR_CLIENT_ID/SECRET for CPTS, or pass "
+            "--practitioner IDNPS (with GATEWAY_ANNUAIRE_API_KEY)",
+            file=sys.stderr,
+        )
+        return 2
+    out_dir = Path(args.out) if args.out else settings.snapshot.directory / "directory"
+
+    async def run() -> int:
+        try:
+            report = await sync_directory(out_dir, ror=ror, annuaire=annuaire, practitioners=wanted)
+        finally:
+            if ror is not None:
+                await ror.aclose()
+            if annuaire is not None:
+                await annuaire.upstream.aclose()
+        return _print_report(report.written, report.failed)
+
+    return asyncio.run(run())
+
+
+def _print_report(written: list[str], failed: list[str]) -> int:
+    for line in written:
+        print(f"ok      {line}")
+    for line in failed:
+        print(f"FAILED  {line}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def _openapi(args: argparse.Namespace, settings: Settings) -> int:
@@ -90,6 +138,14 @@ def build_parser() -> argparse.ArgumentParser:
     terminology = sync_sub.add_parser("terminology", help="NOS listed in mappings/nos.csv")
     terminology.add_argument("--out", help="directory (default <GATEWAY_SNAPSHOT_DIR>/terminology)")
     terminology.set_defaults(func=_sync_terminology)
+    directory = sync_sub.add_parser(
+        "directory", help="CPTS from the ROR, and --practitioner bundles from the Annuaire"
+    )
+    directory.add_argument("--out", help="directory (default <GATEWAY_SNAPSHOT_DIR>/directory)")
+    directory.add_argument(
+        "--practitioner", action="append", metavar="IDNPS", help="fetch this practitioner"
+    )
+    directory.set_defaults(func=_sync_directory)
     openapi = sub.add_parser("openapi", help="print the OpenAPI document")
     openapi.add_argument("--out", help="write to this file instead of stdout")
     openapi.set_defaults(func=_openapi)

@@ -124,12 +124,12 @@ def build_services(settings: Settings, transports: Transports | None = None) -> 
         annuaire_upstream=annuaire_upstream,
         geo=geo,
         cpts=load_cpts_snapshot(settings.snapshot.directory, communes_of(geo.communes)),
-        ror=_ror_client(settings, transports),
+        ror=ror_client(settings, transports),
         ready=report.resources > 0,
     )
 
 
-def _ror_client(settings: Settings, transports: Transports) -> RorClient | None:
+def ror_client(settings: Settings, transports: Transports) -> RorClient | None:
     ror = settings.ror
     if not (ror.upstream.enabled and ror.client_id):
         return None  # the ROR needs OAuth2 credentials: CPTS come from the snapshot only

@@ -37,10 +37,20 @@ class AnnuaireClient:
         params = {"name": name, "_count": str(self.page_size), **_WITH_ROLES}
         return await self._all("/Practitioner", params, max_pages)
 
+    async def practitioner_pages(self, pid: PractitionerId) -> list[bytes]:
+        """The raw Bundles of ``practitioner`` (for ``gateway sync directory``)."""
+        params = {"identifier": pid.token, "_count": str(self.page_size), **_WITH_ROLES}
+        return [raw for raw, _ in await self._pages("/Practitioner", params)]
+
     async def _all(
         self, path: str, params: dict[str, str], max_pages: int | None = None
     ) -> list[DirectoryResource]:
-        out: list[DirectoryResource] = []
+        return [r for _, page in await self._pages(path, params, max_pages) for r in page]
+
+    async def _pages(
+        self, path: str, params: dict[str, str], max_pages: int | None = None
+    ) -> list[tuple[bytes, list[DirectoryResource]]]:
+        out: list[tuple[bytes, list[DirectoryResource]]] = []
         url: str | None = path
         query: dict[str, str] | None = params
         for _ in range(max_pages or self.max_pages):
@@ -60,6 +70,6 @@ class AnnuaireClient:
                 raise UpstreamBadResponse(
                     f"Annuaire Santé sent malformed FHIR: {exc}", upstream=self.upstream.name
                 ) from None
-            out.extend(resources)
+            out.append((response.content, resources))
             query = None  # a next link carries its own query string
         return out

@@ -119,18 +119,22 @@ class RorClient:
             url, query = self._next_url(page, response.request.url, seen), None
         return pages
 
-    async def fetch_cpts_resources(self, problems: list[str]) -> list[FhirResource]:
-        """Every CPTS Organization of the ROR with the HealthcareServices it provides.
-
-        Resources that do not decode are skipped and described in ``problems``.
-        """
+    async def cpts_pages(self) -> list[bytes]:
+        """The raw search pages of every CPTS Organization with its HealthcareServices."""
         params = {
             "type": f"{TRE_R66}|{CPTS_CATEGORY}",
             "_revinclude": "HealthcareService:organization",
             "_count": str(self.page_size),
         }
+        return await self.search_pages("/Organization", params)
+
+    async def fetch_cpts_resources(self, problems: list[str]) -> list[FhirResource]:
+        """Every CPTS Organization of the ROR with the HealthcareServices it provides.
+
+        Resources that do not decode are skipped and described in ``problems``.
+        """
         resources: list[FhirResource] = []
-        for page in await self.search_pages("/Organization", params):
+        for page in await self.cpts_pages():
             resources.extend(decode_resources(page, problems))
         return resources
 

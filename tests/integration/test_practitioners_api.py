@@ -187,3 +187,26 @@ async def test_name_search_follows_next_links_without_total(online: AppClient) -
     assert route.calls[1].request.url.params["_page"] == "2"
     assert body["identified"] is True
     assert body["rpps"] == DURAND[1:]
+
+
+@respx.mock
+async def test_annuaire_rate_limit_is_honoured_under_100_concurrent_requests() -> None:
+    settings = offline_settings()
+    annuaire = AnnuaireSettings(
+        UpstreamSettings(name="annuaire", url=ANNUAIRE_URL, rate_per_s=50.0, budget_s=5.0),
+        api_key="test-key",
+    )
+    empty = {"resourceType": "Bundle", "type": "searchset", "entry": []}
+    route = respx.get(f"{ANNUAIRE_URL}/Practitioner").mock(
+        return_value=httpx.Response(200, json=empty, headers=FHIR_HEADERS)
+    )
+    async with make_client(replace(settings, annuaire=annuaire)) as online:
+        started = asyncio.get_running_loop().time()
+        responses = await asyncio.gather(
+            *(online.get(f"/v1/practitioners/8{10_000_000_000 + n:011d}") for n in range(100))
+        )
+        elapsed = asyncio.get_running_loop().time() - started
+    assert {r.status_code for r in responses} == {404}
+    assert route.call_count == 100
+    # 50 calls/s: the first 50 go at once, the other 50 are spread over about a second
+    assert elapsed >= 0.8

@@ -8,6 +8,8 @@ import pytest
 import respx
 
 from gateway.cli import build_parser, main
+from gateway.directory.index import DirectoryIndex
+from gateway.settings import DEMO_SNAPSHOT_DIR
 from tests.conftest import FHIR_HEADERS, SMT_URL, searchset
 from tests.samples import TRE_R38, smt_tre_r38
 
@@ -73,3 +75,30 @@ def test_sync_terminology_exits_1_when_a_nos_fails(
     respx.get(url__startswith=SMT_URL).mock(return_value=httpx.Response(503))
     assert main(["sync", "terminology"]) == 1
     assert "FAILED  TRE_R38" in capsys.readouterr().err
+
+
+def test_sync_directory_needs_a_source(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("GATEWAY_ROR_CLIENT_ID", raising=False)
+    assert main(["sync", "directory"]) == 2
+    assert "nothing to sync" in capsys.readouterr().err
+
+
+@respx.mock
+def test_sync_directory_writes_a_practitioner_bundle(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("GATEWAY_ROR_CLIENT_ID", raising=False)
+    monkeypatch.setenv("GATEWAY_ANNUAIRE_URL", "https://annuaire.test/fhir/v2")
+    monkeypatch.setenv("GATEWAY_ANNUAIRE_API_KEY", "k")
+    demo = DEMO_SNAPSHOT_DIR / "directory" / "Bundle-demo-practitioners.json"
+    route = respx.get("https://annuaire.test/fhir/v2/Practitioner").mock(
+        return_value=httpx.Response(200, content=demo.read_bytes(), headers=FHIR_HEADERS)
+    )
+    code = main(["sync", "directory", "--out", str(tmp_path), "--practitioner", "819990000002"])
+    assert code == 0, capsys.readouterr().err
+    assert route.calls.last.request.headers["ESANTE-API-KEY"] == "k"
+    index = DirectoryIndex.load(tmp_path)
+    assert "19990000002" in index.practitioners
+    assert main(["sync", "directory", "--practitioner", "nope"]) == 2
