@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import msgspec
 
+from gateway.fhir_json import bundle_entries, resource_type
 from gateway.terminology.model import Coding, Identifier
 
 INSEE_EXTENSION = "https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-address-insee-code"
@@ -82,27 +83,6 @@ class Organization(msgspec.Struct, omit_defaults=True):
     telecom: list[ContactPoint] = []
 
 
-class _Probe(msgspec.Struct, rename="camel"):
-    resource_type: str = ""
-
-
-class BundleLink(msgspec.Struct):
-    relation: str = ""
-    url: str = ""
-
-
-class _Entry(msgspec.Struct):
-    resource: msgspec.Raw = msgspec.Raw(b"")
-
-
-class Bundle(msgspec.Struct):
-    entry: list[_Entry] = []
-    link: list[BundleLink] = []
-
-    def next_url(self) -> str | None:
-        return next((link.url for link in self.link if link.relation == "next"), None)
-
-
 DirectoryResource = Practitioner | PractitionerRole | Organization
 _TYPES: dict[str, type[Practitioner] | type[PractitionerRole] | type[Organization]] = {
     "Practitioner": Practitioner,
@@ -116,14 +96,13 @@ def decode_directory(data: bytes) -> tuple[list[DirectoryResource], str | None]:
 
     Raises ``msgspec.DecodeError``/``ValidationError`` on malformed JSON.
     """
-    kind = msgspec.json.decode(data, type=_Probe).resource_type
+    kind = resource_type(data)
     if kind == "Bundle":
-        bundle = msgspec.json.decode(data, type=Bundle)
+        entries, next_url = bundle_entries(data)
         out: list[DirectoryResource] = []
-        for entry in bundle.entry:
-            if len(entry.resource):
-                out.extend(decode_directory(bytes(entry.resource))[0])
-        return out, bundle.next_url()
+        for entry in entries:
+            out.extend(decode_directory(entry)[0])
+        return out, next_url
     model = _TYPES.get(kind)
     return ([msgspec.json.decode(data, type=model)] if model else []), None
 

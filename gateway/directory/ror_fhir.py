@@ -22,6 +22,7 @@ from enum import StrEnum
 
 import msgspec
 
+from gateway.fhir_json import bundle_entries, resource_type
 from gateway.terminology.model import Coding, Identifier
 
 TERRITORIAL_DIVISION = (
@@ -127,18 +128,6 @@ _MODELS: dict[str, type[FhirResource]] = {
 }
 
 
-class _Probe(msgspec.Struct, rename="camel"):
-    resource_type: str = ""
-
-
-class _Entry(msgspec.Struct):
-    resource: msgspec.Raw = msgspec.Raw(b"")
-
-
-class _Bundle(msgspec.Struct):
-    entry: list[_Entry] = []
-
-
 def decode_resources(data: bytes, problems: list[str]) -> list[FhirResource]:
     """Organizations, HealthcareServices and Locations of one resource or (nested) Bundle.
 
@@ -146,15 +135,14 @@ def decode_resources(data: bytes, problems: list[str]) -> list[FhirResource]:
     described in ``problems``; a document that is not JSON raises ``msgspec.DecodeError``
     (a lone malformed resource, ``msgspec.ValidationError``).
     """
-    kind = msgspec.json.decode(data, type=_Probe).resource_type
+    kind = resource_type(data)
     if kind == "Bundle":
         found: list[FhirResource] = []
-        for entry in msgspec.json.decode(data, type=_Bundle).entry:
-            if len(entry.resource):
-                try:
-                    found.extend(decode_resources(bytes(entry.resource), problems))
-                except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-                    problems.append(f"Bundle entry skipped: {exc}")
+        for entry in bundle_entries(data)[0]:
+            try:
+                found.extend(decode_resources(entry, problems))
+            except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+                problems.append(f"Bundle entry skipped: {exc}")
         return found
     model = _MODELS.get(kind)
     return [] if model is None else [msgspec.json.decode(data, type=model)]

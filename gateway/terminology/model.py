@@ -10,6 +10,8 @@ from typing import Any
 
 import msgspec
 
+from gateway.fhir_json import bundle_entries, resource_type
+
 
 class Coding(msgspec.Struct, omit_defaults=True):
     system: str | None = None
@@ -182,18 +184,6 @@ class ConceptMap(CanonicalResource):
         return self.identifier if isinstance(self.identifier, list) else [self.identifier]
 
 
-class _Probe(msgspec.Struct, rename="camel"):
-    resource_type: str = ""
-
-
-class _BundleEntry(msgspec.Struct):
-    resource: msgspec.Raw = msgspec.Raw(b"")
-
-
-class _Bundle(msgspec.Struct):
-    entry: list[_BundleEntry] = []
-
-
 TerminologyResource = CodeSystem | ValueSet | ConceptMap
 
 _TYPES: dict[str, type[CodeSystem] | type[ValueSet] | type[ConceptMap]] = {
@@ -209,12 +199,11 @@ def decode_resources(data: bytes) -> list[tuple[TerminologyResource, bytes]]:
     Returns ``(resource, raw_json)`` pairs; other resource types are skipped.
     Raises ``msgspec.DecodeError``/``ValidationError`` on malformed JSON.
     """
-    kind = msgspec.json.decode(data, type=_Probe).resource_type
+    kind = resource_type(data)
     if kind == "Bundle":
         out: list[tuple[TerminologyResource, bytes]] = []
-        for entry in msgspec.json.decode(data, type=_Bundle).entry:
-            if len(entry.resource):
-                out.extend(decode_resources(bytes(entry.resource)))
+        for entry in bundle_entries(data)[0]:
+            out.extend(decode_resources(entry))
         return out
     model = _TYPES.get(kind)
     if model is None:
