@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
+from gateway.cache.single_flight import SingleFlight
 from gateway.cache.store import BoundedStore, Entry
 from gateway.errors import NotFound, UpstreamError
 
@@ -94,7 +95,7 @@ class CachedLoader:
         self.stats = store.stats
         self._clock = clock
         self.sizeof = sizeof
-        self._inflight: dict[Hashable, asyncio.Future[Entry]] = {}
+        self._flights: SingleFlight[Entry] = SingleFlight(on_join=self._joined)
         self._background: set[asyncio.Task[None]] = set()
         #: Keys with a background refresh scheduled or running (one refresh at a time).
         self._refreshing: set[Hashable] = set()
@@ -137,6 +138,9 @@ class CachedLoader:
             raise _reraisable(fresh.value)
         return CacheResult(fresh.value, CacheState.MISS, 0.0)
 
+    def _joined(self) -> None:
+        self.stats.coalesced += 1
+
     def seed(self, key: Hashable, value: Any, freshness: Freshness, *, age_s: float = 0.0) -> None:
         """Store a value obtained elsewhere (e.g. a snapshot), as if fetched ``age_s`` ago."""
         self.store.put(
@@ -175,32 +179,12 @@ class CachedLoader:
     async def _single_flight(
         self, key: Hashable, fetch: Callable[[], Awaitable[Any]], freshness: Freshness
     ) -> Entry:
-        pending = self._inflight.get(key)
-        if pending is not None:
-            self.stats.coalesced += 1
-            try:
-                return await asyncio.shield(pending)
-            except asyncio.CancelledError:
-                task = asyncio.current_task()
-                if task is None or task.cancelling():
-                    raise
-                # The leader was cancelled, not this caller: fetch on its own behalf.
-                return await self._single_flight(key, fetch, freshness)
-        future: asyncio.Future[Entry] = asyncio.get_running_loop().create_future()
-        self._inflight[key] = future
-        try:
+        async def produce() -> Entry:
             entry = await self._fetch_entry(fetch, freshness)
-        except BaseException as exc:
-            future.set_exception(exc)
-            # Followers consume the exception; mark it retrieved for the leader-only case.
-            future.exception()
-            raise
-        else:
             self.store.put(key, entry)
-            future.set_result(entry)
             return entry
-        finally:
-            self._inflight.pop(key, None)
+
+        return await self._flights.run(key, produce)
 
     async def _fetch_entry(
         self, fetch: Callable[[], Awaitable[Any]], freshness: Freshness
@@ -232,7 +216,7 @@ class CachedLoader:
     def _refresh_in_background(
         self, key: Hashable, fetch: Callable[[], Awaitable[Any]], freshness: Freshness
     ) -> None:
-        if key in self._inflight or key in self._refreshing:
+        if key in self._flights or key in self._refreshing:
             return
         retry_at = self._retry_at.get(key)
         if retry_at is not None:

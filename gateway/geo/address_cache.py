@@ -12,7 +12,6 @@ until evicted, to serve them stale when the upstream fails; personal data must n
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import asdict, dataclass
@@ -21,6 +20,7 @@ from typing import Generic, TypeVar
 from cachetools import TTLCache
 
 from gateway.cache import hashed_key
+from gateway.cache.single_flight import SingleFlight
 
 T = TypeVar("T")
 _MISSING = object()
@@ -46,7 +46,7 @@ class AddressCache(Generic[T]):
     ) -> None:
         self.stats = AddressCacheStats()
         self._entries: TTLCache[Hashable, T] = TTLCache(maxsize=max_entries, ttl=ttl_s, timer=clock)
-        self._inflight: dict[Hashable, asyncio.Future[T]] = {}
+        self._flights: SingleFlight[T] = SingleFlight(on_join=self._joined)
 
     def __len__(self) -> int:
         self._entries.expire()
@@ -60,6 +60,9 @@ class AddressCache(Generic[T]):
         self._entries.clear()
         return count
 
+    def _joined(self) -> None:
+        self.stats.coalesced += 1
+
     @staticmethod
     def key(*parts: str) -> Hashable:
         """Salted hash of the normalised parts (case and spacing do not matter)."""
@@ -71,31 +74,11 @@ class AddressCache(Generic[T]):
         if cached is not _MISSING:
             self.stats.hits += 1
             return cached  # type: ignore[return-value]
-        pending = self._inflight.get(key)
-        if pending is not None:
-            self.stats.coalesced += 1
-            try:
-                return await asyncio.shield(pending)
-            except asyncio.CancelledError:
-                task = asyncio.current_task()
-                if task is None or task.cancelling():
-                    raise
-                return await self.get(key, fetch)  # the leader was cancelled, not us
         self.stats.misses += 1
-        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._inflight[key] = future
-        try:
+
+        async def produce() -> T:
             value = await fetch()
-        except asyncio.CancelledError:
-            future.cancel()
-            raise
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # retrieved: no "never retrieved" warning without followers
-            raise
-        else:
             self._entries[key] = value
-            future.set_result(value)
             return value
-        finally:
-            self._inflight.pop(key, None)
+
+        return await self._flights.run(key, produce)

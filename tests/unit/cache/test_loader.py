@@ -121,7 +121,7 @@ async def test_failed_leader_propagates_error_to_all_followers_and_stores_nothin
     assert all(isinstance(r, UpstreamUnavailable) for r in results)
     assert len(loader.store) == 0
     assert loader.store.get(KEY) is None
-    assert not loader._inflight  # the failed flight is not left behind
+    assert not len(loader._flights)  # the failed flight is not left behind
 
     fetch.outcomes = ["recovered"]
     fetch.gate = None
