@@ -9,6 +9,7 @@ client-side rate limit (17 calls/s by default) lives in the ``UpstreamClient``.
 
 from __future__ import annotations
 
+import httpx
 import msgspec
 
 from gateway.directory.identifiers import PractitionerId
@@ -53,6 +54,7 @@ class AnnuaireClient:
         out: list[tuple[bytes, list[DirectoryResource]]] = []
         url: str | None = path
         query: dict[str, str] | None = params
+        seen: set[str] = set()
         for _ in range(max_pages or self.max_pages):
             if url is None:
                 break
@@ -65,11 +67,29 @@ class AnnuaireClient:
                     upstream=self.upstream.name,
                 )
             try:
-                resources, url = decode_directory(response.content)
+                resources, next_url = decode_directory(response.content)
             except (msgspec.DecodeError, msgspec.ValidationError) as exc:
                 raise UpstreamBadResponse(
                     f"Annuaire Santé sent malformed FHIR: {exc}", upstream=self.upstream.name
                 ) from None
             out.append((response.content, resources))
+            url = self._same_origin(response.request.url, next_url, seen)
             query = None  # a next link carries its own query string
         return out
+
+    def _same_origin(self, current: httpx.URL, link: str | None, seen: set[str]) -> str | None:
+        """The next page's URL; a link elsewhere (it would receive the API key) or a loop
+        is refused."""
+        if link is None:
+            return None
+        url = current.join(link)
+        origin = httpx.URL(self.upstream.settings.url)
+        if (url.scheme, url.host, url.port) != (origin.scheme, origin.host, origin.port):
+            raise UpstreamBadResponse(
+                "Annuaire Santé sent a next link to another host; not followed",
+                upstream=self.upstream.name,
+            )
+        if str(url) in seen:
+            return None
+        seen.add(str(url))
+        return str(url)

@@ -12,8 +12,8 @@ from collections.abc import Awaitable, Callable, Iterable
 
 import msgspec
 
-from gateway.directory.identifiers import IDNPS_SYSTEM, RPPS_SYSTEM
-from gateway.directory.model import Address, Organization, Practitioner
+from gateway.directory.identifiers import IDNPS_SYSTEM
+from gateway.directory.model import Address, Organization, Practitioner, rpps_of
 from gateway.errors import NotFound, UpstreamError
 from gateway.terminology.canonical import nos_id
 from gateway.terminology.service import TerminologyService
@@ -80,7 +80,7 @@ async def build_card(
     terminology: TerminologyService,
     locate: Locate,
 ) -> PractitionerCard:
-    rpps = _identifier(practitioner, RPPS_SYSTEM) or ""
+    rpps = rpps_of(practitioner) or ""
     idnps = _identifier(practitioner, IDNPS_SYSTEM) or (f"8{rpps}" if rpps else "")
     name = next((n for n in practitioner.name if n.family), None)
     profession: CodedLabel | None = None

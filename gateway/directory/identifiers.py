@@ -20,8 +20,8 @@ RPPS_SYSTEM = "https://rpps.esante.gouv.fr"
 IDNST_SYSTEM = "urn:oid:1.2.250.1.71.4.2.2"
 FINESS_SYSTEM = "https://finess.esante.gouv.fr"
 
-_IDNPS = re.compile(r"^8\d{11}$")
-_RPPS = re.compile(r"^\d{11}$")
+_IDNPS = re.compile(r"^8[0-9]{11}$")
+_RPPS = re.compile(r"^[0-9]{11}$")
 
 
 def luhn_valid(digits: str) -> bool:

@@ -13,7 +13,6 @@ from pathlib import Path
 import msgspec
 
 from gateway.directory.cards import PractitionerCard
-from gateway.directory.identifiers import IDNPS_SYSTEM, RPPS_SYSTEM
 from gateway.directory.model import (
     DirectoryResource,
     Organization,
@@ -21,6 +20,7 @@ from gateway.directory.model import (
     PractitionerRole,
     decode_directory,
     local_id,
+    rpps_of,
 )
 
 log = logging.getLogger("gateway.directory")
@@ -35,15 +35,6 @@ class PractitionerRecord:
     source: str
     #: Built on first use (labels and coordinates need async look-ups).
     card: PractitionerCard | None = None
-
-
-def rpps_of(practitioner: Practitioner) -> str | None:
-    for ident in practitioner.identifier:
-        if ident.system == RPPS_SYSTEM and ident.value:
-            return ident.value
-        if ident.system == IDNPS_SYSTEM and ident.value and len(ident.value) == 12:
-            return ident.value[1:]
-    return None
 
 
 @dataclass(slots=True)

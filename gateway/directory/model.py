@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import msgspec
 
+from gateway.directory.identifiers import IDNPS_SYSTEM, RPPS_SYSTEM
 from gateway.fhir_json import bundle_entries, resource_type
 from gateway.terminology.model import Coding, Identifier
 
@@ -112,3 +113,12 @@ def local_id(reference: Reference | None) -> str | None:
     if reference is None or not reference.reference:
         return None
     return reference.reference.rsplit("/", 1)[-1]
+
+
+def rpps_of(practitioner: Practitioner) -> str | None:
+    for ident in practitioner.identifier:
+        if ident.system == RPPS_SYSTEM and ident.value:
+            return ident.value
+        if ident.system == IDNPS_SYSTEM and ident.value and len(ident.value) == 12:
+            return ident.value[1:]
+    return None

