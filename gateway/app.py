@@ -23,6 +23,7 @@ from gateway.web.fhir import FhirController
 from gateway.web.geo_api import GeoController
 from gateway.web.ops import OpsController
 from gateway.web.practitioners_api import PractitionersController
+from gateway.web.rank_api import RankController
 from gateway.web.terminology_api import TerminologyController
 
 OPENAPI = OpenAPIConfig(
@@ -67,6 +68,7 @@ def create_app(
             PractitionersController,
             GeoController,
             CptsController,
+            RankController,
             OpsController,
         ],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]

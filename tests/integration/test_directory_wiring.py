@@ -36,3 +36,49 @@ async def test_readiness_reports_every_upstream(client: AppClient) -> None:
     upstreams = (await client.get("/health/ready")).json()["upstreams"]
     assert set(upstreams) == {"smt", "annuaire", "geocoder"}
     assert {u["state"] for u in upstreams.values()} == {"offline"}
+
+
+async def test_rank_is_served_by_the_full_app(client: AppClient) -> None:
+    body = {
+        "center": {"lat": 48.87, "lon": 2.33},
+        "location_type": "address",
+        "radius_km": 5,
+        "seed": "s",
+        "preferred_doctor": "819990000028",
+        "candidates": [
+            {
+                "id": "far",
+                "idnps": "810000000009",
+                "lat": 45.76,
+                "lon": 4.83,
+                "sas_participant": True,
+                "first_slot": None,
+                "cpts_finess": None,
+            },
+            {
+                "id": "near",
+                "idnps": "819990000002",
+                "lat": 48.872,
+                "lon": 2.325,
+                "sas_participant": False,
+                "first_slot": None,
+                "cpts_finess": None,
+            },
+            {
+                "id": "mt",
+                "idnps": "819990000028",
+                "lat": 45.76,
+                "lon": 4.83,
+                "sas_participant": False,
+                "first_slot": None,
+                "cpts_finess": None,
+            },
+        ],
+    }
+    response = await client.post("/v1/rank", json=body)
+    assert response.status_code == 200
+    result = response.json()
+    # the médecin traitant first (not subject to the radius), Lyon's "far" card filtered out
+    assert [r["id"] for r in result["results"]] == ["mt", "near"]
+    assert result["results"][0]["preferred_doctor"] is True
+    assert result["total"] == 2

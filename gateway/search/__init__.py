@@ -1,0 +1,1 @@
+"""SAS search: pure ranking of candidate cards (no framework, no I/O)."""

@@ -1,0 +1,122 @@
+"""``POST /v1/rank``: the front end sends its candidate cards, the gateway orders them.
+
+A thin adapter over :mod:`gateway.search.ranking`; see its docstring for the rules.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import msgspec
+from litestar import Controller, post
+from litestar.params import JSONBody
+
+from gateway.errors import InvalidInput
+from gateway.search.ranking import Candidate, CardKind, LocationType, RankQuery, rank
+
+MAX_CANDIDATES = 10_000
+MAX_PAGE_SIZE = 100
+
+Latitude = Annotated[float, msgspec.Meta(ge=-90.0, le=90.0)]
+Longitude = Annotated[float, msgspec.Meta(ge=-180.0, le=180.0)]
+AwareDatetime = Annotated[datetime, msgspec.Meta(tz=True)]
+Idnps = Annotated[str, msgspec.Meta(pattern=r"^8[0-9]{11}$", description="8 + 11-digit RPPS")]
+
+
+class Center(msgspec.Struct, forbid_unknown_fields=True):
+    lat: Latitude
+    lon: Longitude
+
+
+class RankCandidate(msgspec.Struct, forbid_unknown_fields=True):
+    id: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    idnps: Annotated[str, msgspec.Meta(max_length=80)] | None = None
+    lat: Latitude | None = None
+    lon: Longitude | None = None
+    sas_participant: bool = False
+    first_slot: AwareDatetime | None = None
+    cpts_finess: Annotated[str, msgspec.Meta(min_length=1, max_length=40)] | None = None
+
+
+class RankRequest(msgspec.Struct, forbid_unknown_fields=True):
+    center: Center
+    location_type: LocationType
+    radius_km: Annotated[float, msgspec.Meta(gt=0.0, le=200.0)]
+    seed: Annotated[str, msgspec.Meta(max_length=200)]
+    candidates: Annotated[list[RankCandidate], msgspec.Meta(max_length=MAX_CANDIDATES)]
+    insee: Annotated[str, msgspec.Meta(pattern=r"^(?:[0-9]{5}|2[AB][0-9]{3})$")] | None = None
+    preferred_doctor: Idnps | None = None
+    page: Annotated[int, msgspec.Meta(ge=1)] = 1
+    page_size: Annotated[int, msgspec.Meta(ge=1, le=MAX_PAGE_SIZE)] = 20
+
+
+class RankResult(msgspec.Struct):
+    id: str
+    kind: CardKind
+    preferred_doctor: bool
+    distance_km: float | None
+    sas_participant: bool
+    first_slot: datetime | None
+
+
+class RankResponse(msgspec.Struct):
+    results: list[RankResult]
+    radius_km: float
+    #: The radius is never enlarged by ``/v1/rank``; the caller chooses it.
+    enlarged: bool
+    #: Eligible results (after CPTS grouping) before pagination.
+    total: int
+
+
+def _to_candidate(index: int, c: RankCandidate) -> Candidate:
+    if (c.lat is None) != (c.lon is None):
+        missing = "lon" if c.lon is None else "lat"
+        raise InvalidInput(
+            f"Invalid parameter 'candidates[{index}].{missing}': lat and lon go together",
+            parameter=f"candidates[{index}].{missing}",
+        )
+    return Candidate(
+        id=c.id,
+        idnps=c.idnps,
+        lat=c.lat,
+        lon=c.lon,
+        sas_participant=c.sas_participant,
+        first_slot=c.first_slot,
+        cpts_finess=c.cpts_finess,
+    )
+
+
+class RankController(Controller):
+    path = "/v1/rank"
+    tags = ["Search"]
+
+    @post("/", status_code=200, summary="Order caller-supplied candidate cards by the SAS rules")
+    async def rank_cards(self, data: JSONBody[RankRequest]) -> RankResponse:
+        query = RankQuery(
+            center_lat=data.center.lat,
+            center_lon=data.center.lon,
+            location_type=data.location_type,
+            radius_km=data.radius_km,
+            seed=data.seed,
+            insee=data.insee,
+            preferred_doctor=data.preferred_doctor,
+        )
+        candidates = [_to_candidate(i, c) for i, c in enumerate(data.candidates)]
+        ranked = rank(query, candidates)
+        start = (data.page - 1) * data.page_size
+        page = ranked[start : start + data.page_size]
+        results = [
+            RankResult(
+                id=card.id,
+                kind=card.kind,
+                preferred_doctor=card.preferred_doctor,
+                distance_km=None if card.distance_km is None else round(card.distance_km, 2),
+                sas_participant=card.sas_participant,
+                first_slot=card.first_slot,
+            )
+            for card in page
+        ]
+        return RankResponse(
+            results=results, radius_km=data.radius_km, enlarged=False, total=len(ranked)
+        )
