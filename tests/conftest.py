@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import io
 import json
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import stamina
+import structlog
 from litestar import Litestar
 
 from gateway.app import create_app
 from gateway.container import Services, Transports
+from gateway.observability.logging import configure_logging
 from gateway.settings import (
     DEMO_SNAPSHOT_DIR,
     AnnuaireSettings,
@@ -134,3 +138,16 @@ def searchset(*resources: dict[str, Any]) -> dict[str, Any]:
 
 
 FHIR_HEADERS = {"Content-Type": "application/fhir+json;charset=UTF-8"}
+
+
+@pytest.fixture
+def log_output() -> Iterator[io.StringIO]:
+    """JSON logging configured as in production, written to a buffer the test reads."""
+    root = logging.getLogger()
+    saved_handlers, saved_level = root.handlers[:], root.level
+    stream = io.StringIO()
+    configure_logging("DEBUG", stream)
+    yield stream
+    root.handlers[:] = saved_handlers
+    root.setLevel(saved_level)
+    structlog.reset_defaults()

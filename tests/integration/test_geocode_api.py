@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import io
 import json
-import logging
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 
 import httpx
 import pytest
 import respx
-import structlog
 from litestar import Litestar
 from litestar.datastructures import State
 
 from gateway.geo import GeoService, build_geo_service
 from gateway.geo.communes import CommuneIndex, load_communes
-from gateway.observability.logging import configure_logging
 from gateway.settings import Settings, UpstreamSettings
 from gateway.web.errors import EXCEPTION_HANDLERS
 from gateway.web.geo_api import GeoController
@@ -239,18 +236,6 @@ async def test_odd_input_is_never_a_500(
     response = await make_client(BASE).get("/v1/geocode", params=params)
     assert response.status_code in {200, 400, 404, 503}
     assert "error" in response.json() or "lat" in response.json()
-
-
-@pytest.fixture
-def log_output() -> Iterator[io.StringIO]:
-    root = logging.getLogger()
-    saved_handlers, saved_level = root.handlers[:], root.level
-    stream = io.StringIO()
-    configure_logging("DEBUG", stream)
-    yield stream
-    root.handlers[:] = saved_handlers
-    root.setLevel(saved_level)
-    structlog.reset_defaults()
 
 
 async def test_addresses_never_reach_the_logs(

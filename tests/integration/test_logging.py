@@ -4,28 +4,12 @@ from __future__ import annotations
 
 import io
 import json
-import logging
-from collections.abc import Iterator
 
 import pytest
-import structlog
 
-from gateway.observability.logging import configure_logging
 from tests.conftest import AppClient
 
 MARKER = "ZZMARKER-Rue-des-Lilas"
-
-
-@pytest.fixture
-def log_output() -> Iterator[io.StringIO]:
-    root = logging.getLogger()
-    saved_handlers, saved_level = root.handlers[:], root.level
-    stream = io.StringIO()
-    configure_logging("INFO", stream)
-    yield stream
-    root.handlers[:] = saved_handlers
-    root.setLevel(saved_level)
-    structlog.reset_defaults()
 
 
 async def test_access_log_is_json_with_request_id_and_no_query_values(
