@@ -51,7 +51,7 @@ def create_app(
         if svc.ror is not None:
 
             def publish(index: CptsIndex) -> None:
-                svc.cpts = app.state.cpts = index
+                app.state.cpts = index
 
             refresher = keep_refreshed(svc.ror, communes_of(svc.geo.communes), publish)
             background.append(asyncio.get_running_loop().create_task(refresher))

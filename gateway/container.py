@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 import httpx
 
@@ -53,9 +53,9 @@ class Services:
     directory_loader: CachedLoader
     annuaire_upstream: UpstreamClient
     geo: GeoService
+    #: The index at start (from the snapshot); the app state holds the current one.
     cpts: CptsIndex
     ror: RorClient | None = None
-    started_at: float = field(default_factory=time.time)
     ready: bool = False
 
     @property
