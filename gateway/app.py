@@ -17,6 +17,7 @@ from gateway.observability.logging import configure_logging
 from gateway.observability.metrics import Metrics
 from gateway.observability.middleware import ObservabilityMiddleware
 from gateway.settings import Settings
+from gateway.web.contextual_api import ContextualSearchController
 from gateway.web.cpts_api import CptsController
 from gateway.web.errors import EXCEPTION_HANDLERS
 from gateway.web.fhir import FhirController
@@ -24,6 +25,7 @@ from gateway.web.geo_api import GeoController
 from gateway.web.ops import OpsController
 from gateway.web.practitioners_api import PractitionersController
 from gateway.web.rank_api import RankController
+from gateway.web.search_api import SearchController
 from gateway.web.terminology_api import TerminologyController
 
 OPENAPI = OpenAPIConfig(
@@ -69,6 +71,8 @@ def create_app(
             GeoController,
             CptsController,
             RankController,
+            ContextualSearchController,
+            SearchController,
             OpsController,
         ],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]

@@ -1,4 +1,4 @@
-"""Command line: ``gateway serve | sync terminology | openapi``."""
+"""Command line: ``gateway serve | sync terminology|directory | demo generate | openapi``."""
 
 from __future__ import annotations
 
@@ -121,6 +121,42 @@ def _openapi(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _demo_generate(args: argparse.Namespace, settings: Settings) -> int:
+    import time
+    from datetime import UTC, datetime
+
+    from gateway.directory.cpts import load_cpts_snapshot
+    from gateway.directory.cpts_source import communes_of
+    from gateway.geo.communes import load_communes
+    from gateway.search.demo import generate_columns, write_snapshot
+    from gateway.settings import DEMO_SNAPSHOT_DIR
+
+    if args.practitioners < 1:
+        print("error: --practitioners must be at least 1", file=sys.stderr)
+        return 2
+    try:
+        now = datetime.fromisoformat(args.now) if args.now else datetime.now(UTC)
+    except ValueError:
+        print("error: --now must be an ISO 8601 date-time", file=sys.stderr)
+        return 2
+    started = time.perf_counter()
+    communes = load_communes()
+    cpts = load_cpts_snapshot(DEMO_SNAPSHOT_DIR, communes_of(communes))
+    columns = generate_columns(args.practitioners, args.seed, now, communes, cpts)
+    meta = {
+        "generator": "gateway demo generate",
+        "practitioners": args.practitioners,
+        "seed": args.seed,
+        "now": now.isoformat(),
+    }
+    done = write_snapshot(Path(args.out), columns, template=DEMO_SNAPSHOT_DIR, meta=meta)
+    print(
+        f"wrote {done.locations} practice locations of {done.practitioners} practitioners "
+        f"to {done.path} in {time.perf_counter() - started:.1f} s"
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="gateway", description="SAS terminology & directory gateway"
@@ -146,6 +182,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--practitioner", action="append", metavar="IDNPS", help="fetch this practitioner"
     )
     directory.set_defaults(func=_sync_directory)
+    demo = sub.add_parser("demo", help="fictitious data for demos and benchmarks")
+    demo_sub = demo.add_subparsers(dest="what", required=True)
+    generate = demo_sub.add_parser(
+        "generate", help="a snapshot of N fictitious practitioners over real communes"
+    )
+    generate.add_argument("--practitioners", type=int, required=True, metavar="N")
+    generate.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    generate.add_argument("--out", required=True, help="snapshot directory to write")
+    generate.add_argument("--now", help="ISO date-time the free slots start from (default now)")
+    generate.set_defaults(func=_demo_generate)
     openapi = sub.add_parser("openapi", help="print the OpenAPI document")
     openapi.add_argument("--out", help="write to this file instead of stdout")
     openapi.set_defaults(func=_openapi)

@@ -21,6 +21,11 @@ from gateway.directory.practitioners import PractitionerService
 from gateway.directory.ror import RorClient
 from gateway.errors import GatewayError
 from gateway.geo.service import GeoService, build_geo_service
+from gateway.mappings.tables import ActiveMappings, load_mappings
+from gateway.search.contextual import ContextualSearch
+from gateway.search.links import LinkBuilder
+from gateway.search.locations import load_locations
+from gateway.search.service import SearchService
 from gateway.settings import Settings
 from gateway.terminology.resolver import ResourceResolver
 from gateway.terminology.service import TerminologyService
@@ -55,6 +60,10 @@ class Services:
     geo: GeoService
     #: The index at start (from the snapshot); the app state holds the current one.
     cpts: CptsIndex
+    mappings: ActiveMappings
+    contextual: ContextualSearch
+    links: LinkBuilder
+    search: SearchService
     ror: RorClient | None = None
     ready: bool = False
 
@@ -112,6 +121,20 @@ def build_services(settings: Settings, transports: Transports | None = None) -> 
     practitioners, directory_loader, annuaire_upstream = _build_practitioners(
         settings, transports, terminology, practice_locator(geo)
     )
+    mappings = ActiveMappings(
+        load_mappings(settings.mappings.directory, geo.communes.departement_codes)
+    )
+    contextual = ContextualSearch(terminology, practitioners, geo, mappings)
+    started = time.perf_counter()
+    locations, _ = load_locations(settings.snapshot.directory, practitioners.snapshot, geo.communes)
+    log.info(
+        "practice locations loaded",
+        extra={
+            "locations": len(locations),
+            "megabytes": round(locations.nbytes / 2**20, 1),
+            "seconds": round(time.perf_counter() - started, 3),
+        },
+    )
     return Services(
         settings=settings,
         store=store,
@@ -124,6 +147,10 @@ def build_services(settings: Settings, transports: Transports | None = None) -> 
         annuaire_upstream=annuaire_upstream,
         geo=geo,
         cpts=load_cpts_snapshot(settings.snapshot.directory, communes_of(geo.communes)),
+        mappings=mappings,
+        contextual=contextual,
+        links=LinkBuilder(contextual, settings.search.sas_search_url),
+        search=SearchService(locations, terminology, geo.communes, mappings, settings.search),
         ror=ror_client(settings, transports),
         ready=report.resources > 0,
     )

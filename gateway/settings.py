@@ -22,6 +22,7 @@ DEFAULT_ROR_TOKEN_URL = (
     "https://auth-api.ror.esante.gouv.fr/auth/realms/ror/protocol/openid-connect/token"
 )
 DEFAULT_GEOCODER_URL = "https://data.geopf.fr/geocodage"
+DEFAULT_SAS_SEARCH_URL = "https://sas.sante.fr/sas/recherche"
 
 
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -168,6 +169,16 @@ class MappingsSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class SearchSettings:
+    #: The SAS search page the INT_L01 launch links point to.
+    sas_search_url: str = DEFAULT_SAS_SEARCH_URL
+    #: Fewer results than this within the radius → the radius is enlarged once.
+    min_results: int = 5
+    #: Radius (km) when the département has no default (absent from the radius table).
+    fallback_radius_km: float = 10.0
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     server: ServerSettings = field(default_factory=ServerSettings)
     smt: UpstreamSettings = field(
@@ -190,6 +201,7 @@ class Settings:
         )
     )
     directory_cache: DirectoryCacheSettings = field(default_factory=DirectoryCacheSettings)
+    search: SearchSettings = field(default_factory=SearchSettings)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -242,6 +254,13 @@ class Settings:
                 geocode_ttl_s=env.number("GATEWAY_GEOCODE_TTL", 600.0),
                 geocode_max_entries=env.integer("GATEWAY_GEOCODE_MAX_ENTRIES", 10_000, minimum=1),
             ),
+            search=SearchSettings(
+                sas_search_url=env.text("GATEWAY_SAS_SEARCH_URL", DEFAULT_SAS_SEARCH_URL),
+                min_results=env.integer("GATEWAY_SEARCH_MIN_RESULTS", 5),
+                fallback_radius_km=env.number(
+                    "GATEWAY_SEARCH_FALLBACK_RADIUS_KM", 10.0, minimum=0.1
+                ),
+            ),
         ).validated()
 
     def validated(self) -> Settings:
@@ -253,6 +272,10 @@ class Settings:
         if self.cache.terminology_hard_ttl_s < self.cache.terminology_soft_ttl_s:
             raise ConfigError(
                 "GATEWAY_TERMINOLOGY_HARD_TTL must be >= GATEWAY_TERMINOLOGY_SOFT_TTL"
+            )
+        if not self.search.sas_search_url.startswith(("http://", "https://")):
+            raise ConfigError(
+                f"GATEWAY_SAS_SEARCH_URL={self.search.sas_search_url!r} must be an http(s) URL"
             )
         for upstream in (self.smt, self.annuaire.upstream, self.ror.upstream, self.geocoder):
             if upstream.url and not upstream.url.startswith(("http://", "https://")):

@@ -193,6 +193,14 @@ class CommuneIndex:
     def departement(self, code: str) -> Departement | None:
         return self._departements.get(normalise_code(code))
 
+    def records(self) -> list[Commune]:
+        """Every record (communes, arrondissements, delegated and associated communes)."""
+        return list(self._all)
+
+    @property
+    def departement_codes(self) -> frozenset[str]:
+        return frozenset(self._departements)
+
     def departement_of(self, insee: str) -> str | None:
         commune = self.by_insee(insee)
         return commune.departement if commune is not None else None

@@ -7,14 +7,13 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
+from gateway.mappings.csvfile import MappingError
 from gateway.terminology.canonical import nos_id
+
+__all__ = ["MappingError", "MirroredNos", "load_nos"]
 
 _KINDS = frozenset({"CodeSystem", "ValueSet", "ConceptMap"})
 _COLUMNS = ("name", "kind", "canonical", "why")
-
-
-class MappingError(ValueError):
-    """A mappings file is invalid; the message names the file and line."""
 
 
 @dataclass(frozen=True, slots=True)

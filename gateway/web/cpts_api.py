@@ -13,7 +13,7 @@ import msgspec
 from litestar import Controller, Request, get
 from litestar.params import QueryParameter
 
-from gateway.directory.cpts import CptsIndex, parse_insee
+from gateway.directory.cpts import CptsIndex, CptsMatch, parse_insee
 from gateway.errors import UpstreamUnavailable
 
 
@@ -28,6 +28,16 @@ class CptsCard(msgspec.Struct):
 
 class CptsResult(msgspec.Struct):
     cpts: list[CptsCard]
+
+
+def cpts_card(match: CptsMatch) -> CptsCard:
+    return CptsCard(
+        finess=match.cpts.finess,
+        name=match.cpts.name,
+        phone=match.cpts.phone,
+        zone_level=match.zone_level.value,
+        members_url=match.cpts.members_url,
+    )
 
 
 def cpts_index(request: Request[Any, Any, Any]) -> CptsIndex:
@@ -58,14 +68,4 @@ class CptsController(Controller):
         ],
     ) -> CptsResult:
         code = parse_insee(insee)
-        cards = [
-            CptsCard(
-                finess=match.cpts.finess,
-                name=match.cpts.name,
-                phone=match.cpts.phone,
-                zone_level=match.zone_level.value,
-                members_url=match.cpts.members_url,
-            )
-            for match in cpts_index(request).covering(code)
-        ]
-        return CptsResult(cards)
+        return CptsResult([cpts_card(match) for match in cpts_index(request).covering(code)])

@@ -1,0 +1,77 @@
+"""Reading the steward-maintained CSV files: ``#`` comment lines, one header, numbered rows.
+
+Hand-written over :mod:`csv`: the files are small, comments and blank lines must keep
+their line numbers (stewards read the errors against their editor), and every problem of
+a file is collected so that one check run reports them all.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class MappingError(ValueError):
+    """A mappings file is invalid; the message names the file and line of every problem."""
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    line: int
+    cells: dict[str, str]
+
+
+@dataclass(slots=True)
+class Problems:
+    """Problems found in one file, each prefixed with ``path:line:``."""
+
+    path: Path
+    messages: list[str] = field(default_factory=list)
+
+    def add(self, line: int | None, message: str) -> None:
+        where = f"{self.path}:{line}" if line is not None else str(self.path)
+        self.messages.append(f"{where}: {message}")
+
+    def raise_if_any(self) -> None:
+        if self.messages:
+            raise MappingError("\n".join(self.messages))
+
+
+def read_rows(path: Path, columns: Sequence[str], problems: Problems) -> list[Row]:
+    """Rows of ``path`` keyed by ``columns`` (the exact header), cells stripped.
+
+    Raises ``MappingError`` at once for an unreadable file or a wrong header; rows with the
+    wrong number of fields are added to ``problems`` and skipped, so the caller reports
+    them together with the problems it finds in the other rows.
+    """
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.add(None, f"cannot read the file ({exc})")
+        problems.raise_if_any()
+    numbered = [
+        (n, line)
+        for n, line in enumerate(text.splitlines(), 1)
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+    if not numbered:
+        problems.add(None, f"no header line; the first line must be {','.join(columns)}")
+        problems.raise_if_any()
+    parsed = list(csv.reader(io.StringIO("\n".join(line for _, line in numbered))))
+    header = tuple(h.strip() for h in parsed[0])
+    if header != tuple(columns):
+        problems.add(numbered[0][0], f"the header must be exactly {','.join(columns)}")
+        problems.raise_if_any()
+    rows: list[Row] = []
+    for (line_no, _), cells in zip(numbered[1:], parsed[1:], strict=True):
+        if len(cells) != len(columns):
+            problems.add(
+                line_no,
+                f"expected {len(columns)} fields ({','.join(columns)}), found {len(cells)}",
+            )
+            continue
+        rows.append(Row(line_no, {c: v.strip() for c, v in zip(columns, cells, strict=True)}))
+    return rows

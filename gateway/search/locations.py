@@ -1,0 +1,223 @@
+"""Practice locations for ``GET /v1/search``: a columnar, in-memory table in grid order.
+
+One row per practice location (a practitioner with three offices has three rows). Columns
+are numpy arrays (fixed-width bytes for codes and names): 1,000,000 rows take ~130 MB,
+where as many Python objects would take several times that and slow start-up.
+
+Sources, merged at load: ``<snapshot>/directory/practice-locations.npz`` (written by
+``gateway demo generate`` or a future directory export) and the snapshot's FHIR
+practitioners, placed at their practice commune's point (the Annuaire has no coordinates;
+SAS participation and slots are not in it, so those rows are non-participants without
+slots).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from gateway.directory.identifiers import IDNPS_SYSTEM
+from gateway.directory.index import DirectoryIndex
+from gateway.directory.model import rpps_of
+from gateway.geo.communes import CommuneIndex
+from gateway.geo.spatial import SphereGrid
+from gateway.terminology.canonical import nos_id
+
+LOCATIONS_FILE = "practice-locations.npz"
+NO_SLOT = -1
+#: Column → numpy dtype. ``first_slot``: epoch seconds, ``NO_SLOT`` when none.
+SCHEMA: dict[str, str] = {
+    "idnps": "int64",
+    "ordinal": "uint8",
+    "lat": "float64",
+    "lon": "float64",
+    "insee": "S5",
+    "profession": "S4",
+    "specialty": "S8",
+    "participant": "bool",
+    "first_slot": "int64",
+    "cpts": "S14",
+    "family": "S40",
+    "given": "S40",
+}
+Columns = dict[str, npt.NDArray[Any]]
+
+
+class LocationsError(ValueError):
+    """The practice-locations file is unusable; the message says why."""
+
+
+def empty_columns() -> Columns:
+    return {name: np.empty(0, dtype=dtype) for name, dtype in SCHEMA.items()}
+
+
+def validate(columns: Mapping[str, npt.NDArray[Any]], source: str) -> Columns:
+    missing = sorted(set(SCHEMA) - set(columns))
+    if missing:
+        raise LocationsError(f"{source}: missing columns {', '.join(missing)}")
+    lengths = {int(columns[name].shape[0]) for name in SCHEMA}
+    if len(lengths) != 1:
+        raise LocationsError(f"{source}: columns have different lengths {sorted(lengths)}")
+    out: Columns = {}
+    for name, dtype in SCHEMA.items():
+        try:
+            out[name] = np.asarray(columns[name]).astype(dtype, copy=False)
+        except (TypeError, ValueError) as exc:
+            raise LocationsError(f"{source}: column {name} is not {dtype} ({exc})") from None
+    lat, lon = out["lat"], out["lon"]
+    if lat.size and not (
+        np.isfinite(lat).all()
+        and np.isfinite(lon).all()
+        and (np.abs(lat) <= 90).all()
+        and (np.abs(lon) <= 180).all()
+    ):
+        raise LocationsError(f"{source}: latitudes/longitudes out of range")
+    return out
+
+
+def concat(*parts: Columns) -> Columns:
+    return {name: np.concatenate([p[name] for p in parts]) for name in SCHEMA}
+
+
+def save_columns(path: Path, columns: Columns, meta: Mapping[str, Any]) -> None:
+    """Atomic write (temporary file, then rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    with partial.open("wb") as handle:
+        arrays = {"meta": np.array(json.dumps(meta, sort_keys=True)), **columns}
+        np.savez_compressed(handle, **arrays)  # type: ignore[arg-type]  # numpy's stub
+    partial.replace(path)
+
+
+def load_columns(path: Path) -> tuple[Columns, dict[str, Any]]:
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            columns = {name: data[name] for name in data.files if name != "meta"}
+            meta = json.loads(str(data["meta"])) if "meta" in data.files else {}
+    except (OSError, ValueError, KeyError) as exc:
+        raise LocationsError(f"{path}: cannot read ({exc})") from None
+    return validate(columns, str(path)), meta
+
+
+def _codes(practitioner: Any) -> tuple[str, str]:
+    profession = specialty = ""
+    for qualification in practitioner.qualification:
+        for coding in qualification.code.coding:
+            kind = nos_id(coding.system or "")
+            if kind == "TRE_G15" and not profession:
+                profession = coding.code or ""
+            elif kind == "TRE_R38" and not specialty:
+                specialty = coding.code or ""
+    return profession, specialty
+
+
+def from_directory(index: DirectoryIndex, communes: CommuneIndex) -> Columns:
+    """Rows for the snapshot's FHIR practitioners, at their commune's point."""
+    rows: list[tuple[Any, ...]] = []
+    for record in index.records():
+        practitioner = record.practitioner
+        rpps = rpps_of(practitioner)
+        idnps = next(
+            (i.value for i in practitioner.identifier if i.system == IDNPS_SYSTEM and i.value),
+            f"8{rpps}" if rpps else None,
+        )
+        if idnps is None or not idnps.isdigit():
+            continue
+        name = next((n for n in practitioner.name if n.family), None)
+        profession, specialty = _codes(practitioner)
+        ordinal = 0
+        for organization in record.organizations:
+            for address in organization.address:
+                insee = address.insee()
+                commune = communes.by_insee(insee) if insee else None
+                if commune is None:
+                    continue
+                rows.append(
+                    (
+                        int(idnps), ordinal, commune.lat, commune.lon, commune.insee,
+                        profession, specialty, False, NO_SLOT, "",
+                        (name.family or "") if name else "",
+                        " ".join(name.given) if name else "",
+                    )
+                )  # fmt: skip
+                ordinal += 1
+    if not rows:
+        return empty_columns()
+    columns = list(zip(*rows, strict=True))
+    return validate(
+        {
+            name: np.array([_encode(v) for v in values], dtype=SCHEMA[name])
+            for name, values in zip(SCHEMA, columns, strict=True)
+        },
+        "snapshot",
+    )
+
+
+def _encode(value: Any) -> Any:
+    return value.encode("utf-8") if isinstance(value, str) else value
+
+
+class PracticeLocations:
+    """The columns in grid order, with lookups by IDNPS and a per-row hash for seeded
+    random orders."""
+
+    def __init__(self, columns: Columns, *, cell_deg: float = 0.1) -> None:
+        self.grid = SphereGrid(columns["lat"], columns["lon"], cell_deg)
+        order = self.grid.order
+        self.columns: Columns = {name: array[order] for name, array in columns.items()}
+        idnps = self.columns["idnps"]
+        self._by_idnps = np.argsort(idnps, kind="stable")
+        self._sorted_idnps = idnps[self._by_idnps]
+        self.row_hash = mix(
+            idnps.astype(np.uint64) * np.uint64(256) + self.columns["ordinal"].astype(np.uint64)
+        )
+
+    def __len__(self) -> int:
+        return len(self.grid)
+
+    @property
+    def nbytes(self) -> int:
+        arrays = [*self.columns.values(), self._by_idnps, self._sorted_idnps, self.row_hash]
+        return self.grid.nbytes + sum(int(a.nbytes) for a in arrays)
+
+    def positions_of(self, idnps: int) -> npt.NDArray[np.int64]:
+        """Grid positions of every location of one practitioner."""
+        lo = int(np.searchsorted(self._sorted_idnps, idnps, side="left"))
+        hi = int(np.searchsorted(self._sorted_idnps, idnps, side="right"))
+        found: npt.NDArray[np.int64] = self._by_idnps[lo:hi]
+        return found
+
+    def text(self, column: str, position: int) -> str:
+        value = self.columns[column][position]
+        return bytes(value).decode("utf-8", "replace")
+
+
+def mix(values: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
+    """splitmix64 finaliser, vectorised (uint64 arithmetic wraps around, as intended)."""
+    z = values + np.uint64(0x9E3779B97F4A7C15)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    result: npt.NDArray[np.uint64] = z ^ (z >> np.uint64(31))
+    return result
+
+
+def load_locations(
+    snapshot: Path, directory: DirectoryIndex, communes: CommuneIndex
+) -> tuple[PracticeLocations, dict[str, Any]]:
+    """The snapshot's locations file (if any) plus its FHIR practitioners not in it."""
+    path = snapshot / "directory" / LOCATIONS_FILE
+    parts: list[Columns] = []
+    meta: dict[str, Any] = {}
+    if path.exists():
+        columns, meta = load_columns(path)
+        parts.append(columns)
+    fhir = from_directory(directory, communes)
+    if parts and fhir["idnps"].size:
+        fhir = {k: v[~np.isin(fhir["idnps"], parts[0]["idnps"])] for k, v in fhir.items()}
+    parts.append(fhir)
+    return PracticeLocations(concat(*parts)), meta

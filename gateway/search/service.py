@@ -1,0 +1,219 @@
+"""``GET /v1/search``: from request parameters to a ranked page of cards.
+
+Decides the radius (requested, else the département's default from the steward table; the
+département's ``county_radius_km`` for a département-level search), the enlargement, the
+CPTS covering the searched commune and the specialty filter, then lets
+:class:`gateway.search.engine.SearchEngine` rank. Labels come from the terminology.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cached_property
+
+import numpy as np
+
+from gateway.directory.cpts import Cpts, CptsIndex, parse_insee
+from gateway.directory.identifiers import parse_practitioner_id
+from gateway.errors import InvalidInput, NotFound, UpstreamError
+from gateway.geo.communes import CommuneIndex, UnknownCommune
+from gateway.geo.spatial import SphereGrid
+from gateway.mappings.tables import ActiveMappings
+from gateway.search.engine import RankedRow, SearchEngine, SearchQuery
+from gateway.search.locations import NO_SLOT, PracticeLocations
+from gateway.search.ranking import LocationType
+from gateway.settings import SearchSettings
+from gateway.terminology.service import TerminologyService
+
+_NOS_COLUMN = {"TRE_G15": "profession", "TRE_R38": "specialty"}
+_PROFESSION_CODE = re.compile(r"^[0-9]{1,3}$")
+
+
+@dataclass(frozen=True, slots=True)
+class SearchRequest:
+    lat: float
+    lon: float
+    location_type: LocationType = "address"
+    radius_km: float | None = None
+    specialty: str | None = None
+    preferred_doctor: str | None = None
+    insee: str | None = None
+    seed: str = ""
+    page: int = 1
+    page_size: int = 20
+
+
+@dataclass(frozen=True, slots=True)
+class Label:
+    code: str
+    display: str
+
+
+@dataclass(frozen=True, slots=True)
+class ResultCard:
+    id: str
+    kind: str
+    preferred_doctor: bool
+    distance_km: float
+    sas_participant: bool
+    first_slot: datetime | None
+    idnps: str
+    family: str
+    given: str
+    profession: Label | None
+    specialty: Label | None
+    insee: str
+    lat: float
+    lon: float
+    cpts: Cpts | None = None
+    cpts_members: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    cards: list[ResultCard]
+    radius_km: float
+    enlarged: bool
+    total: int
+    departement: str | None
+
+
+class SearchService:
+    def __init__(
+        self,
+        locations: PracticeLocations,
+        terminology: TerminologyService,
+        communes: CommuneIndex,
+        mappings: ActiveMappings,
+        settings: SearchSettings,
+    ) -> None:
+        self.locations = locations
+        self.engine = SearchEngine(locations)
+        self.terminology = terminology
+        self.communes = communes
+        self.mappings = mappings
+        self.settings = settings
+        self._labels: dict[tuple[str, str], Label] = {}
+
+    @cached_property
+    def _commune_grid(self) -> tuple[SphereGrid, list[str]]:
+        found = [c for c in self.communes.records() if c.kind in {"COM", "ARM"}]
+        lat = np.array([c.lat for c in found])
+        lon = np.array([c.lon for c in found])
+        grid = SphereGrid(lat, lon, 0.2)
+        return grid, [found[int(i)].departement for i in grid.order]
+
+    def departement_near(self, lat: float, lon: float) -> str | None:
+        """The département of the commune point nearest to (lat, lon), within 50 km."""
+        grid, departements = self._commune_grid
+        hits = grid.within(lat, lon, 50.0)
+        if not hits.positions.size:
+            return None
+        return departements[int(hits.positions[int(np.argmax(hits.dots))])]
+
+    async def search(self, request: SearchRequest, cpts_index: CptsIndex) -> SearchResult:
+        departement, cpts = None, []
+        if request.insee:
+            insee = parse_insee(request.insee)
+            departement = self.communes.departement_of(insee)
+            if departement is None:
+                raise UnknownCommune("Unknown INSEE commune code", details={"parameter": "insee"})
+            cpts = [m.cpts for m in cpts_index.covering(insee) if m.cpts.finess]
+        else:
+            departement = self.departement_near(request.lat, request.lon)
+        row = self.mappings.current.radii.get(departement) if departement else None
+        radius = request.radius_km
+        if radius is None:
+            default = (
+                (
+                    row.county_radius_km
+                    if request.location_type == "county"
+                    else row.default_radius_km
+                )
+                if row is not None
+                else self.settings.fallback_radius_km
+            )
+            radius = default
+        query = SearchQuery(
+            lat=request.lat,
+            lon=request.lon,
+            location_type=request.location_type,
+            radius_km=radius,
+            seed=request.seed,
+            enlargement_km=row.enlargement_km if row is not None else 0.0,
+            min_results=self.settings.min_results,
+            cpts=[c.finess for c in cpts if c.finess],
+            preferred_doctor=int(
+                parse_practitioner_id(request.preferred_doctor, "preferred_doctor").idnps
+            )
+            if request.preferred_doctor
+            else None,
+            specialty=await self._specialty(request.specialty) if request.specialty else None,
+            page=request.page,
+            page_size=request.page_size,
+        )
+        page = self.engine.search(query)
+        by_finess = {c.finess: c for c in cpts}
+        cards = [await self._card(r, by_finess) for r in page.rows]
+        return SearchResult(cards, page.radius_km, page.enlarged, page.total, departement)
+
+    async def _specialty(self, value: str) -> tuple[str, str]:
+        """``system|code`` (URL or ``urn:oid:``), or a bare TRE_R38 code or TRE_G15 code."""
+        text = value.strip()
+        if "|" in text:
+            system, _, code = text.rpartition("|")
+        else:
+            code = text
+            system = "TRE_G15" if _PROFESSION_CODE.match(text) else "TRE_R38"
+        try:
+            cs, concept, _ = await self.terminology.lookup(system, code)
+        except NotFound as exc:
+            raise InvalidInput(
+                f"specialty: {exc.message}", parameter="specialty", details=exc.details
+            ) from None
+        column = _NOS_COLUMN.get(cs.nos or "")
+        if column is None:
+            raise InvalidInput(
+                "specialty must be a TRE_R38 specialty or a TRE_G15 profession",
+                parameter="specialty",
+            )
+        return column, concept.code
+
+    async def _label(self, nos: str, code: str) -> Label | None:
+        if not code:
+            return None
+        found = self._labels.get((nos, code))
+        if found is None:
+            try:
+                _, concept, _ = await self.terminology.lookup(nos, code)
+            except (NotFound, UpstreamError):
+                return Label(code, code)
+            found = self._labels[(nos, code)] = Label(concept.code, concept.display)
+        return found
+
+    async def _card(self, row: RankedRow, cpts: dict[str | None, Cpts]) -> ResultCard:
+        loc = self.locations
+        p = row.position
+        columns = loc.columns
+        idnps = str(int(columns["idnps"][p]))
+        slot = int(columns["first_slot"][p])
+        return ResultCard(
+            id=row.cpts if row.cpts else f"{idnps}-{int(columns['ordinal'][p])}",
+            kind=row.kind,
+            preferred_doctor=row.preferred_doctor,
+            distance_km=round(row.distance_km, 3),
+            sas_participant=bool(columns["participant"][p]),
+            first_slot=None if slot == NO_SLOT else datetime.fromtimestamp(slot, UTC),
+            idnps=idnps,
+            family=loc.text("family", p),
+            given=loc.text("given", p),
+            profession=await self._label("TRE_G15", loc.text("profession", p)),
+            specialty=await self._label("TRE_R38", loc.text("specialty", p)),
+            insee=loc.text("insee", p),
+            lat=float(columns["lat"][p]),
+            lon=float(columns["lon"][p]),
+            cpts=cpts.get(row.cpts) if row.cpts else None,
+            cpts_members=row.members if row.cpts else 0,
+        )

@@ -1,0 +1,159 @@
+"""``GET /v1/search``: SAS-ranked practice locations around a point (thin controller over
+:class:`gateway.search.service.SearchService`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, Response, get
+from litestar.params import QueryParameter
+
+from gateway.search.ranking import LocationType
+from gateway.search.service import ResultCard, SearchRequest
+from gateway.web.cpts_api import cpts_index
+from gateway.web.deps import services
+from gateway.web.rank_api import MAX_PAGE_SIZE
+
+_NO_STORE = {"Cache-Control": "no-store"}
+
+
+class CodedOut(msgspec.Struct):
+    code: str
+    display: str
+
+
+class CptsOut(msgspec.Struct):
+    finess: str | None
+    name: str
+    phone: str | None
+    #: Members of this CPTS found inside the circle (the card stands for all of them).
+    members_in_radius: int
+    members_url: str | None
+
+
+class SearchCard(msgspec.Struct):
+    #: ``<idnps>-<n>`` for a practice location, the CPTS FINESS for a CPTS card.
+    id: str
+    kind: str
+    preferred_doctor: bool
+    distance_km: float
+    sas_participant: bool
+    first_slot: datetime | None
+    idnps: str | None
+    family: str | None
+    given: str | None
+    profession: CodedOut | None
+    specialty: CodedOut | None
+    insee: str
+    lat: float
+    lon: float
+    cpts: CptsOut | None
+
+
+class SearchResponse(msgspec.Struct):
+    results: list[SearchCard]
+    radius_km: float
+    #: True when the radius was enlarged because too few results were found.
+    enlarged: bool
+    total: int
+    departement: str | None
+
+
+def _card(card: ResultCard) -> SearchCard:
+    practitioner = card.kind == "practitioner"
+    return SearchCard(
+        id=card.id,
+        kind=card.kind,
+        preferred_doctor=card.preferred_doctor,
+        distance_km=card.distance_km,
+        sas_participant=card.sas_participant,
+        first_slot=card.first_slot,
+        idnps=card.idnps if practitioner else None,
+        family=card.family if practitioner else None,
+        given=card.given if practitioner else None,
+        profession=CodedOut(card.profession.code, card.profession.display)
+        if practitioner and card.profession
+        else None,
+        specialty=CodedOut(card.specialty.code, card.specialty.display)
+        if practitioner and card.specialty
+        else None,
+        insee=card.insee,
+        lat=card.lat,
+        lon=card.lon,
+        cpts=CptsOut(
+            card.cpts.finess,
+            card.cpts.name,
+            card.cpts.phone,
+            card.cpts_members,
+            card.cpts.members_url,
+        )
+        if card.cpts is not None
+        else None,
+    )
+
+
+class SearchController(Controller):
+    path = "/v1/search"
+    tags = ["Search"]
+
+    @get(
+        "/",
+        summary="SAS-ranked practice locations around a point",
+        description=(
+            "Strict circle (radius requested, else the département's default; enlarged once "
+            "when too few results), preferred doctor first, participants first, distance "
+            "(address) or seeded random order (city, county, postcode), availability "
+            "partition, CPTS card in place of its members when `insee` is given."
+        ),
+    )
+    async def search(
+        self,
+        request: Request[Any, Any, Any],
+        lat: Annotated[float, QueryParameter(ge=-90.0, le=90.0)],
+        lon: Annotated[float, QueryParameter(ge=-180.0, le=180.0)],
+        radius_km: Annotated[float | None, QueryParameter(required=False, gt=0.0, le=200.0)] = None,
+        specialty: Annotated[
+            str | None,
+            QueryParameter(
+                required=False,
+                max_length=300,
+                description="system|code (urn:oid or URL), or a bare TRE_R38/TRE_G15 code",
+            ),
+        ] = None,
+        preferred_doctor: Annotated[
+            str | None, QueryParameter(required=False, max_length=80, description="IDNPS")
+        ] = None,
+        location_type: Annotated[LocationType, QueryParameter(required=False)] = "address",
+        insee: Annotated[
+            str | None,
+            QueryParameter(required=False, max_length=16, description="searched commune (CPTS)"),
+        ] = None,
+        seed: Annotated[str, QueryParameter(required=False, max_length=200)] = "",
+        page: Annotated[int, QueryParameter(required=False, ge=1, le=10_000)] = 1,
+        page_size: Annotated[int, QueryParameter(required=False, ge=1, le=MAX_PAGE_SIZE)] = 20,
+    ) -> Response[SearchResponse]:
+        found = await services(request).search.search(
+            SearchRequest(
+                lat=lat,
+                lon=lon,
+                location_type=location_type,
+                radius_km=radius_km,
+                specialty=specialty,
+                preferred_doctor=preferred_doctor,
+                insee=insee,
+                seed=seed,
+                page=page,
+                page_size=page_size,
+            ),
+            cpts_index(request),
+        )
+        body = SearchResponse(
+            results=[_card(c) for c in found.cards],
+            radius_km=found.radius_km,
+            enlarged=found.enlarged,
+            total=found.total,
+            departement=found.departement,
+        )
+        return Response(body, headers=_NO_STORE)
