@@ -25,6 +25,7 @@ from gateway.search.engine import RankedRow, SearchEngine, SearchQuery
 from gateway.search.locations import NO_SLOT, PracticeLocations
 from gateway.search.ranking import LocationType
 from gateway.settings import SearchSettings
+from gateway.terminology.canonical import nos_id
 from gateway.terminology.service import TerminologyService
 
 _NOS_COLUMN = {"TRE_G15": "profession", "TRE_R38": "specialty"}
@@ -173,7 +174,7 @@ class SearchService:
             raise InvalidInput(
                 f"specialty: {exc.message}", parameter="specialty", details=exc.details
             ) from None
-        column = _NOS_COLUMN.get(cs.nos or "")
+        column = _NOS_COLUMN.get(nos_id(cs.url) or "")
         if column is None:
             raise InvalidInput(
                 "specialty must be a TRE_R38 specialty or a TRE_G15 profession",

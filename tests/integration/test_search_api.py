@@ -1,0 +1,115 @@
+"""``GET /v1/search`` over the demo snapshot's practice locations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.conftest import AppClient
+
+PARIS_8 = {"lat": 48.8727, "lon": 2.3126}
+MENDE = {"lat": 44.5178, "lon": 3.5012}
+
+
+async def search(client: AppClient, status: int = 200, **params: Any) -> dict[str, Any]:
+    response = await client.get("/v1/search", params=params)
+    assert response.status_code == status, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def test_results_are_inside_the_radius_and_ranked(client: AppClient) -> None:
+    body = await search(client, **PARIS_8, radius_km=3, page_size=100)
+    assert body["total"] >= len(body["results"]) > 10
+    assert body["radius_km"] == 3
+    assert body["enlarged"] is False
+    assert all(r["distance_km"] <= 3 for r in body["results"])
+    groups = [
+        (0 if r["first_slot"] else 2) + (0 if r["sas_participant"] else 1) for r in body["results"]
+    ]
+    assert groups == sorted(groups)
+    first = body["results"][0]
+    assert first["id"] == f"{first['idnps']}-0" or first["id"].startswith(first["idnps"])
+    assert first["profession"]["display"]
+
+
+async def test_default_radius_comes_from_the_departement(client: AppClient) -> None:
+    table = client.services.mappings.current.radii
+    paris = await search(client, **PARIS_8)
+    assert paris["departement"] == "75"
+    row = table.get("75")
+    assert row is not None
+    assert paris["radius_km"] in (row.default_radius_km, row.default_radius_km + row.enlargement_km)
+
+
+async def test_few_results_enlarge_the_radius_and_say_so(client: AppClient) -> None:
+    body = await search(client, **MENDE, radius_km=1, location_type="city", seed="x")
+    row = client.services.mappings.current.radii.get("48")
+    assert row is not None
+    assert body["enlarged"] is True
+    assert body["radius_km"] == 1 + row.enlargement_km
+
+
+async def test_the_preferred_doctor_comes_first_from_anywhere(client: AppClient) -> None:
+    body = await search(client, **MENDE, radius_km=20, preferred_doctor="819990000002")
+    head = body["results"][:2]
+    assert [r["preferred_doctor"] for r in head] == [True, True]
+    assert {r["insee"] for r in head} == {"75108", "92036"}
+    assert not any(r["preferred_doctor"] for r in body["results"][2:])
+
+
+async def test_a_cpts_card_replaces_its_members(client: AppClient) -> None:
+    params = {"lat": 48.8845, "lon": 2.3218, "radius_km": 2, "page_size": 100}
+    plain = await search(client, **params)
+    grouped = await search(client, **params, insee="75117")
+    cards = [r for r in grouped["results"] if r["kind"] == "cpts"]
+    assert len(cards) == 1
+    card = cards[0]
+    assert card["id"] == "759999901"
+    assert card["idnps"] is None
+    assert card["cpts"]["members_in_radius"] >= 1
+    assert grouped["total"] == plain["total"] - card["cpts"]["members_in_radius"] + 1
+
+
+async def test_seeded_order_is_stable_and_seed_dependent(client: AppClient) -> None:
+    params = {**PARIS_8, "radius_km": 5, "location_type": "city", "page_size": 50}
+    one = [r["id"] for r in (await search(client, **params, seed="a"))["results"]]
+    again = [r["id"] for r in (await search(client, **params, seed="a"))["results"]]
+    other = [r["id"] for r in (await search(client, **params, seed="b"))["results"]]
+    assert one == again
+    assert one != other
+
+
+async def test_specialty_filters_by_profession_or_specialty(client: AppClient) -> None:
+    dentists = await search(
+        client, **PARIS_8, radius_km=5, specialty="urn:oid:1.2.250.1.71.1.2.7|40", page_size=50
+    )
+    assert dentists["results"]
+    assert {r["profession"]["code"] for r in dentists["results"]} == {"40"}
+    gps = await search(client, **PARIS_8, radius_km=5, specialty="SM54", page_size=50)
+    assert {r["specialty"]["code"] for r in gps["results"]} == {"SM54"}
+
+
+@pytest.mark.parametrize(
+    ("params", "parameter"),
+    [
+        ({"lat": 95, "lon": 2}, "lat"),
+        ({"lat": 48, "lon": 2, "radius_km": 0}, "radius_km"),
+        ({"lat": 48, "lon": 2, "location_type": "planet"}, "location_type"),
+        ({"lat": 48, "lon": 2, "specialty": "urn:oid:1.2.250.1.213.2.28|NOPE"}, "specialty"),
+        ({"lat": 48, "lon": 2, "preferred_doctor": "12"}, "preferred_doctor"),
+        ({"lat": 48, "lon": 2, "insee": "7510"}, "insee"),
+        ({"lat": 48, "lon": 2, "page_size": 1000}, "page_size"),
+    ],
+)
+async def test_bad_parameters_are_400_naming_them(
+    client: AppClient, params: dict[str, Any], parameter: str
+) -> None:
+    body = await search(client, 400, **params)
+    assert parameter in str(body["error"])
+
+
+async def test_an_unknown_insee_code_is_404(client: AppClient) -> None:
+    body = await search(client, 404, lat=48, lon=2, insee="99999")
+    assert body["error"]["code"] == "unknown_commune"

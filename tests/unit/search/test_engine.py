@@ -1,0 +1,185 @@
+"""The vectorised engine ranks exactly as the reference rules in ``ranking.rank`` do."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gateway.search.engine import SearchEngine, SearchQuery
+from gateway.search.locations import NO_SLOT, PracticeLocations, validate
+from gateway.search.ranking import Candidate, RankQuery, rank
+
+PARIS = (48.8566, 2.3522)
+T0 = 1_795_000_000
+CPTS = ("750000001", "750000002")
+
+
+def make_locations(n: int, seed: int, spread_deg: float = 0.2) -> PracticeLocations:
+    rng = np.random.default_rng(seed)
+    practitioners = max(1, n * 3 // 4)
+    owner = rng.integers(0, practitioners, n)
+    ordinal = np.zeros(n, dtype=np.uint8)
+    seen: dict[int, int] = {}
+    for i, o in enumerate(owner):
+        ordinal[i] = seen.get(int(o), 0)
+        seen[int(o)] = ordinal[i] + 1
+    columns: dict[str, Any] = {
+        "idnps": 829_000_000_000 + owner,
+        "ordinal": ordinal,
+        "lat": PARIS[0] + rng.uniform(-spread_deg, spread_deg, n),
+        "lon": PARIS[1] + rng.uniform(-spread_deg, spread_deg, n),
+        "insee": np.full(n, b"75101"),
+        "profession": np.where(rng.random(n) < 0.7, b"10", b"40"),
+        "specialty": np.where(rng.random(n) < 0.5, b"SM54", b""),
+        "participant": rng.random(n) < 0.4,
+        "first_slot": np.where(rng.random(n) < 0.4, T0 + rng.integers(0, 10**5, n), NO_SLOT),
+        "cpts": np.array(CPTS + ("",) * 4, dtype="S14")[rng.integers(0, 6, n)],
+        "family": np.full(n, b"DEMO-X"),
+        "given": np.full(n, b"Y"),
+    }
+    return PracticeLocations(validate(columns, "test"))
+
+
+def candidates(loc: PracticeLocations) -> list[Candidate]:
+    c = loc.columns
+    out = []
+    for p in range(len(loc)):
+        slot = int(c["first_slot"][p])
+        out.append(
+            Candidate(
+                id=str(p),
+                idnps=str(int(c["idnps"][p])),
+                lat=float(c["lat"][p]),
+                lon=float(c["lon"][p]),
+                sas_participant=bool(c["participant"][p]),
+                first_slot=None if slot == NO_SLOT else datetime.fromtimestamp(slot, UTC),
+                cpts_finess=(c["cpts"][p].decode() or None),
+            )
+        )
+    return out
+
+
+def engine_ids(loc: PracticeLocations, query: SearchQuery) -> list[str]:
+    page = SearchEngine(loc).search(query)
+    return [row.cpts or str(row.position) for row in page.rows]
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    radius=st.floats(1.0, 30.0),
+    with_cpts=st.booleans(),
+    with_doctor=st.booleans(),
+)
+def test_address_order_matches_the_reference_rules(
+    seed: int, radius: float, with_cpts: bool, with_doctor: bool
+) -> None:
+    loc = make_locations(300, seed)
+    doctor = int(loc.columns["idnps"][seed % len(loc)]) if with_doctor else None
+    cands = candidates(loc)
+    if not with_cpts:
+        cands = [replace(c, cpts_finess=None) for c in cands]
+    expected = rank(
+        RankQuery(
+            PARIS[0],
+            PARIS[1],
+            "address",
+            radius,
+            "s",
+            insee="75101" if with_cpts else None,
+            preferred_doctor=str(doctor) if doctor else None,
+        ),
+        cands,
+    )
+    got = engine_ids(
+        loc,
+        SearchQuery(
+            PARIS[0],
+            PARIS[1],
+            "address",
+            radius,
+            cpts=CPTS if with_cpts else (),
+            preferred_doctor=doctor,
+            page_size=10_000,
+        ),
+    )
+    assert got == [card.id for card in expected]
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), words=st.tuples(st.text(max_size=8), st.text(max_size=8)))
+def test_seeded_order_is_deterministic_partitioned_and_a_permutation(
+    seed: int, words: tuple[str, str]
+) -> None:
+    loc = make_locations(200, seed)
+    base = SearchQuery(PARIS[0], PARIS[1], "city", 15.0, seed=words[0], page_size=10_000)
+    first = engine_ids(loc, base)
+    assert first == engine_ids(loc, base)
+    expected = rank(RankQuery(PARIS[0], PARIS[1], "city", 15.0, "x"), candidates(loc))
+    assert sorted(first) == sorted(card.id for card in expected)
+    c = loc.columns
+    groups = [
+        (0 if c["first_slot"][int(i)] != NO_SLOT else 2) + (0 if c["participant"][int(i)] else 1)
+        for i in first
+    ]
+    assert groups == sorted(groups)
+    if words[0] != words[1] and len(first) > 8:
+        other = SearchQuery(PARIS[0], PARIS[1], "city", 15.0, seed=words[1], page_size=10_000)
+        assert engine_ids(loc, other) != first
+
+
+def test_pages_concatenate_to_the_full_ranking() -> None:
+    loc = make_locations(500, 3)
+    full = engine_ids(loc, SearchQuery(*PARIS, "address", 20.0, cpts=CPTS, page_size=10_000))
+    pages: list[str] = []
+    for page in range(1, 100):
+        chunk = engine_ids(
+            loc, SearchQuery(*PARIS, "address", 20.0, cpts=CPTS, page=page, page_size=7)
+        )
+        if not chunk:
+            break
+        pages.extend(chunk)
+    assert pages == full
+    page = SearchEngine(loc).search(SearchQuery(*PARIS, "address", 20.0, cpts=CPTS))
+    assert page.total == len(full)
+
+
+def test_too_few_results_enlarge_the_radius_once() -> None:
+    loc = make_locations(400, 5, spread_deg=0.5)
+    engine = SearchEngine(loc)
+    small = engine.search(SearchQuery(*PARIS, "address", 0.5, enlargement_km=10.0, min_results=5))
+    assert small.enlarged is True
+    assert small.radius_km == pytest.approx(10.5)
+    assert small.total >= 5
+    plain = engine.search(SearchQuery(*PARIS, "address", 0.5, min_results=0))
+    assert (plain.enlarged, plain.radius_km) == (False, 0.5)
+    enough = engine.search(SearchQuery(*PARIS, "address", 20.0, enlargement_km=10, min_results=5))
+    assert enough.enlarged is False
+
+
+def test_specialty_filter_keeps_only_matching_locations() -> None:
+    loc = make_locations(400, 8)
+    page = SearchEngine(loc).search(
+        SearchQuery(*PARIS, "address", 30.0, specialty=("profession", "40"), page_size=100)
+    )
+    assert page.rows
+    assert all(loc.columns["profession"][r.position] == b"40" for r in page.rows)
+
+
+def test_preferred_doctor_is_found_outside_the_circle() -> None:
+    loc = make_locations(400, 9, spread_deg=1.0)
+    far = int(np.argmax(np.abs(loc.columns["lat"] - PARIS[0])))
+    doctor = int(loc.columns["idnps"][far])
+    page = SearchEngine(loc).search(
+        SearchQuery(*PARIS, "address", 1.0, preferred_doctor=doctor, page_size=100)
+    )
+    head = [r for r in page.rows if r.preferred_doctor]
+    assert far in {r.position for r in head}
+    assert page.rows[: len(head)] == head
+    assert all(loc.columns["idnps"][r.position] != doctor for r in page.rows[len(head) :])
