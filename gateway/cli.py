@@ -16,6 +16,15 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from granian import Granian
     from granian.constants import Interfaces
 
+    from gateway.geo.communes import load_communes
+    from gateway.mappings.csvfile import MappingError
+    from gateway.mappings.tables import load_mappings
+
+    try:  # fail before forking workers, with the stewards' report rather than a traceback
+        load_mappings(settings.mappings.directory, load_communes().departement_codes)
+    except MappingError as exc:
+        print(f"mappings error, not starting:\n{exc}", file=sys.stderr)
+        return 2
     host = args.host or settings.server.host
     port = args.port or settings.server.port
     workers = args.workers or settings.server.workers

@@ -122,3 +122,31 @@ def test_sync_directory_removes_pages_of_an_earlier_longer_sync(
     )
     assert not stale.exists()
     assert (tmp_path / "annuaire-practitioner-19990000002-1.json").exists()
+
+
+def test_serve_refuses_to_start_on_invalid_mappings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = Path(__file__).resolve().parents[3] / "mappings"
+    for path in source.glob("*.csv"):
+        (tmp_path / path.name).write_bytes(path.read_bytes())
+    with (tmp_path / "lrm_authorities.csv").open("a", encoding="utf-8") as handle:
+        handle.write("SAMU-X,Test,99,yes,no\n")
+    monkeypatch.setenv("GATEWAY_MAPPINGS_DIR", str(tmp_path))
+    assert main(["serve"]) == 2  # before granian starts: nothing to stop
+    err = capsys.readouterr().err
+    assert "lrm_authorities.csv:" in err
+    assert "departement '99' is not a known" in err
+
+
+def test_demo_generate_writes_a_snapshot(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "snap"
+    args = ["demo", "generate", "--practitioners", "50", "--seed", "3", "--out", str(out)]
+    assert main([*args, "--now", "2026-11-26T08:00:00+01:00"]) == 0
+    assert "of 50 practitioners" in capsys.readouterr().out
+    assert (out / "directory" / "practice-locations.npz").stat().st_size > 0
+    assert (out / "terminology").is_dir()
+    assert main([*args, "--now", "yesterday"]) == 2
+    assert main(["demo", "generate", "--practitioners", "0", "--out", str(out)]) == 2
