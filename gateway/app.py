@@ -22,6 +22,7 @@ from gateway.web.cpts_api import CptsController
 from gateway.web.errors import EXCEPTION_HANDLERS
 from gateway.web.fhir import FhirController
 from gateway.web.geo_api import GeoController
+from gateway.web.mappings_pin import MappingsPinMiddleware
 from gateway.web.ops import OpsController
 from gateway.web.practitioners_api import PractitionersController
 from gateway.web.rank_api import RankController
@@ -86,7 +87,9 @@ def create_app(
     # Outermost, around routing too: unmatched paths (404) and methods (405) get a request
     # id, an access line and a metric like every other request (route middleware would not).
     app.asgi_handler = ObservabilityMiddleware(
-        app.asgi_handler, metrics=metrics, access_log=settings.server.access_log
+        MappingsPinMiddleware(app.asgi_handler, svc.mappings),
+        metrics=metrics,
+        access_log=settings.server.access_log,
     )
     return app
 

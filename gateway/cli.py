@@ -1,4 +1,5 @@
-"""Command line: ``gateway serve | sync terminology|directory | demo generate | openapi``."""
+"""Command line: ``gateway serve | sync terminology|directory | mappings check|diff |
+demo generate | openapi``."""
 
 from __future__ import annotations
 
@@ -16,12 +17,11 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from granian import Granian
     from granian.constants import Interfaces
 
-    from gateway.geo.communes import load_communes
+    from gateway.mappings.check import check_directory
     from gateway.mappings.csvfile import MappingError
-    from gateway.mappings.tables import load_mappings
 
     try:  # fail before forking workers, with the stewards' report rather than a traceback
-        load_mappings(settings.mappings.directory, load_communes().departement_codes)
+        check_directory(settings.mappings.directory, settings.snapshot.directory)
     except MappingError as exc:
         print(f"mappings error, not starting:\n{exc}", file=sys.stderr)
         return 2
@@ -166,6 +166,44 @@ def _demo_generate(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _mappings_check(args: argparse.Namespace, settings: Settings) -> int:
+    from gateway.mappings.check import check_directory
+    from gateway.mappings.csvfile import MappingError
+
+    directory = Path(args.dir) if args.dir else settings.mappings.directory
+    try:
+        found = check_directory(directory, settings.snapshot.directory)
+    except MappingError as exc:
+        problems = str(exc).splitlines()
+        print(f"{len(problems)} problem(s) in {directory}:", file=sys.stderr)
+        for line in problems:
+            print(f"  {line}", file=sys.stderr)
+        print(
+            "Nothing was changed. Fix the lines above, then run the check again.", file=sys.stderr
+        )
+        return 1
+    for warning in found.warnings:
+        print(f"warning: {warning}")
+    print(
+        f"OK {directory} (version {found.version}): {len(found.nos)} NOS, "
+        f"{len(found.authorities)} LRM/SAMU authorities, {len(found.synonyms)} specialty "
+        f"synonyms, {len(found.radii)} département radii"
+    )
+    return 0
+
+
+def _mappings_diff(args: argparse.Namespace, settings: Settings) -> int:
+    from gateway.mappings.check import diff_directories, format_diff
+    from gateway.mappings.csvfile import MappingError
+
+    try:
+        print(format_diff(diff_directories(Path(args.old), Path(args.new))))
+    except MappingError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="gateway", description="SAS terminology & directory gateway"
@@ -191,6 +229,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--practitioner", action="append", metavar="IDNPS", help="fetch this practitioner"
     )
     directory.set_defaults(func=_sync_directory)
+    mappings = sub.add_parser("mappings", help="check or compare the steward tables")
+    mappings_sub = mappings.add_subparsers(dest="what", required=True)
+    check = mappings_sub.add_parser(
+        "check", help="validate every table against the snapshot and the communes"
+    )
+    check.add_argument("--dir", help="mappings directory (default GATEWAY_MAPPINGS_DIR)")
+    check.set_defaults(func=_mappings_check)
+    diff = mappings_sub.add_parser("diff", help="rows added, removed and changed")
+    diff.add_argument("old", help="the mappings directory in force")
+    diff.add_argument("new", help="the proposed mappings directory")
+    diff.set_defaults(func=_mappings_diff)
     demo = sub.add_parser("demo", help="fictitious data for demos and benchmarks")
     demo_sub = demo.add_subparsers(dest="what", required=True)
     generate = demo_sub.add_parser(

@@ -5,9 +5,10 @@ Framework-free so the CLI and the tests build the same graph as ``gateway serve`
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import httpx
 
@@ -19,9 +20,11 @@ from gateway.directory.cpts_source import communes_of
 from gateway.directory.index import DirectoryIndex
 from gateway.directory.practitioners import PractitionerService
 from gateway.directory.ror import RorClient
-from gateway.errors import GatewayError
+from gateway.errors import GatewayError, MappingsRejected
 from gateway.geo.service import GeoService, build_geo_service
-from gateway.mappings.tables import ActiveMappings, load_mappings
+from gateway.mappings.codes import CodeChecker
+from gateway.mappings.csvfile import MappingError
+from gateway.mappings.tables import ActiveMappings, Mappings, load_mappings
 from gateway.search.contextual import ContextualSearch
 from gateway.search.links import LinkBuilder
 from gateway.search.locations import load_locations
@@ -66,6 +69,7 @@ class Services:
     search: SearchService
     ror: RorClient | None = None
     ready: bool = False
+    _reload_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @property
     def upstreams(self) -> list[UpstreamClient]:
@@ -77,6 +81,27 @@ class Services:
             name: (loader.stats, len(loader.store), loader.store.bytes)
             for name, loader in (("terminology", self.loader), ("directory", self.directory_loader))
         }
+
+    async def reload_mappings(self) -> tuple[Mappings, Mappings]:
+        """Re-read and validate every table, then swap them in at once: (previous, new).
+
+        Raises ``MappingsRejected`` (the tables in force stay) when any file is invalid."""
+        async with self._reload_lock:
+            try:
+                loaded = await asyncio.to_thread(
+                    load_mappings,
+                    self.settings.mappings.directory,
+                    self.geo.communes.departement_codes,
+                    CodeChecker(self.store),
+                )
+            except MappingError as exc:
+                problems = str(exc).splitlines()
+                raise MappingsRejected(
+                    f"{len(problems)} problem(s) in the mappings; the version in force "
+                    f"({self.mappings.current.version}) stays active",
+                    details={"problems": problems},
+                ) from None
+            return self.mappings.swap(loaded), loaded
 
     async def aclose(self) -> None:
         await self.loader.drain()
@@ -122,7 +147,9 @@ def build_services(settings: Settings, transports: Transports | None = None) -> 
         settings, transports, terminology, practice_locator(geo)
     )
     mappings = ActiveMappings(
-        load_mappings(settings.mappings.directory, geo.communes.departement_codes)
+        load_mappings(
+            settings.mappings.directory, geo.communes.departement_codes, CodeChecker(store)
+        )
     )
     contextual = ContextualSearch(terminology, practitioners, geo, mappings)
     started = time.perf_counter()

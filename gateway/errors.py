@@ -12,7 +12,9 @@ problem ``{"error": {"code", "message", "details"}}`` elsewhere)::
     │   ├── UnknownValueSet
     │   ├── UnknownConceptMap
     │   ├── UnknownCode
-    │   └── UnknownPractitioner
+    │   ├── UnknownPractitioner
+    │   └── UnknownCommune (gateway.geo.communes)
+    ├── MappingsRejected              422  a steward table failed validation on reload
     └── UpstreamError                 502  an upstream failed (never cached)
         ├── UpstreamUnavailable       503  down, timed out, circuit open, rate limited
         └── UpstreamBadResponse       502  HTML instead of FHIR JSON, truncated payload…
@@ -89,6 +91,15 @@ class UnknownCode(NotFound):
 
 class UnknownPractitioner(NotFound):
     code = "unknown_practitioner"
+
+
+class MappingsRejected(GatewayError):
+    """A reload found invalid steward tables; ``details["problems"]`` lists them (file:line).
+    The tables in force stay active."""
+
+    status_code = 422
+    code = "mappings_rejected"
+    fhir_issue_code = "invalid"
 
 
 class UpstreamError(GatewayError):

@@ -19,6 +19,7 @@ from gateway.app import create_app
 from gateway.container import Services, Transports
 from gateway.observability.logging import configure_logging
 from gateway.settings import (
+    DEFAULT_MAPPINGS_DIR,
     DEMO_SNAPSHOT_DIR,
     AnnuaireSettings,
     CacheSettings,
@@ -116,6 +117,14 @@ async def client(demo_settings: Settings) -> AsyncIterator[AppClient]:
     """The app over the bundled demo snapshot, offline."""
     async with make_client(demo_settings) as test_client:
         yield test_client
+
+
+def copy_mappings(target: Path) -> Path:
+    """A writable copy of the committed steward tables."""
+    target.mkdir(parents=True, exist_ok=True)
+    for path in DEFAULT_MAPPINGS_DIR.glob("*.csv"):
+        (target / path.name).write_bytes(path.read_bytes())
+    return target
 
 
 def make_client(settings: Settings, transports: Transports | None = None) -> AppClient:

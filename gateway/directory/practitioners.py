@@ -40,6 +40,8 @@ class NameSearch:
     identified: bool
     rpps: str | None
     state: CacheState
+    #: How many different RPPS the strong matches name (several → not identified).
+    strong_rpps: int = 0
 
 
 def name_score(query: str, record: PractitionerRecord) -> float:
@@ -122,7 +124,13 @@ class PractitionerService:
         strong = {rpps_of(r.practitioner) for score, r in scored if score >= STRONG_MATCH}
         candidates = [Candidate(await self._card_of(r), score) for score, r in scored[:limit]]
         identified = len(strong) == 1 and None not in strong
-        return NameSearch(candidates, identified, next(iter(strong)) if identified else None, state)
+        return NameSearch(
+            candidates,
+            identified,
+            next(iter(strong)) if identified else None,
+            state,
+            len(strong - {None}),
+        )
 
     @staticmethod
     def _unknown(pid: PractitionerId) -> UnknownPractitioner:

@@ -30,10 +30,17 @@ class Problems:
 
     path: Path
     messages: list[str] = field(default_factory=list)
+    #: Worth a look but not blocking (e.g. a NOS not in the snapshot yet).
+    warnings: list[str] = field(default_factory=list)
+
+    def where(self, line: int | None) -> str:
+        return f"{self.path}:{line}" if line is not None else str(self.path)
 
     def add(self, line: int | None, message: str) -> None:
-        where = f"{self.path}:{line}" if line is not None else str(self.path)
-        self.messages.append(f"{where}: {message}")
+        self.messages.append(f"{self.where(line)}: {message}")
+
+    def warn(self, line: int | None, message: str) -> None:
+        self.warnings.append(f"{self.where(line)}: {message}")
 
     def raise_if_any(self) -> None:
         if self.messages:
@@ -63,14 +70,16 @@ def read_rows(path: Path, columns: Sequence[str], problems: Problems) -> list[Ro
     parsed = list(csv.reader(io.StringIO("\n".join(line for _, line in numbered))))
     header = tuple(h.strip() for h in parsed[0])
     if header != tuple(columns):
-        problems.add(numbered[0][0], f"the header must be exactly {','.join(columns)}")
+        hint = " (separated by commas, not semicolons)" if ";" in numbered[0][1] else ""
+        problems.add(numbered[0][0], f"the header must be exactly {','.join(columns)}{hint}")
         problems.raise_if_any()
     rows: list[Row] = []
     for (line_no, _), cells in zip(numbered[1:], parsed[1:], strict=True):
         if len(cells) != len(columns):
+            hint = ' (a decimal comma needs quotes: "47,5")' if len(cells) > len(columns) else ""
             problems.add(
                 line_no,
-                f"expected {len(columns)} fields ({','.join(columns)}), found {len(cells)}",
+                f"expected {len(columns)} fields ({','.join(columns)}), found {len(cells)}{hint}",
             )
             continue
         rows.append(Row(line_no, {c: v.strip() for c, v in zip(columns, cells, strict=True)}))

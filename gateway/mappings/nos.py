@@ -1,19 +1,17 @@
-"""``mappings/nos.csv``: the NOS the gateway mirrors. CSV with ``#`` comment lines."""
+"""``mappings/nos.csv``: the NOS the gateway mirrors (``gateway sync terminology``)."""
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from pathlib import Path
 
-from gateway.mappings.csvfile import MappingError
+from gateway.mappings.csvfile import MappingError, Problems, read_rows
 from gateway.terminology.canonical import nos_id
 
-__all__ = ["MappingError", "MirroredNos", "load_nos"]
+__all__ = ["COLUMNS", "MappingError", "MirroredNos", "load_nos"]
 
 _KINDS = frozenset({"CodeSystem", "ValueSet", "ConceptMap"})
-_COLUMNS = ("name", "kind", "canonical", "why")
+COLUMNS = ("name", "kind", "canonical", "why")
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,39 +23,29 @@ class MirroredNos:
     line: int
 
 
-def load_nos(path: Path) -> list[MirroredNos]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise MappingError(f"{path}: cannot read ({exc.strerror})") from None
-    numbered = [
-        (n, line)
-        for n, line in enumerate(text.splitlines(), 1)
-        if line.strip() and not line.lstrip().startswith("#")
-    ]
-    if not numbered:
-        raise MappingError(f"{path}: no header line")
-    reader = csv.reader(io.StringIO("\n".join(line for _, line in numbered)))
-    rows = list(reader)
-    header = tuple(h.strip() for h in rows[0])
-    if header != _COLUMNS:
-        raise MappingError(f"{path}:{numbered[0][0]}: header must be {','.join(_COLUMNS)}")
+def load_nos(path: Path, problems: Problems | None = None) -> list[MirroredNos]:
+    """Every row, validated; all problems raised together as one ``MappingError``.
+
+    With ``problems`` given, problems are added to it and nothing is raised (the caller
+    reports several files at once)."""
+    collected = problems if problems is not None else Problems(path)
     out: list[MirroredNos] = []
     seen: dict[str, int] = {}
-    for (line_no, _), row in zip(numbered[1:], rows[1:], strict=True):
-        if len(row) != len(_COLUMNS):
-            raise MappingError(f"{path}:{line_no}: expected {len(_COLUMNS)} fields, got {len(row)}")
-        name, kind, canonical, why = (cell.strip() for cell in row)
+    for row in read_rows(path, COLUMNS, collected):
+        name, kind, canonical, why = (row.cells[c] for c in COLUMNS)
         if kind not in _KINDS:
-            raise MappingError(f"{path}:{line_no}: kind '{kind}' must be one of {sorted(_KINDS)}")
+            collected.add(row.line, f"kind '{kind}' must be one of {', '.join(sorted(_KINDS))}")
         if not canonical.startswith(("https://", "http://")):
-            raise MappingError(f"{path}:{line_no}: canonical '{canonical}' is not a URL")
-        if nos_id(canonical) != nos_id(name):
-            raise MappingError(
-                f"{path}:{line_no}: name '{name}' does not match canonical {canonical}"
-            )
+            collected.add(row.line, f"canonical '{canonical}' is not a URL")
+        elif nos_id(canonical) != nos_id(name):
+            collected.add(row.line, f"name '{name}' does not match canonical {canonical}")
+        if not why:
+            collected.add(row.line, f"why is empty for '{name}': say what the gateway needs it for")
         if name in seen:
-            raise MappingError(f"{path}:{line_no}: '{name}' already listed on line {seen[name]}")
-        seen[name] = line_no
-        out.append(MirroredNos(name, kind, canonical, why, line_no))
+            collected.add(row.line, f"'{name}' already listed on line {seen[name]}")
+            continue
+        seen[name] = row.line
+        out.append(MirroredNos(name, kind, canonical, why, row.line))
+    if problems is None:
+        collected.raise_if_any()
     return out

@@ -9,14 +9,13 @@ once with its line number (comment and blank lines count, as in the steward's ed
 
 from __future__ import annotations
 
-import csv
 import re
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 
-from gateway.mappings.csvfile import MappingError
+from gateway.mappings.csvfile import MappingError, Problems, read_rows
 from gateway.settings import DEFAULT_MAPPINGS_DIR
 
 DEFAULT_RADIUS_FILE = DEFAULT_MAPPINGS_DIR / "departement_radius.csv"
@@ -141,49 +140,23 @@ def load_radius_table(path: Path, known_departements: Collection[str] | None = N
     ``known_departements``: the codes of the commune reference; when given, any other
     code is refused.
     """
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise MappingError(f"{path}: cannot read the file ({exc})") from None
     known = None if known_departements is None else frozenset(known_departements)
-    numbered = [
-        (n, line)
-        for n, line in enumerate(text.splitlines(), 1)
-        if line.strip() and not line.lstrip().startswith("#")
-    ]
-    if not numbered:
-        raise MappingError(f"{path}: no header line; the first line must be {','.join(COLUMNS)}")
-    header_line, header = numbered[0]
-    if tuple(h.strip() for h in next(csv.reader([header]))) != COLUMNS:
-        hint = " (separated by commas, not semicolons)" if ";" in header else ""
-        raise MappingError(
-            f"{path}:{header_line}: the header must be exactly {','.join(COLUMNS)}{hint}"
-        )
-    problems: list[str] = []
+    problems = Problems(path)
     found: list[DepartementRadius] = []
     first_line: dict[str, int] = {}
-    for line_no, line in numbered[1:]:
-        where = f"{path}:{line_no}"
-        cells = [c.strip() for c in next(csv.reader([line]))]
-        if len(cells) != len(COLUMNS):
-            hint = ' (a decimal comma needs quotes: "47,5")' if len(cells) > len(COLUMNS) else ""
-            problems.append(
-                f"{where}: expected {len(COLUMNS)} fields ({','.join(COLUMNS)}), "
-                f"found {len(cells)}{hint}"
-            )
-            continue
-        code = cells[0].upper()
+    for row in read_rows(path, COLUMNS, problems):
+        where = problems.where(row.line)
+        code = row.cells["departement"].upper()
         if code in first_line:
-            problems.append(
+            problems.messages.append(
                 f"{where}: departement '{code}' is already listed on line {first_line[code]}"
             )
             continue
-        first_line[code] = line_no
-        row = _row(problems, where, line_no, dict(zip(COLUMNS, cells, strict=True)), known)
-        if row is not None:
-            found.append(row)
-    if problems:
-        raise MappingError("\n".join(problems))
+        first_line[code] = row.line
+        radius = _row(problems.messages, where, row.line, row.cells, known)
+        if radius is not None:
+            found.append(radius)
+    problems.raise_if_any()
     return RadiusTable(found)
 
 

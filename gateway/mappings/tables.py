@@ -1,56 +1,111 @@
-"""The steward tables the search reads, loaded and validated together, swapped as a whole.
+"""The steward tables, loaded and validated together, swapped as a whole.
 
 ``Mappings.version`` is a content hash of the files, so every replica loading the same
-files reports the same version.
+files reports the same version. ``ActiveMappings`` holds the tables in force; a request
+pins the version it started with (``pin``), so that a reload in the middle of a request
+never gives it half old, half new tables.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from gateway.mappings.authorities import AuthorityList, load_authorities
+from gateway.mappings.codes import CodeChecker
 from gateway.mappings.csvfile import MappingError
+from gateway.mappings.nos import MirroredNos, load_nos
 from gateway.mappings.radius import RadiusTable, load_radius_table
+from gateway.mappings.specialties import SynonymTable, load_synonyms
 
+NOS_FILE = "nos.csv"
 AUTHORITIES_FILE = "lrm_authorities.csv"
+SYNONYMS_FILE = "specialty_synonyms.csv"
 RADIUS_FILE = "departement_radius.csv"
+FILES = (NOS_FILE, AUTHORITIES_FILE, SYNONYMS_FILE, RADIUS_FILE)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
 class Mappings:
+    nos: list[MirroredNos]
     authorities: AuthorityList
+    synonyms: SynonymTable
     radii: RadiusTable
     version: str
+    #: Not blocking (e.g. a NOS listed but not in the snapshot until the next sync).
+    warnings: tuple[str, ...] = ()
 
 
-def load_mappings(directory: Path, known_departements: Collection[str]) -> Mappings:
+def load_mappings(
+    directory: Path, known_departements: Collection[str], codes: CodeChecker | None = None
+) -> Mappings:
     """Every table of ``directory``; ``MappingError`` lists every problem of every file."""
-    files = [directory / AUTHORITIES_FILE, directory / RADIUS_FILE]
     problems: list[str] = []
-    authorities: AuthorityList | None = None
-    radii: RadiusTable | None = None
-    try:
-        authorities = load_authorities(files[0], known_departements)
-    except MappingError as exc:
-        problems.append(str(exc))
-    try:
-        radii = load_radius_table(files[1], known_departements)
-    except MappingError as exc:
-        problems.append(str(exc))
-    if problems or authorities is None or radii is None:
+
+    def attempt(load: Callable[[], T]) -> T | None:
+        try:
+            return load()
+        except MappingError as exc:
+            problems.append(str(exc))
+            return None
+
+    nos = attempt(lambda: load_nos(directory / NOS_FILE))
+    authorities = attempt(
+        lambda: load_authorities(directory / AUTHORITIES_FILE, known_departements)
+    )
+    synonyms = attempt(lambda: load_synonyms(directory / SYNONYMS_FILE, codes))
+    radii = attempt(lambda: load_radius_table(directory / RADIUS_FILE, known_departements))
+    if problems or nos is None or authorities is None or synonyms is None or radii is None:
         raise MappingError("\n".join(problems))
+    warnings = (
+        tuple(
+            f"{directory / NOS_FILE}:{entry.line}: {entry.name} is not in the terminology snapshot "
+            "yet (run gateway sync terminology)"
+            for entry in nos
+            if codes is not None and not codes.has_nos(entry.name)
+        )
+        + synonyms.warnings
+    )
+    return Mappings(nos, authorities, synonyms, radii, content_version(directory), warnings)
+
+
+def content_version(directory: Path) -> str:
     digest = hashlib.sha256()
-    for path in files:
-        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-    return Mappings(authorities, radii, digest.hexdigest()[:12])
+    for name in FILES:
+        path = directory / name
+        digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:12]
+
+
+_PINNED: ContextVar[Mappings | None] = ContextVar("pinned_mappings", default=None)
 
 
 class ActiveMappings:
-    """The tables in force. Readers take ``current`` once per request; a reload replaces
-    the reference in one assignment, so no request sees a mix of two versions."""
+    """The tables in force; ``swap`` replaces them in one assignment."""
 
     def __init__(self, mappings: Mappings) -> None:
-        self.current = mappings
+        self._current = mappings
+
+    @property
+    def current(self) -> Mappings:
+        """The version pinned for this request, else the latest."""
+        pinned = _PINNED.get()
+        return pinned if pinned is not None else self._current
+
+    def swap(self, mappings: Mappings) -> Mappings:
+        previous, self._current = self._current, mappings
+        return previous
+
+    @contextmanager
+    def pin(self) -> Iterator[Mappings]:
+        token = _PINNED.set(self._current)
+        try:
+            yield self._current
+        finally:
+            _PINNED.reset(token)

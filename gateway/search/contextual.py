@@ -32,6 +32,7 @@ from gateway.errors import GatewayError, InvalidInput, NotFound, UpstreamError
 from gateway.geo.service import GeoService
 from gateway.mappings.authorities import AuthorityList
 from gateway.mappings.radius import RadiusTable
+from gateway.mappings.specialties import SynonymTable
 from gateway.mappings.tables import ActiveMappings
 from gateway.search.launch import (
     DEFAULT_SPECIALTY_CODING,
@@ -51,6 +52,9 @@ _PF_MESSAGES = {
     PF_NOT_IDENTIFIED: "Le médecin traitant n'a pas pu être identifié",
     PF_NOT_PROVIDED: "Le médecin traitant n'a pas été renseigné",
 }
+#: The SAS specialties value set, for free-text specialties no synonym covers.
+SAS_SPECIALTIES = "JDV_J239"
+MIN_FUZZY_SCORE = 85.0
 #: Geocoder result types → the ranking's location type (distance order only for addresses).
 SEARCH_LOCATION_TYPES = {"address": "address", "street": "address", "city": "city"}
 
@@ -78,6 +82,8 @@ class SpecialtyChoice:
     source: str
     #: False when the specialty cannot be searched (unknown or malformed code).
     searchable: bool
+    #: For free text: how it was mapped to a coding (synonym, fuzzy), else None.
+    match: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +146,7 @@ class ContextualSearch:
                 )
             )
             return result
-        result.specialty = await self.specialty(params.specialty, result.errors)
+        result.specialty = await self.specialty(params.specialty, tables.synonyms, result.errors)
         result.preferred_doctor = await self.preferred_doctor(params.practitioner, result.errors)
         result.location = await self.location(params, tables.radii, result.errors)
         if result.location is not None and result.location.insee is not None:
@@ -155,11 +161,14 @@ class ContextualSearch:
             return OriginCheck(value or None, False)
         return OriginCheck(found.code, found.active, found.label, found.test)
 
-    async def specialty(self, raw: str | None, errors: list[Problem]) -> SpecialtyChoice:
+    async def specialty(
+        self, raw: str | None, synonyms: SynonymTable, errors: list[Problem]
+    ) -> SpecialtyChoice:
         value = read_specialty(raw)
         if value.form is SpecialtyForm.TEXT:
             assert value.text is not None
-            return SpecialtyChoice(value.text, None, "text", True)
+            coding, how = await self.text_coding(value.text, synonyms)
+            return SpecialtyChoice(value.text, coding, "text", True, how)
         if value.form is SpecialtyForm.MALFORMED:
             errors.append(
                 Problem(
@@ -193,6 +202,26 @@ class ContextualSearch:
         if default:
             return SpecialtyChoice(DEFAULT_SPECIALTY_LABEL, coding, "default", True)
         return SpecialtyChoice(concept.display, coding, "coding", not concept.inactive)
+
+    async def text_coding(
+        self, text: str, synonyms: SynonymTable
+    ) -> tuple[tuple[str, str, str] | None, str | None]:
+        """A free-text specialty's coding: a stewards' synonym, else a close JDV_J239 label."""
+        synonym = synonyms.get(text)
+        if synonym is not None:
+            try:
+                _, concept, _ = await self.terminology.lookup(synonym.system, synonym.code)
+            except (NotFound, UpstreamError):
+                return (synonym.system, synonym.code, synonym.code), "synonym"
+            return (synonym.system, concept.code, concept.display), "synonym"
+        try:
+            found = await self.terminology.search(text, valueset=SAS_SPECIALTIES, limit=1)
+        except GatewayError:  # no such value set here, or the SMT is down
+            return None, None
+        best = found.value[0] if found.value else None
+        if best is None or best.score < MIN_FUZZY_SCORE:
+            return None, None
+        return (best.system, best.code, best.display), "fuzzy"
 
     async def preferred_doctor(self, raw: str | None, errors: list[Problem]) -> PreferredDoctor:
         value = read_practitioner(raw)
@@ -234,7 +263,7 @@ class ContextualSearch:
                     PF_NOT_IDENTIFIED,
                     "practitioner",
                     "The name matches several practitioners (RPPS) in the directory"
-                    if len({c.card.rpps for c in search.candidates if c.score >= 90}) > 1
+                    if search.strong_rpps > 1
                     else "No practitioner in the directory matches this name",
                 )
             )

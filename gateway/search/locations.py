@@ -218,6 +218,11 @@ def load_locations(
         parts.append(columns)
     fhir = from_directory(directory, communes)
     if parts and fhir["idnps"].size:
-        fhir = {k: v[~np.isin(fhir["idnps"], parts[0]["idnps"])] for k, v in fhir.items()}
+        # Scan the big column for the few FHIR practitioners (np.isin the other way round
+        # sorts the million rows: ~0.7 s).
+        big = parts[0]["idnps"]
+        present = big[np.isin(big, fhir["idnps"])]
+        keep = ~np.isin(fhir["idnps"], present)
+        fhir = {k: v[keep] for k, v in fhir.items()}
     parts.append(fhir)
     return PracticeLocations(concat(*parts)), meta

@@ -43,6 +43,8 @@ class SpecialtyOut(msgspec.Struct):
     source: str
     #: False when no specialty results can be searched (unknown or malformed code).
     searchable: bool
+    #: For free text: synonym (stewards' table) or fuzzy (close SAS specialty label).
+    match: str | None
 
 
 class PreferredDoctorOut(msgspec.Struct):
@@ -119,6 +121,7 @@ def _body(found: Resolution) -> ContextResponse:
             CodingOut(*specialty.coding) if specialty.coding else None,
             specialty.source,
             specialty.searchable,
+            specialty.match,
         ),
         preferred_doctor=None
         if doctor is None

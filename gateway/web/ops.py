@@ -28,6 +28,10 @@ class OpsController(Controller):
                 "resources": svc.store.summary(),
                 "errors": report.errors,
             },
+            "mappings": {
+                "version": svc.mappings.current.version,
+                "warnings": list(svc.mappings.current.warnings),
+            },
             "upstreams": {
                 client.name: {
                     "state": client.state,
@@ -60,3 +64,19 @@ class OpsController(Controller):
         purged = svc.loader.store.clear()
         svc.terminology.seed_cache()
         return {"purged": purged}
+
+    @post(
+        "/admin/mappings/reload",
+        summary="Re-read and validate the steward tables, then swap them in atomically",
+        description="A table with any problem is rejected (422, every problem with its file "
+        "and line) and the version in force stays active.",
+        status_code=200,
+    )
+    async def mappings_reload(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
+        previous, loaded = await services(request).reload_mappings()
+        return {
+            "version": loaded.version,
+            "previous_version": previous.version,
+            "changed": loaded.version != previous.version,
+            "warnings": list(loaded.warnings),
+        }

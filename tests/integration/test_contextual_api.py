@@ -11,7 +11,7 @@ import pytest
 import respx
 
 from gateway.settings import MappingsSettings, SearchSettings, Settings, UpstreamSettings
-from tests.conftest import AppClient, make_client, offline_settings
+from tests.conftest import AppClient, copy_mappings, make_client, offline_settings
 
 TEST_ORIGIN = "TEST-SAMU000"
 DURAND = "urn:oid:1.2.250.1.71.4.2.1|819990000028"
@@ -89,6 +89,7 @@ async def test_free_text_specialty_is_kept_as_text(client: AppClient) -> None:
         "coding": None,
         "source": "text",
         "searchable": True,
+        "match": None,
     }
 
 
@@ -440,9 +441,7 @@ async def test_link_body_is_validated(client: AppClient) -> None:
 
 
 async def test_origins_come_from_the_configured_mappings_directory(tmp_path: Path) -> None:
-    source = Path(offline_settings().mappings.directory)
-    for name in ("departement_radius.csv", "nos.csv"):
-        (tmp_path / name).write_bytes((source / name).read_bytes())
+    copy_mappings(tmp_path)
     (tmp_path / "lrm_authorities.csv").write_text(
         "code,label,departement,active,test\nSAMU-92-DEMO,SAMU 92 (test),92,yes,no\n",
         encoding="utf-8",

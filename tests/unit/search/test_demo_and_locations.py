@@ -130,3 +130,16 @@ def test_a_broken_locations_file_is_rejected(tmp_path: Path, generated: dict) ->
     path.write_bytes(b"not a zip")
     with pytest.raises(LocationsError, match="cannot read"):
         load_columns(path)
+
+
+def test_fhir_practitioners_already_in_the_file_are_not_added_twice(
+    tmp_path: Path, generated: dict[str, np.ndarray], communes: CommuneIndex
+) -> None:
+    columns = {k: v[:3].copy() for k, v in generated.items()}
+    columns["idnps"][:] = 819990000002  # the demo FHIR practitioner with two offices
+    columns["ordinal"][:] = [0, 1, 2]
+    save_columns(tmp_path / "directory" / LOCATIONS_FILE, columns, {})
+    directory = DirectoryIndex.load(DEMO_SNAPSHOT_DIR)
+    locations, _ = load_locations(tmp_path, directory, communes)
+    assert len(locations.positions_of(819990000002)) == 3  # the file's, not the FHIR ones
+    assert len(locations.positions_of(819990000028)) == 1  # FHIR-only practitioners stay

@@ -99,7 +99,7 @@ async def test_failed_sync_keeps_the_previous_file(tmp_path: Path) -> None:
             "TRE_R38,CodeSystem,https://mos.esante.gouv.fr/NOS/TRE_R38-X/FHIR/TRE-R38-X,y\n",
             ":4: 'TRE_R38' already listed on line 3",
         ),
-        ("name,kind\n", ":1: header must be"),
+        ("name,kind\n", ":1: the header must be"),
         (
             "name,kind,canonical,why\nTRE_R38,CodeSystem,https://mos.esante.gouv.fr/NOS/TRE_G15-X/FHIR/TRE-G15-X,y\n",
             "does not match",
