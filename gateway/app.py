@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from litestar import Litestar
+from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 
 from gateway import __version__
+from gateway.auth.keys import KeyFileError, load_keys
+from gateway.auth.policy import Authenticator
 from gateway.container import Services, Transports, build_services
 from gateway.directory.cpts import CptsIndex
 from gateway.directory.cpts_source import communes_of, keep_refreshed
 from gateway.observability.logging import configure_logging
 from gateway.observability.metrics import Metrics
 from gateway.observability.middleware import ObservabilityMiddleware
-from gateway.settings import Settings
+from gateway.settings import ConfigError, Settings
+from gateway.web.auth_guard import require_api_key
 from gateway.web.contextual_api import ContextualSearchController
 from gateway.web.cpts_api import CptsController
 from gateway.web.errors import EXCEPTION_HANDLERS
@@ -38,6 +43,9 @@ OPENAPI = OpenAPIConfig(
 )
 
 
+log = logging.getLogger("gateway")
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -46,6 +54,7 @@ def create_app(
 ) -> Litestar:
     settings = settings or Settings()
     svc = services or build_services(settings, transports)
+    auth = build_authenticator(settings)
     metrics = Metrics(svc.cache_figures, lambda: svc.upstreams)
 
     background: list[asyncio.Task[None]] = []
@@ -77,7 +86,12 @@ def create_app(
             OpsController,
         ],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
-        state=State({"services": svc, "metrics": metrics, "geo": svc.geo, "cpts": svc.cpts}),
+        guards=[require_api_key],
+        cors_config=cors_config(settings),
+        request_max_body_size=settings.security.max_body_bytes,
+        state=State(
+            {"services": svc, "metrics": metrics, "geo": svc.geo, "cpts": svc.cpts, "auth": auth}
+        ),
         on_startup=[startup],
         on_shutdown=[shutdown],
         openapi_config=OPENAPI,
@@ -92,6 +106,36 @@ def create_app(
         access_log=settings.server.access_log,
     )
     return app
+
+
+def build_authenticator(settings: Settings) -> Authenticator:
+    """The consumers' keys (``ConfigError`` for an unusable keys file), or open mode."""
+    path = settings.security.api_keys_file
+    if path is None:
+        log.warning(
+            "NO API KEYS: the service is OPEN to anyone who can reach it "
+            "(set GATEWAY_API_KEYS_FILE; create keys with `gateway keys new`)"
+        )
+        return Authenticator(None, settings.security)
+    try:
+        keys = load_keys(path)
+    except KeyFileError as exc:
+        raise ConfigError(f"GATEWAY_API_KEYS_FILE: {exc}") from None
+    log.info("API keys loaded", extra={"consumers": len(keys)})
+    return Authenticator(keys, settings.security)
+
+
+def cors_config(settings: Settings) -> CORSConfig | None:
+    origins = list(settings.security.cors_origins)
+    if not origins:
+        return None
+    return CORSConfig(
+        allow_origins=origins,
+        allow_methods=["GET", "POST", "OPTIONS"],
+        allow_headers=["X-API-Key", "Authorization", "Content-Type", "X-Request-ID"],
+        expose_headers=["X-Request-ID", "X-Cache", "X-Mappings-Version", "Warning", "Retry-After"],
+        max_age=600,
+    )
 
 
 def app_factory() -> Litestar:

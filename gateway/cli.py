@@ -17,6 +17,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from granian import Granian
     from granian.constants import Interfaces
 
+    from gateway.auth.keys import KeyFileError, load_keys
     from gateway.mappings.check import check_directory
     from gateway.mappings.csvfile import MappingError
 
@@ -25,6 +26,12 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     except MappingError as exc:
         print(f"mappings error, not starting:\n{exc}", file=sys.stderr)
         return 2
+    if settings.security.api_keys_file is not None:
+        try:
+            load_keys(settings.security.api_keys_file)
+        except KeyFileError as exc:
+            print(f"API keys error, not starting:\n{exc}", file=sys.stderr)
+            return 2
     host = args.host or settings.server.host
     port = args.port or settings.server.port
     workers = args.workers or settings.server.workers
@@ -204,6 +211,19 @@ def _mappings_diff(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _keys_new(args: argparse.Namespace, settings: Settings) -> int:
+    from gateway.auth.keys import KeyFileError, Role, new_key
+
+    try:
+        key, line = new_key(Role(args.role), args.label)
+    except KeyFileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"key (give it to the consumer; it is shown only once): {key}")
+    print(f"line to add to GATEWAY_API_KEYS_FILE: {line}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="gateway", description="SAS terminology & directory gateway"
@@ -229,6 +249,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--practitioner", action="append", metavar="IDNPS", help="fetch this practitioner"
     )
     directory.set_defaults(func=_sync_directory)
+    keys = sub.add_parser("keys", help="consumer API keys")
+    keys_sub = keys.add_subparsers(dest="what", required=True)
+    keys_new = keys_sub.add_parser("new", help="print a fresh key and its keys-file line")
+    keys_new.add_argument("--role", required=True, choices=["search", "lrm", "admin"])
+    keys_new.add_argument("--label", required=True, help="who holds it, e.g. front")
+    keys_new.set_defaults(func=_keys_new)
     mappings = sub.add_parser("mappings", help="check or compare the steward tables")
     mappings_sub = mappings.add_subparsers(dest="what", required=True)
     check = mappings_sub.add_parser(

@@ -14,6 +14,9 @@ problem ``{"error": {"code", "message", "details"}}`` elsewhere)::
     │   ├── UnknownCode
     │   ├── UnknownPractitioner
     │   └── UnknownCommune (gateway.geo.communes)
+    ├── Unauthorized                  401  no or unknown API key
+    ├── Forbidden                     403  the key's role may not use this route
+    ├── RateLimited                   429  the key's request rate is exceeded (Retry-After)
     ├── MappingsRejected              422  a steward table failed validation on reload
     └── UpstreamError                 502  an upstream failed (never cached)
         ├── UpstreamUnavailable       503  down, timed out, circuit open, rate limited
@@ -91,6 +94,26 @@ class UnknownCode(NotFound):
 
 class UnknownPractitioner(NotFound):
     code = "unknown_practitioner"
+
+
+class Unauthorized(GatewayError):
+    status_code = 401
+    code = "unauthorized"
+    fhir_issue_code = "login"
+
+
+class Forbidden(GatewayError):
+    status_code = 403
+    code = "forbidden"
+    fhir_issue_code = "forbidden"
+
+
+class RateLimited(GatewayError):
+    """``details["retry_after_s"]`` says when to try again."""
+
+    status_code = 429
+    code = "rate_limited"
+    fhir_issue_code = "throttled"
 
 
 class MappingsRejected(GatewayError):

@@ -179,6 +179,19 @@ class SearchSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class SecuritySettings:
+    #: ``<role> sha256:<hex> <label>`` per line; None = no keys: the service runs open.
+    api_keys_file: Path | None = None
+    #: Whether /health/*, /metrics and the API docs (/schema) need no key.
+    public_ops: bool = True
+    #: Browser origins allowed by CORS (the search front end); empty = no CORS headers.
+    cors_origins: tuple[str, ...] = ()
+    max_body_bytes: int = 1024 * 1024
+    #: Requests per second each API key may make (a burst of as many is allowed).
+    key_rate_per_s: float = 100.0
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     server: ServerSettings = field(default_factory=ServerSettings)
     smt: UpstreamSettings = field(
@@ -202,6 +215,7 @@ class Settings:
     )
     directory_cache: DirectoryCacheSettings = field(default_factory=DirectoryCacheSettings)
     search: SearchSettings = field(default_factory=SearchSettings)
+    security: SecuritySettings = field(default_factory=SecuritySettings)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -261,6 +275,15 @@ class Settings:
                     "GATEWAY_SEARCH_FALLBACK_RADIUS_KM", 10.0, minimum=0.1
                 ),
             ),
+            security=SecuritySettings(
+                api_keys_file=env.optional_path("GATEWAY_API_KEYS_FILE"),
+                public_ops=env.flag("GATEWAY_PUBLIC_OPS", True),
+                cors_origins=tuple(
+                    o.strip() for o in env.text("GATEWAY_CORS_ORIGINS", "").split(",") if o.strip()
+                ),
+                max_body_bytes=env.integer("GATEWAY_MAX_BODY_BYTES", 1024 * 1024, minimum=1024),
+                key_rate_per_s=env.number("GATEWAY_KEY_RATE", 100.0, minimum=0.1),
+            ),
         ).validated()
 
     def validated(self) -> Settings:
@@ -273,6 +296,9 @@ class Settings:
             raise ConfigError(
                 "GATEWAY_TERMINOLOGY_HARD_TTL must be >= GATEWAY_TERMINOLOGY_SOFT_TTL"
             )
+        for origin in self.security.cors_origins:
+            if origin != "*" and not origin.startswith(("http://", "https://")):
+                raise ConfigError(f"GATEWAY_CORS_ORIGINS: {origin!r} is not an http(s) origin")
         if not self.search.sas_search_url.startswith(("http://", "https://")):
             raise ConfigError(
                 f"GATEWAY_SAS_SEARCH_URL={self.search.sas_search_url!r} must be an http(s) URL"

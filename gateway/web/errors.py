@@ -8,6 +8,7 @@ routing errors are translated too, so no caller ever sees a 500 for bad input.
 from __future__ import annotations
 
 import logging
+import math
 import re
 from typing import Any
 
@@ -15,7 +16,7 @@ import msgspec
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
-from gateway.errors import GatewayError, UpstreamUnavailable
+from gateway.errors import GatewayError, RateLimited, Unauthorized, UpstreamUnavailable
 
 log = logging.getLogger("gateway.errors")
 _MISSING = re.compile(r"Missing required \w+ parameter '([^']+)'")
@@ -79,13 +80,21 @@ def render_error(
 
 def gateway_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     assert isinstance(exc, GatewayError)
-    headers = None
-    if isinstance(exc, UpstreamUnavailable) and "retry_after_s" in exc.details:
-        headers = {"Retry-After": str(max(1, round(float(exc.details["retry_after_s"]))))}
+    headers: dict[str, str] = {}
+    if isinstance(exc, UpstreamUnavailable | RateLimited) and "retry_after_s" in exc.details:
+        headers["Retry-After"] = str(max(1, math.ceil(float(exc.details["retry_after_s"]))))
+    if isinstance(exc, Unauthorized):
+        headers["WWW-Authenticate"] = 'ApiKey header="X-API-Key"'
     if exc.status_code >= 500:
         log.warning("request failed", extra={"error": exc.code, "status": exc.status_code})
     return render_error(
-        request, exc.status_code, exc.code, exc.message, exc.details, exc.fhir_issue_code, headers
+        request,
+        exc.status_code,
+        exc.code,
+        exc.message,
+        exc.details,
+        exc.fhir_issue_code,
+        headers or None,
     )
 
 

@@ -1,0 +1,1 @@
+"""Consumer API keys, roles and per-key rate limits."""
