@@ -60,6 +60,11 @@ def create_app(
     background: list[asyncio.Task[None]] = []
 
     async def startup(app: Litestar) -> None:
+        if svc.shared is not None:
+            if not await svc.shared.ping():
+                log.warning("the shared cache tier is unreachable; serving without it meanwhile")
+            listener = svc.shared.listen(svc.on_shared_event)
+            background.append(asyncio.get_running_loop().create_task(listener))
         if svc.ror is not None:
 
             def publish(index: CptsIndex) -> None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 import httpx
 
 from gateway.cache import BoundedStore, CachedLoader, CacheStats, Freshness
+from gateway.cache.shared import SharedCache
 from gateway.directory.annuaire import AnnuaireClient
 from gateway.directory.cards import Locate, Place
 from gateway.directory.cpts import CptsIndex, load_cpts_snapshot
@@ -68,6 +69,7 @@ class Services:
     links: LinkBuilder
     search: SearchService
     ror: RorClient | None = None
+    shared: SharedCache | None = None
     ready: bool = False
     _reload_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -82,7 +84,7 @@ class Services:
             for name, loader in (("terminology", self.loader), ("directory", self.directory_loader))
         }
 
-    async def reload_mappings(self) -> tuple[Mappings, Mappings]:
+    async def reload_mappings(self, *, broadcast: bool = True) -> tuple[Mappings, Mappings]:
         """Re-read and validate every table, then swap them in at once: (previous, new).
 
         Raises ``MappingsRejected`` (the tables in force stay) when any file is invalid."""
@@ -101,7 +103,33 @@ class Services:
                     f"({self.mappings.current.version}) stays active",
                     details={"problems": problems},
                 ) from None
-            return self.mappings.swap(loaded), loaded
+            previous = self.mappings.swap(loaded)
+        if broadcast and self.shared is not None:
+            await self.shared.publish("mappings")
+        return previous, loaded
+
+    async def purge_caches(self, *, broadcast: bool = True) -> int:
+        """Drop every in-process cache entry (the snapshot stays loaded); with a shared
+        tier, delete its entries and tell the other replicas to purge theirs."""
+        purged = self.loader.store.clear() + self.directory_loader.store.clear()
+        self.terminology.seed_cache()
+        if broadcast and self.shared is not None:
+            purged += await self.shared.purge()
+            await self.shared.publish("purge")
+        return purged
+
+    async def on_shared_event(self, event: str) -> None:
+        """Another replica reloaded its mappings or purged the caches: do the same here."""
+        if event == "purge":
+            await self.purge_caches(broadcast=False)
+        elif event == "mappings":
+            try:
+                await self.reload_mappings(broadcast=False)
+            except MappingsRejected as exc:
+                log.warning(
+                    "mappings reload asked by another replica was rejected here",
+                    extra={"problems": len(exc.details.get("problems", []))},
+                )
 
     async def aclose(self) -> None:
         await self.loader.drain()
@@ -111,6 +139,8 @@ class Services:
             await self.ror.aclose()
         for client in (self.smt_upstream, self.annuaire_upstream):
             await client.aclose()
+        if self.shared is not None:
+            await self.shared.aclose()
 
 
 def build_services(settings: Settings, transports: Transports | None = None) -> Services:
@@ -136,7 +166,8 @@ def build_services(settings: Settings, transports: Transports | None = None) -> 
         cache.negative_ttl_s,
         cache.stale_if_error_s,
     )
-    smt_upstream = UpstreamClient(settings.smt, transport=transports.smt)
+    shared = shared_cache(settings)
+    smt_upstream = UpstreamClient(settings.smt, transport=transports.smt, shared=shared)
     resolver = ResourceResolver(
         store, smt=SmtClient(smt_upstream), loader=loader, freshness=freshness
     )
@@ -144,7 +175,7 @@ def build_services(settings: Settings, transports: Transports | None = None) -> 
     terminology.seed_cache()
     geo = build_geo_service(settings, transports.geocoder)
     practitioners, directory_loader, annuaire_upstream = _build_practitioners(
-        settings, transports, terminology, practice_locator(geo)
+        settings, transports, terminology, practice_locator(geo), shared
     )
     mappings = ActiveMappings(
         load_mappings(
@@ -179,8 +210,17 @@ def build_services(settings: Settings, transports: Transports | None = None) -> 
         links=LinkBuilder(contextual, settings.search.sas_search_url),
         search=SearchService(locations, terminology, geo.communes, mappings, settings.search),
         ror=ror_client(settings, transports),
+        shared=shared,
         ready=report.resources > 0,
     )
+
+
+def shared_cache(settings: Settings) -> SharedCache | None:
+    config = settings.shared_cache
+    if not config.redis_url:
+        return None
+    log.info("shared cache tier enabled", extra={"prefix": config.prefix})
+    return SharedCache(config.redis_url, prefix=config.prefix, ttl_s=config.ttl_s)
 
 
 def ror_client(settings: Settings, transports: Transports) -> RorClient | None:
@@ -206,7 +246,11 @@ def practice_locator(geo: GeoService) -> Locate:
 
 
 def _build_practitioners(
-    settings: Settings, transports: Transports, terminology: TerminologyService, locate: Locate
+    settings: Settings,
+    transports: Transports,
+    terminology: TerminologyService,
+    locate: Locate,
+    shared: SharedCache | None,
 ) -> tuple[PractitionerService, CachedLoader, UpstreamClient]:
     annuaire = settings.annuaire
     # The API refuses anonymous calls: without a key the directory is served offline.
@@ -217,6 +261,7 @@ def _build_practitioners(
         upstream_settings,
         transport=transports.annuaire,
         headers={"ESANTE-API-KEY": annuaire.api_key},
+        shared=shared,
     )
     cache = settings.cache
     loader = CachedLoader(BoundedStore(cache.max_entries, cache.max_bytes, CacheStats()))

@@ -179,6 +179,15 @@ class SearchSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class SharedCacheSettings:
+    #: ``redis://host:6379/0`` (Valkey or Redis); empty = no shared tier (the default).
+    redis_url: str = ""
+    ttl_s: float = 3600.0
+    #: Key and channel prefix: replicas of one deployment share it.
+    prefix: str = "sasgw"
+
+
+@dataclass(frozen=True, slots=True)
 class SecuritySettings:
     #: ``<role> sha256:<hex> <label>`` per line; None = no keys: the service runs open.
     api_keys_file: Path | None = None
@@ -216,6 +225,7 @@ class Settings:
     directory_cache: DirectoryCacheSettings = field(default_factory=DirectoryCacheSettings)
     search: SearchSettings = field(default_factory=SearchSettings)
     security: SecuritySettings = field(default_factory=SecuritySettings)
+    shared_cache: SharedCacheSettings = field(default_factory=SharedCacheSettings)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -284,6 +294,11 @@ class Settings:
                 max_body_bytes=env.integer("GATEWAY_MAX_BODY_BYTES", 1024 * 1024, minimum=1024),
                 key_rate_per_s=env.number("GATEWAY_KEY_RATE", 100.0, minimum=0.1),
             ),
+            shared_cache=SharedCacheSettings(
+                redis_url=env.text("GATEWAY_REDIS_URL", ""),
+                ttl_s=env.number("GATEWAY_REDIS_TTL", 3600.0, minimum=1.0),
+                prefix=env.text("GATEWAY_REDIS_PREFIX", "sasgw"),
+            ),
         ).validated()
 
     def validated(self) -> Settings:
@@ -296,6 +311,10 @@ class Settings:
             raise ConfigError(
                 "GATEWAY_TERMINOLOGY_HARD_TTL must be >= GATEWAY_TERMINOLOGY_SOFT_TTL"
             )
+        if self.shared_cache.redis_url and not self.shared_cache.redis_url.startswith(
+            ("redis://", "rediss://", "unix://", "valkey://")
+        ):
+            raise ConfigError("GATEWAY_REDIS_URL must be a redis:// (or rediss://) URL or empty")
         for origin in self.security.cors_origins:
             if origin != "*" and not origin.startswith(("http://", "https://")):
                 raise ConfigError(f"GATEWAY_CORS_ORIGINS: {origin!r} is not an http(s) origin")

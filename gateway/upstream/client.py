@@ -23,6 +23,7 @@ import httpx
 import stamina
 from aiolimiter import AsyncLimiter
 
+from gateway.cache.shared import SharedCache
 from gateway.errors import UpstreamBadResponse, UpstreamError, UpstreamUnavailable
 from gateway.settings import UpstreamSettings
 from gateway.upstream.breaker import BreakerState, CircuitBreaker
@@ -72,8 +73,11 @@ class UpstreamClient:
         transport: httpx.AsyncBaseTransport | None = None,
         headers: Mapping[str, str] | None = None,
         auth: httpx.Auth | None = None,
+        shared: SharedCache | None = None,
     ) -> None:
         self.settings = settings
+        #: Replicas' shared tier for successful GETs (public reference data only).
+        self.shared = shared
         self.name = settings.name
         self.status = UpstreamStatus()
         self.breaker = CircuitBreaker(settings.breaker_failures, settings.breaker_reset_s)
@@ -109,8 +113,23 @@ class UpstreamClient:
         return "reachable"
 
     async def get(self, path: str, params: Mapping[str, str] | None = None) -> httpx.Response:
-        """Idempotent GET: retried. Returns 2xx and semantic 4xx (e.g. 404) responses."""
-        return await self._call("GET", path, params=params, idempotent=True)
+        """Idempotent GET: retried. Returns 2xx and semantic 4xx (e.g. 404) responses.
+
+        With a shared tier, a body another replica fetched is served from it (also while
+        this replica's breaker is open), and every 200 is written to it."""
+        if self.shared is None or not self.settings.enabled:
+            return await self._call("GET", path, params=params, idempotent=True)
+        key = self.shared.key(self.name, path, params)
+        body = await self.shared.get(key)
+        if body is not None:
+            request = self._client.build_request("GET", path, params=params)
+            return httpx.Response(
+                200, content=body, headers={"Content-Type": FHIR_JSON}, request=request
+            )
+        response = await self._call("GET", path, params=params, idempotent=True)
+        if response.status_code == 200:
+            await self.shared.set(key, response.content)
+        return response
 
     async def post(self, path: str, *, json: object, idempotent: bool = False) -> httpx.Response:
         """POST; retried only if the caller declares the operation idempotent (FHIR ops are)."""

@@ -60,10 +60,7 @@ class OpsController(Controller):
         status_code=200,
     )
     async def cache_purge(self, request: Request[Any, Any, Any]) -> dict[str, int]:
-        svc = services(request)
-        purged = svc.loader.store.clear()
-        svc.terminology.seed_cache()
-        return {"purged": purged}
+        return {"purged": await services(request).purge_caches()}
 
     @post(
         "/admin/mappings/reload",

@@ -1,0 +1,146 @@
+"""Optional shared cache tier (Valkey/Redis, ``GATEWAY_REDIS_URL``) under the in-process one.
+
+What is shared: the bodies of successful idempotent upstream GETs (SMT, Annuaire, ROR:
+public reference data), so that a value one replica fetched is served to the others
+without another upstream call. Never the geocoder's answers: they hold patients'
+addresses, which stay in each process's memory only.
+
+Cross-replica events go over pub/sub on one channel: ``mappings`` (a replica reloaded
+the steward tables: the others reload theirs) and ``purge`` (an operator purged the
+caches: the others drop their in-process entries; the shared keys are deleted once by the
+replica that received the purge).
+
+Redis is never required: every error (down, slow, evicted) is logged at debug level and
+counted, and the call goes to the upstream as if the tier did not exist.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+import secrets
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+log = logging.getLogger("gateway.cache.shared")
+CHANNEL = "events"
+Handler = Callable[[str], Awaitable[None]]
+
+
+@dataclass(slots=True)
+class SharedStats:
+    hits: int = 0
+    misses: int = 0
+    writes: int = 0
+    errors: int = 0
+    events_sent: int = 0
+    events_received: int = 0
+    by_kind: dict[str, int] = field(default_factory=dict)
+
+
+class SharedCache:
+    def __init__(
+        self, url: str, *, prefix: str = "sasgw", ttl_s: float = 3600.0, timeout_s: float = 0.25
+    ) -> None:
+        self.prefix = prefix
+        self.ttl_s = ttl_s
+        #: Tells this replica's own events from the others'.
+        self.instance = secrets.token_hex(8)
+        self.stats = SharedStats()
+        self._redis: aioredis.Redis = aioredis.from_url(
+            url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s
+        )
+
+    def key(self, upstream: str, url: str, params: Mapping[str, str] | None) -> str:
+        query = json.dumps(sorted((params or {}).items()), ensure_ascii=False)
+        digest = hashlib.sha256(f"{url}\0{query}".encode()).hexdigest()[:32]
+        return f"{self.prefix}:http:{upstream}:{digest}"
+
+    async def get(self, key: str) -> bytes | None:
+        try:
+            found = await self._redis.get(key)
+        except (RedisError, OSError) as exc:
+            self._error(exc)
+            return None
+        if found is None:
+            self.stats.misses += 1
+            return None
+        self.stats.hits += 1
+        return found if isinstance(found, bytes) else str(found).encode()
+
+    async def set(self, key: str, value: bytes) -> None:
+        try:
+            await self._redis.set(key, value, ex=max(1, int(self.ttl_s)))
+            self.stats.writes += 1
+        except (RedisError, OSError) as exc:
+            self._error(exc)
+
+    async def purge(self) -> int:
+        """Delete every shared entry of this gateway (the prefix's keys)."""
+        deleted = 0
+        try:
+            async for key in self._redis.scan_iter(match=f"{self.prefix}:http:*", count=500):
+                deleted += int(await self._redis.unlink(key))
+        except (RedisError, OSError) as exc:
+            self._error(exc)
+        return deleted
+
+    async def publish(self, event: str) -> None:
+        message = json.dumps({"event": event, "from": self.instance})
+        try:
+            await self._redis.publish(f"{self.prefix}:{CHANNEL}", message)
+            self.stats.events_sent += 1
+        except (RedisError, OSError) as exc:
+            self._error(exc)
+
+    async def listen(self, handle: Handler, *, retry_s: float = 2.0) -> None:
+        """Run ``handle(event)`` for every other replica's event, forever (reconnecting)."""
+        while True:
+            pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.subscribe(f"{self.prefix}:{CHANNEL}")
+                async for message in pubsub.listen():
+                    await self._dispatch(message, handle)
+            except (RedisError, OSError) as exc:
+                self._error(exc)
+            finally:
+                with contextlib.suppress(RedisError, OSError):
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+            await asyncio.sleep(retry_s)
+
+    async def _dispatch(self, message: Any, handle: Handler) -> None:
+        try:
+            body = json.loads(message["data"])
+            event, sender = str(body["event"]), str(body["from"])
+        except (KeyError, TypeError, ValueError):
+            return
+        if sender == self.instance:
+            return
+        self.stats.events_received += 1
+        try:
+            await handle(event)
+        except Exception:  # a handler bug must not stop the listener
+            log.exception("shared cache event handler failed", extra={"event": event})
+
+    async def ping(self) -> bool:
+        try:
+            return bool(await self._redis.ping())
+        except (RedisError, OSError) as exc:
+            self._error(exc)
+            return False
+
+    async def aclose(self) -> None:
+        await self._redis.aclose()
+
+    def _error(self, exc: BaseException) -> None:
+        self.stats.errors += 1
+        kind = type(exc).__name__
+        self.stats.by_kind[kind] = self.stats.by_kind.get(kind, 0) + 1
+        log.debug("shared cache unavailable", extra={"error": kind})
