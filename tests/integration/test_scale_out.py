@@ -1,0 +1,201 @@
+"""Two gateway processes sharing a real ``redis-server``: cache sharing and pub/sub events.
+
+``redis-server`` comes from Debian: the fixture installs it with apt-get when missing and
+it can (root), otherwise the test is skipped with the reason. The Annuaire is a real local
+HTTP stub counting its calls, since the gateways are separate processes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from gateway.settings import DEMO_SNAPSHOT_DIR
+from tests.conftest import copy_mappings
+
+MARTIN = "819990000002"
+BUNDLE = DEMO_SNAPSHOT_DIR / "directory" / "Bundle-demo-practitioners.json"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def redis_binary() -> str | None:
+    found = shutil.which("redis-server")
+    if found or os.geteuid() != 0 or shutil.which("apt-get") is None:
+        return found
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for command in (
+        ["apt-get", "update", "-qq"],
+        ["apt-get", "install", "-y", "-qq", "redis-server"],
+    ):
+        try:
+            subprocess.run(command, env=env, capture_output=True, timeout=300, check=False)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+    return shutil.which("redis-server")
+
+
+@pytest.fixture(scope="module")
+def redis_url() -> Iterator[str]:
+    binary = redis_binary()
+    if binary is None:
+        pytest.skip("redis-server is not installed and cannot be installed here (apt-get, root)")
+    port = free_port()
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(100):
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+class Annuaire(BaseHTTPRequestHandler):
+    calls = 0
+
+    def do_GET(self) -> None:
+        type(self).calls += 1
+        bundle: dict[str, Any] = json.loads(BUNDLE.read_text(encoding="utf-8"))
+        bundle["type"] = "searchset"
+        keep = {"demo-org-paris8", "demo-org-gennevilliers", "demo-mg-1"}
+        keep |= {"demo-mg-1-role-0", "demo-mg-1-role-1"}
+        bundle["entry"] = [e for e in bundle["entry"] if e["resource"]["id"] in keep]
+        body = json.dumps(bundle).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/fhir+json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def annuaire_url() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Annuaire)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/fhir/v2"
+    finally:
+        server.shutdown()
+
+
+def start_gateway(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gateway.cli", "serve", "--port", str(port)],
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/health/ready", timeout=1).status_code == 200:
+                return process, base
+        except httpx.TransportError:
+            pass
+        if process.poll() is not None:
+            break
+        time.sleep(0.2)
+    process.terminate()
+    pytest.fail("a gateway did not become ready")
+
+
+@pytest.fixture
+def replicas(redis_url: str, annuaire_url: str, tmp_path: Path) -> Iterator[tuple[str, str, Path]]:
+    mappings = copy_mappings(tmp_path / "mappings")
+    env = {
+        "GATEWAY_REDIS_URL": redis_url,
+        "GATEWAY_REDIS_PREFIX": f"test{time.monotonic_ns()}",
+        "GATEWAY_ANNUAIRE_URL": annuaire_url,
+        "GATEWAY_ANNUAIRE_API_KEY": "k",
+        "GATEWAY_SMT_URL": "",
+        "GATEWAY_GEOCODER_URL": "",
+        "GATEWAY_ROR_URL": "",
+        "GATEWAY_MAPPINGS_DIR": str(mappings),
+        "GATEWAY_ACCESS_LOG": "false",
+        "GATEWAY_API_KEYS_FILE": "",
+    }
+    started = [start_gateway(env), start_gateway(env)]
+    try:
+        yield started[0][1], started[1][1], mappings
+    finally:
+        for process, _ in started:
+            process.terminate()
+        for process, _ in started:
+            process.wait(timeout=20)
+
+
+def mappings_version(base: str) -> str:
+    version: str = httpx.get(f"{base}/health/ready", timeout=5).json()["mappings"]["version"]
+    return version
+
+
+def test_a_value_fetched_by_one_replica_is_served_by_the_other(
+    replicas: tuple[str, str, Path],
+) -> None:
+    a, b, _ = replicas
+    before = Annuaire.calls
+    first = httpx.get(f"{a}/v1/practitioners/{MARTIN}", timeout=10)
+    assert first.status_code == 200, first.text
+    assert Annuaire.calls == before + 1
+    second = httpx.get(f"{b}/v1/practitioners/{MARTIN}", timeout=10)
+    assert second.status_code == 200
+    assert second.json() == first.json()
+    assert Annuaire.calls == before + 1  # B answered from the shared tier
+    # A purge on A empties the shared tier and B's own cache: B asks the Annuaire again.
+    assert httpx.post(f"{a}/admin/cache/purge", timeout=10).status_code == 200
+    time.sleep(0.5)
+    assert httpx.get(f"{b}/v1/practitioners/{MARTIN}", timeout=10).status_code == 200
+    assert Annuaire.calls == before + 2
+
+
+def test_a_mappings_reload_on_one_replica_is_seen_by_the_other(
+    replicas: tuple[str, str, Path],
+) -> None:
+    a, b, mappings = replicas
+    old = mappings_version(b)
+    with (mappings / "lrm_authorities.csv").open("a", encoding="utf-8") as handle:
+        handle.write("SAMU-92-SCALE,SAMU 92,92,yes,no\n")
+    reloaded = httpx.post(f"{a}/admin/mappings/reload", timeout=10)
+    assert reloaded.status_code == 200, reloaded.text
+    new = reloaded.json()["version"]
+    assert new != old
+    deadline = time.monotonic() + 10
+    while mappings_version(b) != new and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert mappings_version(b) == new
+    resolved = httpx.get(
+        f"{b}/v1/contextual-search/resolve", params={"origin": "SAMU-92-SCALE"}, timeout=10
+    )
+    assert resolved.json()["origin"]["valid"] is True
