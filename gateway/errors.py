@@ -20,7 +20,7 @@ problem ``{"error": {"code", "message", "details"}}`` elsewhere)::
     ├── MappingsRejected              422  a steward table failed validation on reload
     └── UpstreamError                 502  an upstream failed (never cached)
         ├── UpstreamUnavailable       503  down, timed out, circuit open, rate limited
-        └── UpstreamBadResponse       502  HTML instead of FHIR JSON, truncated payload…
+        └── UpstreamBadResponse       503  HTML instead of FHIR JSON, truncated payload…
 
 Services raise these; they know nothing about HTTP frameworks.
 """
@@ -147,5 +147,9 @@ class UpstreamUnavailable(UpstreamError):
 
 
 class UpstreamBadResponse(UpstreamError):
-    status_code = 502
+    """Answered, but unusably (HTML, truncated JSON…). Callers see the same 503 as for an
+    unavailable upstream (the data is temporarily unavailable; retry later); ``code`` tells
+    the two apart."""
+
+    status_code = 503
     code = "upstream_bad_response"

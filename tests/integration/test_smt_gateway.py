@@ -141,7 +141,7 @@ async def test_html_instead_of_fhir_is_an_upstream_failure(online: Client) -> No
         )
     )
     cold = await online.get("/v1/terminology/resolve", params={"coding": f"{TRE_R66}|604"})
-    assert cold.status_code == 502
+    assert cold.status_code == 503
     assert cold.json()["error"]["code"] == "upstream_bad_response"
     warm = await online.get("/v1/terminology/resolve", params={"coding": f"{R38_OID}|SM54"})
     assert warm.status_code == 200
@@ -161,7 +161,7 @@ async def test_truncated_fhir_is_never_cached(online: Client) -> None:
     )
     assert (
         await online.get("/v1/terminology/resolve", params={"coding": f"{TRE_R66}|604"})
-    ).status_code == 502
+    ).status_code == 503
     assert (
         await online.get("/v1/terminology/resolve", params={"coding": f"{TRE_R66}|604"})
     ).status_code == 200
