@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
@@ -28,6 +29,7 @@ class OpsController(Controller):
                 "resources": svc.store.summary(),
                 "errors": report.errors,
             },
+            "shared_cache": "off" if svc.shared is None else "on",
             "mappings": {
                 "version": svc.mappings.current.version,
                 "warnings": list(svc.mappings.current.warnings),
@@ -49,9 +51,12 @@ class OpsController(Controller):
 
     @get("/admin/cache/stats", summary="Cache counters and sizes")
     async def cache_stats(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
+        svc = services(request)
         out: dict[str, Any] = {}
-        for name, (stats, entries, nbytes) in services(request).cache_figures().items():
+        for name, (stats, entries, nbytes) in svc.cache_figures().items():
             out[name] = {**stats.as_dict(), "entries": entries, "bytes": nbytes}
+        if svc.shared is not None:
+            out["shared"] = asdict(svc.shared.stats)
         return out
 
     @post(
