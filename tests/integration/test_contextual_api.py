@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -10,7 +11,13 @@ import httpx
 import pytest
 import respx
 
-from gateway.settings import MappingsSettings, SearchSettings, Settings, UpstreamSettings
+from gateway.settings import (
+    AnnuaireSettings,
+    MappingsSettings,
+    SearchSettings,
+    Settings,
+    UpstreamSettings,
+)
 from tests.conftest import AppClient, copy_mappings, make_client, offline_settings
 
 TEST_ORIGIN = "TEST-SAMU000"
@@ -244,14 +251,8 @@ GEOCODER = "https://geocoder.test/geocodage"
 
 
 def _geocoder_settings() -> Settings:
-    base = offline_settings()
-    return Settings(
-        smt=base.smt,
-        snapshot=base.snapshot,
-        annuaire=base.annuaire,
-        ror=base.ror,
-        geocoder=UpstreamSettings(name="geocoder", url=GEOCODER, retries=0, rate_per_s=1000.0),
-    )
+    geocoder = UpstreamSettings(name="geocoder", url=GEOCODER, retries=0, rate_per_s=1000.0)
+    return replace(offline_settings(), geocoder=geocoder)
 
 
 async def test_a_full_address_is_geocoded_and_only_its_digits_are_sent() -> None:
@@ -293,19 +294,10 @@ async def test_a_full_address_is_geocoded_and_only_its_digits_are_sent() -> None
 
 async def test_the_directory_being_down_is_sas_pf_001_and_says_so() -> None:
     # A card the snapshot does not hold while the Annuaire answers 503.
-    base = offline_settings()
-    settings = Settings(
-        smt=base.smt,
-        snapshot=base.snapshot,
-        annuaire=type(base.annuaire)(
-            UpstreamSettings(
-                name="annuaire", url="https://annuaire.test/fhir", retries=0, rate_per_s=1000.0
-            ),
-            api_key="k",
-        ),
-        ror=base.ror,
-        geocoder=base.geocoder,
+    annuaire = UpstreamSettings(
+        name="annuaire", url="https://annuaire.test/fhir", retries=0, rate_per_s=1000.0
     )
+    settings = replace(offline_settings(), annuaire=AnnuaireSettings(annuaire, api_key="k"))
     with respx.mock(base_url="https://annuaire.test/fhir") as router:
         router.route().mock(return_value=httpx.Response(503))
         async with make_client(settings) as client:
@@ -363,15 +355,8 @@ async def test_link_is_canonical_and_encodes_colon_and_pipe(client: AppClient) -
 
 
 async def test_link_uses_the_configured_sas_url() -> None:
-    base = offline_settings()
-    settings = Settings(
-        smt=base.smt,
-        snapshot=base.snapshot,
-        annuaire=base.annuaire,
-        ror=base.ror,
-        geocoder=base.geocoder,
-        search=SearchSettings(sas_search_url="https://sas.recette.test/sas/recherche"),
-    )
+    search = SearchSettings(sas_search_url="https://sas.recette.test/sas/recherche")
+    settings = replace(offline_settings(), search=search)
     async with make_client(settings) as client:
         body = await links(client, origin=TEST_ORIGIN)
     assert body["url"] == "https://sas.recette.test/sas/recherche?origin=TEST-SAMU000"
@@ -446,15 +431,7 @@ async def test_origins_come_from_the_configured_mappings_directory(tmp_path: Pat
         "code,label,departement,active,test\nSAMU-92-DEMO,SAMU 92 (test),92,yes,no\n",
         encoding="utf-8",
     )
-    base = offline_settings()
-    settings = Settings(
-        smt=base.smt,
-        snapshot=base.snapshot,
-        annuaire=base.annuaire,
-        ror=base.ror,
-        geocoder=base.geocoder,
-        mappings=MappingsSettings(tmp_path),
-    )
+    settings = replace(offline_settings(), mappings=MappingsSettings(tmp_path))
     async with make_client(settings) as client:
         assert (await resolve(client, origin="SAMU-92-DEMO"))["origin"]["test"] is False
         assert (await resolve(client))["origin"]["valid"] is False

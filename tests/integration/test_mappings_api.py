@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from gateway.settings import MappingsSettings, Settings
+from gateway.settings import MappingsSettings
 from tests.conftest import AppClient, copy_mappings, make_client, offline_settings
 
 R38 = "urn:oid:1.2.250.1.213.2.28"
@@ -23,15 +24,7 @@ def mappings_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 async def steward_client(mappings_dir: Path) -> AsyncIterator[AppClient]:
-    base = offline_settings()
-    settings = Settings(
-        smt=base.smt,
-        snapshot=base.snapshot,
-        annuaire=base.annuaire,
-        ror=base.ror,
-        geocoder=base.geocoder,
-        mappings=MappingsSettings(mappings_dir),
-    )
+    settings = replace(offline_settings(), mappings=MappingsSettings(mappings_dir))
     async with make_client(settings) as client:
         yield client
 
