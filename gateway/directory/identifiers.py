@@ -69,7 +69,7 @@ def parse_practitioner_id(text: str, parameter: str = "idnps") -> PractitionerId
             return _from_rpps(value, parameter)
         if not _IDNPS.match(value):
             raise InvalidInput(
-                f"An IDNPS is '8' followed by the 11-digit RPPS (12 digits), got '{value[:40]}'",
+                "An IDNPS is '8' followed by the 11-digit RPPS (12 digits)",
                 parameter=parameter,
             )
         return _from_rpps(value[1:], parameter)
@@ -81,7 +81,7 @@ def parse_practitioner_id(text: str, parameter: str = "idnps") -> PractitionerId
 def _from_rpps(value: str, parameter: str) -> PractitionerId:
     if not _RPPS.match(value):
         raise InvalidInput(
-            f"Expected an IDNPS ('8' + 11 digits) or an 11-digit RPPS, got '{value[:40]}'",
+            "Expected an IDNPS ('8' + 11 digits) or an 11-digit RPPS",
             parameter=parameter,
         )
     return PractitionerId(rpps=value, luhn_ok=luhn_valid(value))

@@ -170,9 +170,11 @@ class SearchService:
             system = "TRE_G15" if _PROFESSION_CODE.match(text) else "TRE_R38"
         try:
             cs, concept, _ = await self.terminology.lookup(system, code)
-        except NotFound as exc:
+        except NotFound:
+            # Not the terminology's message: it quotes the value, which is not echoed.
             raise InvalidInput(
-                f"specialty: {exc.message}", parameter="specialty", details=exc.details
+                "specialty is not a known TRE_R38 specialty or TRE_G15 profession code",
+                parameter="specialty",
             ) from None
         column = _NOS_COLUMN.get(nos_id(cs.url) or "")
         if column is None:

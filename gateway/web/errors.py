@@ -19,6 +19,9 @@ from litestar.exceptions import HTTPException, ValidationException
 from gateway.errors import GatewayError, RateLimited, Unauthorized, UpstreamUnavailable
 
 log = logging.getLogger("gateway.errors")
+#: Values quoted in validation messages ("Invalid enum value 'x'"): a free-text field may
+#: hold patient data by mistake, so answers never echo it.
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
 _MISSING = re.compile(r"Missing required \w+ parameter '([^']+)'")
 FHIR_JSON = "application/fhir+json"
 _HTTP_CODES = {
@@ -98,13 +101,17 @@ def gateway_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Re
     )
 
 
+def _redacted(text: str) -> str:
+    return _QUOTED.sub("(value not shown)", text)
+
+
 def validation_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     assert isinstance(exc, ValidationException)
     problems = [
         p for p in (exc.extra if isinstance(exc.extra, list) else []) if isinstance(p, dict)
     ]
     keys = [str(p["key"]) for p in problems if p.get("key")]
-    reasons = [str(p["message"]) for p in problems if p.get("message")]
+    reasons = [_redacted(str(p["message"])) for p in problems if p.get("message")]
     missing = _MISSING.search(str(exc.detail))
     if keys:
         message = f"Invalid parameter '{keys[0]}': {reasons[0] if reasons else 'bad value'}"
@@ -112,7 +119,7 @@ def validation_error_handler(request: Request[Any, Any, Any], exc: Exception) ->
         keys = [missing.group(1)]
         message = f"Missing required parameter '{keys[0]}'"
     else:
-        message = f"Invalid request: {'; '.join(reasons) or exc.detail}"
+        message = f"Invalid request: {'; '.join(reasons) or _redacted(str(exc.detail))}"
     details: dict[str, Any] = {"parameter": keys[0]} if keys else {}
     if len(keys) > 1:
         details["parameters"] = keys
