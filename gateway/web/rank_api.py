@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Annotated
 
 import msgspec
-from litestar import Controller, post
+from litestar import Controller, Response, post
 from litestar.params import JSONBody
 
 from gateway.errors import InvalidInput
@@ -92,7 +92,7 @@ class RankController(Controller):
     tags = ["Search"]
 
     @post("/", status_code=200, summary="Order caller-supplied candidate cards by the SAS rules")
-    async def rank_cards(self, data: JSONBody[RankRequest]) -> RankResponse:
+    async def rank_cards(self, data: JSONBody[RankRequest]) -> Response[RankResponse]:
         query = RankQuery(
             center_lat=data.center.lat,
             center_lon=data.center.lon,
@@ -117,6 +117,8 @@ class RankController(Controller):
             )
             for card in page
         ]
-        return RankResponse(
+        body = RankResponse(
             results=results, radius_km=data.radius_km, enlarged=False, total=len(ranked)
         )
+        # Distances from the patient's point: never stored by a cache on the way.
+        return Response(body, headers={"Cache-Control": "no-store"})
