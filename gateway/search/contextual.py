@@ -5,9 +5,8 @@ The LRM launches ``<sas>/sas/recherche?origin=…&practitioner=…&specialty=…
 
 * ``origin`` must be an active authority of ``mappings/lrm_authorities.csv``; otherwise the
   flow is refused and nothing else is resolved (no directory lookup for unknown callers).
-* ``specialty``: ``urn:oid:<oid>|<code>`` resolved through the terminology (an unknown code
-  is reported and gives no specialty results, the doctor's cards are still shown); free
-  text kept as text; absent → "Consultation de médecine générale" (TRE_R38 SM54).
+* ``specialty``: see :mod:`gateway.search.specialty` (an unknown code is reported and gives
+  no specialty results; the doctor's cards are still shown).
 * ``practitioner`` (the médecin traitant), looked up without any geographic filter:
   ``found`` with the card of every practice location; ``sas_pf_001`` when a malformed
   identifier, an unknown IDNPS, or a name that matches no or several RPPS;
@@ -32,17 +31,9 @@ from gateway.errors import GatewayError, InvalidInput, NotFound, UpstreamError
 from gateway.geo.service import GeoService
 from gateway.mappings.authorities import AuthorityList
 from gateway.mappings.radius import RadiusTable
-from gateway.mappings.specialties import SynonymTable
 from gateway.mappings.tables import ActiveMappings
-from gateway.search.launch import (
-    DEFAULT_SPECIALTY_CODING,
-    DEFAULT_SPECIALTY_LABEL,
-    LaunchParams,
-    PractitionerForm,
-    SpecialtyForm,
-    read_practitioner,
-    read_specialty,
-)
+from gateway.search.launch import LaunchParams, PractitionerForm, Problem, read_practitioner
+from gateway.search.specialty import SpecialtyChoice, SpecialtyResolver
 from gateway.terminology.service import TerminologyService
 
 PF_FOUND = "found"
@@ -52,18 +43,8 @@ _PF_MESSAGES = {
     PF_NOT_IDENTIFIED: "Le médecin traitant n'a pas pu être identifié",
     PF_NOT_PROVIDED: "Le médecin traitant n'a pas été renseigné",
 }
-#: The SAS specialties value set, for free-text specialties no synonym covers.
-SAS_SPECIALTIES = "JDV_J239"
-MIN_FUZZY_SCORE = 85.0
 #: Geocoder result types → the ranking's location type (distance order only for addresses).
 SEARCH_LOCATION_TYPES = {"address": "address", "street": "address", "city": "city"}
-
-
-@dataclass(frozen=True, slots=True)
-class Problem:
-    code: str
-    parameter: str | None
-    message: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,18 +53,6 @@ class OriginCheck:
     valid: bool
     label: str | None = None
     test: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class SpecialtyChoice:
-    label: str
-    #: (system, code, display) when the specialty is a known or default coding.
-    coding: tuple[str, str, str] | None
-    source: str
-    #: False when the specialty cannot be searched (unknown or malformed code).
-    searchable: bool
-    #: For free text: how it was mapped to a coding (synonym, fuzzy), else None.
-    match: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +97,7 @@ class ContextualSearch:
         geo: GeoService,
         mappings: ActiveMappings,
     ) -> None:
-        self.terminology = terminology
+        self.specialties = SpecialtyResolver(terminology)
         self.practitioners = practitioners
         self.geo = geo
         self.mappings = mappings
@@ -146,7 +115,9 @@ class ContextualSearch:
                 )
             )
             return result
-        result.specialty = await self.specialty(params.specialty, tables.synonyms, result.errors)
+        result.specialty = await self.specialties.resolve(
+            params.specialty, tables.synonyms, result.errors
+        )
         result.preferred_doctor = await self.preferred_doctor(params.practitioner, result.errors)
         result.location = await self.location(params, tables.radii, result.errors)
         if result.location is not None and result.location.insee is not None:
@@ -160,68 +131,6 @@ class ContextualSearch:
         if found is None:
             return OriginCheck(value or None, False)
         return OriginCheck(found.code, found.active, found.label, found.test)
-
-    async def specialty(
-        self, raw: str | None, synonyms: SynonymTable, errors: list[Problem]
-    ) -> SpecialtyChoice:
-        value = read_specialty(raw)
-        if value.form is SpecialtyForm.TEXT:
-            assert value.text is not None
-            coding, how = await self.text_coding(value.text, synonyms)
-            return SpecialtyChoice(value.text, coding, "text", True, how)
-        if value.form is SpecialtyForm.MALFORMED:
-            errors.append(
-                Problem(
-                    "invalid_specialty",
-                    "specialty",
-                    "specialty must be 'urn:oid:<oid>|<code>' or a free-text label",
-                )
-            )
-            return SpecialtyChoice(raw or "", None, "coding", False)
-        default = value.form is SpecialtyForm.DEFAULT
-        system, code = DEFAULT_SPECIALTY_CODING if default else (value.system, value.code)
-        assert system is not None
-        assert code is not None
-        try:
-            _, concept, _ = await self.terminology.lookup(system, code)
-        except NotFound:
-            errors.append(
-                Problem(
-                    "unknown_specialty",
-                    "specialty",
-                    f"{system}|{code} is not a known code: no specialty results are searched",
-                )
-            )
-            return SpecialtyChoice(code, (system, code, code), "coding", False)
-        except UpstreamError:
-            label = DEFAULT_SPECIALTY_LABEL if default else code
-            return SpecialtyChoice(
-                label, (system, code, code), "default" if default else "coding", True
-            )
-        coding = (system, concept.code, concept.display)
-        if default:
-            return SpecialtyChoice(DEFAULT_SPECIALTY_LABEL, coding, "default", True)
-        return SpecialtyChoice(concept.display, coding, "coding", not concept.inactive)
-
-    async def text_coding(
-        self, text: str, synonyms: SynonymTable
-    ) -> tuple[tuple[str, str, str] | None, str | None]:
-        """A free-text specialty's coding: a stewards' synonym, else a close JDV_J239 label."""
-        synonym = synonyms.get(text)
-        if synonym is not None:
-            try:
-                _, concept, _ = await self.terminology.lookup(synonym.system, synonym.code)
-            except (NotFound, UpstreamError):
-                return (synonym.system, synonym.code, synonym.code), "synonym"
-            return (synonym.system, concept.code, concept.display), "synonym"
-        try:
-            found = await self.terminology.search(text, valueset=SAS_SPECIALTIES, limit=1)
-        except GatewayError:  # no such value set here, or the SMT is down
-            return None, None
-        best = found.value[0] if found.value else None
-        if best is None or best.score < MIN_FUZZY_SCORE:
-            return None, None
-        return (best.system, best.code, best.display), "fuzzy"
 
     async def preferred_doctor(self, raw: str | None, errors: list[Problem]) -> PreferredDoctor:
         value = read_practitioner(raw)

@@ -31,6 +31,15 @@ _IDENTIFIER_LIKE = re.compile(r"^(?:urn:|oid:|[0-9][0-9. |]*$)|\|", re.IGNORECAS
 
 
 @dataclass(frozen=True, slots=True)
+class Problem:
+    """What the SAS will do with a parameter it cannot use (``code`` is stable)."""
+
+    code: str
+    parameter: str | None
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
 class LaunchParams:
     """The INT_L01 query parameters, verbatim (``None`` when absent)."""
 
