@@ -55,16 +55,25 @@ class SearchQuery:
 
 
 @dataclass(frozen=True, slots=True)
+class CptsGroup:
+    """What a CPTS card stands for: its members inside the circle."""
+
+    finess: str
+    members: int
+    #: Whether any member takes part in the SAS.
+    participant: bool
+    #: The earliest member slot (epoch seconds), ``NO_SLOT`` if none has one.
+    first_slot: int
+
+
+@dataclass(frozen=True, slots=True)
 class RankedRow:
     #: Grid position of the location (for a CPTS card: its best-ranked member).
     position: int
     kind: str
     preferred_doctor: bool
     distance_km: float
-    #: CPTS FINESS for a CPTS card.
-    cpts: str | None = None
-    #: Members of the CPTS inside the circle, for a CPTS card.
-    members: int = 1
+    cpts: CptsGroup | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,15 +111,14 @@ class SearchEngine:
             chosen = _top(kept, keys, positions[kept], rest_stop)[rest_start:rest_stop]
             for i in chosen:
                 position = int(positions[i])
-                finess = cpts_at.get(int(i))
+                group = cpts_at.get(int(i))
                 rows.append(
                     RankedRow(
                         position,
-                        "cpts" if finess else "practitioner",
+                        "cpts" if group else "practitioner",
                         False,
                         float(chord_to_km(dots[i : i + 1])[0]),
-                        finess[0] if finess else None,
-                        finess[1] if finess else 1,
+                        group,
                     )
                 )
         return SearchPage(rows, radius, enlarged, total)
@@ -145,9 +153,9 @@ class SearchEngine:
 
     def _collapse(
         self, query: SearchQuery, positions: I64, keys: npt.NDArray[np.uint64]
-    ) -> tuple[tuple[I64, npt.NDArray[np.uint64]], dict[int, tuple[str, int]]]:
-        """(kept hit indices, their keys), and hit index → (CPTS FINESS, member count)."""
-        cpts_at: dict[int, tuple[str, int]] = {}
+    ) -> tuple[tuple[I64, npt.NDArray[np.uint64]], dict[int, CptsGroup]]:
+        """(kept hit indices, their keys), and hit index → the CPTS card it becomes."""
+        cpts_at: dict[int, CptsGroup] = {}
         if not query.cpts or not positions.size:
             return (np.arange(positions.size), keys), cpts_at
         member_of = self.locations.columns["cpts"][positions]
@@ -159,7 +167,14 @@ class SearchEngine:
             best = members[np.lexsort((positions[members], keys[members]))[0]]
             dropped[members] = True
             dropped[best] = False
-            cpts_at[int(best)] = (finess, int(members.size))
+            slots = self.locations.columns["first_slot"][positions[members]]
+            known = slots[slots != NO_SLOT]
+            cpts_at[int(best)] = CptsGroup(
+                finess,
+                int(members.size),
+                bool(self.locations.columns["participant"][positions[members]].any()),
+                int(known.min()) if known.size else NO_SLOT,
+            )
         kept = np.flatnonzero(~dropped)
         return (kept, keys[kept]), cpts_at
 

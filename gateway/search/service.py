@@ -201,13 +201,14 @@ class SearchService:
         p = row.position
         columns = loc.columns
         idnps = str(int(columns["idnps"][p]))
-        slot = int(columns["first_slot"][p])
+        group = row.cpts
+        slot = group.first_slot if group else int(columns["first_slot"][p])
         return ResultCard(
-            id=row.cpts if row.cpts else f"{idnps}-{int(columns['ordinal'][p])}",
+            id=group.finess if group else f"{idnps}-{int(columns['ordinal'][p])}",
             kind=row.kind,
             preferred_doctor=row.preferred_doctor,
             distance_km=round(row.distance_km, 3),
-            sas_participant=bool(columns["participant"][p]),
+            sas_participant=group.participant if group else bool(columns["participant"][p]),
             first_slot=None if slot == NO_SLOT else datetime.fromtimestamp(slot, UTC),
             idnps=idnps,
             family=loc.text("family", p),
@@ -217,6 +218,6 @@ class SearchService:
             insee=loc.text("insee", p),
             lat=float(columns["lat"][p]),
             lon=float(columns["lon"][p]),
-            cpts=cpts.get(row.cpts) if row.cpts else None,
-            cpts_members=row.members if row.cpts else 0,
+            cpts=cpts.get(group.finess) if group else None,
+            cpts_members=group.members if group else 0,
         )

@@ -65,9 +65,25 @@ def candidates(loc: PracticeLocations) -> list[Candidate]:
     return out
 
 
+def engine_cards(
+    loc: PracticeLocations, query: SearchQuery
+) -> list[tuple[str, bool, datetime | None]]:
+    """(id, participant, first slot) per card, as the API shows them."""
+    out = []
+    for row in SearchEngine(loc).search(query).rows:
+        if row.cpts is not None:
+            participant, slot = row.cpts.participant, row.cpts.first_slot
+        else:
+            participant = bool(loc.columns["participant"][row.position])
+            slot = int(loc.columns["first_slot"][row.position])
+        when = None if slot == NO_SLOT else datetime.fromtimestamp(slot, UTC)
+        out.append((row.cpts.finess if row.cpts else str(row.position), participant, when))
+    return out
+
+
 def engine_ids(loc: PracticeLocations, query: SearchQuery) -> list[str]:
     page = SearchEngine(loc).search(query)
-    return [row.cpts or str(row.position) for row in page.rows]
+    return [row.cpts.finess if row.cpts else str(row.position) for row in page.rows]
 
 
 @settings(max_examples=25, deadline=None)
@@ -97,7 +113,7 @@ def test_address_order_matches_the_reference_rules(
         ),
         cands,
     )
-    got = engine_ids(
+    got = engine_cards(
         loc,
         SearchQuery(
             PARIS[0],
@@ -109,7 +125,7 @@ def test_address_order_matches_the_reference_rules(
             page_size=10_000,
         ),
     )
-    assert got == [card.id for card in expected]
+    assert got == [(card.id, card.sas_participant, card.first_slot) for card in expected]
 
 
 @settings(max_examples=25, deadline=None)
