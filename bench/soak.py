@@ -1,22 +1,10 @@
 """Soak test: N concurrent clients for M minutes over a realistic mix, RSS tracked throughout.
 
-    .venv/bin/python -m bench.soak [--clients 16] [--minutes 10] [--workers N] [--seed 1]
+    .venv/bin/python -m bench.soak [--clients 16] [--minutes 10] [--upstreams stub|offline]
 
-Starts ``gateway serve`` offline (upstream URLs empty, no access log, no API keys file) on the
-demo snapshot, checks every kind of request answers 200, warms up 20 s, then runs ``--clients``
-closed-loop httpx clients (an ``AsyncClient`` each: a shared pool doubles our CPU/request) for
-``--minutes``: per kind req/s, p50/p95/p99/max (1 % log histogram: constant memory), errors
-(status not 200, transport); every ``--sample-s`` s the server's VmRSS (granian main +
-workers), req/s, errors, CPU of the server and of this load generator, other processes' share.
-Targets: zero errors, total RSS growth < 10 % from the end of the warm-up (over 10 min).
-Exit status: 0 both targets met, 1 a target missed, 2 the bench could not run.
-
-Mix (% of requests; variants drawn from ``--seed``): 22 contextual resolve (IDNPS tokens,
-names, ``DEMO-MARTIN Claire`` ambiguous → sas_pf_001, unknown IDNPS; specialty text/coding;
-7 INSEE codes; half with a random street), 22 search (7 cities, centre ±0.05°, address|city,
-radius, page 1-3, seed, insee, preferred doctor), 5 each terminology resolve and search,
-``$expand`` JDV_J239 + filter, ``$lookup`` TRE_R38, 8 practitioner card, 5 by name, 15 geocode
-(random street number and name), 8 ``POST /v1/contextual-search/links``.
+``gateway serve`` on the demo snapshot, pointed at stub upstreams in threads of this process
+(``bench._stubs``) or offline; targets: zero errors, RSS growth < 10 % after the warm-up, caches
+within bounds. Exit status 0 targets met, 1 missed, 2 no bench. See bench/README.md.
 """
 
 from __future__ import annotations
@@ -31,7 +19,8 @@ import tempfile
 import time
 from bisect import bisect_left
 from collections import Counter
-from contextlib import AsyncExitStack
+from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack, ExitStack
 from dataclasses import dataclass, field
 from functools import partial
 from itertools import accumulate, product
@@ -44,6 +33,7 @@ import httpx
 from bench._common import REPO, BenchError, log
 from bench._sampling import CpuSample, CpuShare, cpu_between, format_rss, rss_report
 from bench._server import Server, free_port, serving, sigterm_as_exit
+from bench._stubs import INSEES, POOL, STREETS, Stubs, Summary
 
 DEMO_SNAPSHOT = REPO / "gateway" / "demo" / "snapshot"
 OFFLINE_ENV = {f"GATEWAY_{u}_URL": "" for u in ("SMT", "GEOCODER", "ANNUAIRE", "ROR")}
@@ -54,9 +44,9 @@ ORIGIN, TRE_R38, PP = "TEST-SAMU000", "urn:oid:1.2.250.1.213.2.28", "urn:oid:1.2
 CITIES = {"75108": (48.8727, 2.3125), "75117": (48.8874, 2.3067), "92036": (48.9255, 2.2941)}
 CITIES |= {"48095": (44.5178, 3.5012), "69381": (45.767, 4.8345), "13055": (43.2965, 5.3698)}
 CITIES["33063"] = (44.8378, -0.5792)
-STREETS = ["rue Exemple", "avenue de la République", "rue de la Paix", "place de l'Église"]
 SPECIALTIES = ["cardiologue", f"{TRE_R38}|SM04", f"{TRE_R38}|SM54", "pédiatre", "ophtalmo", "SM40"]
 CODES, QUERIES = ["SM54", "SM04", "SM40"], ["cardio", "pédia", "gyn", "chir"]
+SMT_ONLY = ["SM02", "SM30"]  # absent from the demo TRE_R38 (a fragment): $lookup on the SMT
 KNOWN, NAMES = ["819990000002", "819990000028"], ["DEMO-DURAND", "DEMO-MARTIN", "durand paul"]
 EXTRAS: list[dict[str, str]] = [{}, {}, {"postcode": "75017"}, {"specialite": "SM04"}]
 WEIGHTS = {"contextual resolve": 22, "search": 22, "terminology resolve": 5}
@@ -64,6 +54,7 @@ WEIGHTS |= {"terminology search": 5, "fhir $expand": 5, "fhir $lookup": 5}
 WEIGHTS |= {"practitioner card": 8, "practitioner name": 5, "geocode": 15, "links (POST)": 8}
 Req = tuple[str, str, dict[str, Any] | None]  # method, path with query, JSON body
 Samples = list[tuple[float, dict[str, Any]]]  # (s since the warm-up ended, rss_report())
+Extra = Callable[[float], Awaitable[str]]  # another sample line, from the interval's seconds
 
 
 def _get(path: str, **params: Any) -> Req:
@@ -71,23 +62,24 @@ def _get(path: str, **params: Any) -> Req:
     return "GET", f"{path}?{query}", None
 
 
-def _launch(r: random.Random) -> dict[str, str]:  # INT_L01 parameters
-    params = {"origin": ORIGIN, "inseecode": r.choice(list(CITIES))}
+def _launch(r: random.Random, stub: bool) -> dict[str, str]:  # INT_L01 parameters
+    params = {"origin": ORIGIN, "inseecode": r.choice(INSEES)}
     doctors = [f"{PP}|{KNOWN[1]}", f"{PP}|{KNOWN[0]}", KNOWN[1], f"{PP}|8{r.randrange(10**11):011}"]
+    doctors += [f"{PP}|{r.choice(POOL)}", r.choice(POOL)] if stub else []
     if r.random() < 0.85:
         params["practitioner"] = r.choice([*doctors, "DEMO-MARTIN Claire", "DEMO-DURAND Paul"])
     if r.random() < 0.8:
         params["specialty"] = r.choice(SPECIALTIES)
     if r.random() < 0.5:
-        params |= {"streetnumber": str(r.randint(1, 250)), "streetname": r.choice(STREETS)}
+        params |= {"streetnumber": str(r.randint(1, 300)), "streetname": r.choice(STREETS)}
     return params
 
 
-def make_request(kind: str, r: random.Random) -> Req:
-    """One random request of ``kind`` (a key of :data:`WEIGHTS`)."""
+def make_request(kind: str, r: random.Random, stub: bool) -> Req:
+    """One random request of ``kind`` (a key of :data:`WEIGHTS`); ``stub``: upstreams stubbed."""
     match kind:
         case "contextual resolve":
-            return _get("/v1/contextual-search/resolve", **_launch(r))
+            return _get("/v1/contextual-search/resolve", **_launch(r, stub))
         case "search":
             insee = r.choice(list(CITIES))
             lat_lon = (round(x + r.uniform(-0.05, 0.05), 5) for x in CITIES[insee])
@@ -104,17 +96,18 @@ def make_request(kind: str, r: random.Random) -> Req:
         case "fhir $expand":
             return _get("/fhir/ValueSet/$expand", url="JDV_J239", filter=r.choice(QUERIES))
         case "fhir $lookup":
-            return _get("/fhir/CodeSystem/$lookup", system=TRE_R38, code=r.choice(CODES))
+            codes = CODES + SMT_ONLY * stub  # the stub SMT knows more codes
+            return _get("/fhir/CodeSystem/$lookup", system=TRE_R38, code=r.choice(codes))
         case "practitioner card":
-            return "GET", f"/v1/practitioners/{r.choice(KNOWN)}", None
+            idnps = r.choice(POOL if stub and r.random() < 0.9 else KNOWN)
+            return "GET", f"/v1/practitioners/{idnps}", None
         case "practitioner name":
             return _get("/v1/practitioners", name=r.choice(NAMES))
         case "geocode":
-            street = {"streetname": f"{r.choice(STREETS)} {r.randrange(1000)}"}
-            street["streetnumber"] = str(r.randint(1, 300))
-            return _get("/v1/geocode", inseecode=r.choice(list(CITIES)), **street)
+            street = {"streetname": r.choice(STREETS), "streetnumber": str(r.randint(1, 300))}
+            return _get("/v1/geocode", inseecode=r.choice(INSEES), **street)
         case "links (POST)":
-            body = {"parameters": _launch(r) | r.choice(EXTRAS)}
+            body = {"parameters": _launch(r, stub) | r.choice(EXTRAS)}
             return "POST", "/v1/contextual-search/links", body
     raise ValueError(kind)
 
@@ -157,29 +150,31 @@ async def send(client: httpx.AsyncClient, req: Req) -> tuple[str | None, httpx.R
     return (None if response.status_code == 200 else f"HTTP {response.status_code}"), response
 
 
-async def precheck(client: httpx.AsyncClient, seed: int) -> None:
+async def precheck(client: httpx.AsyncClient, seed: int, stub: bool) -> None:
     """Five random variants of every kind must answer 200, else :class:`BenchError`."""
     rng = random.Random(f"{seed}-precheck")
     for kind, _ in product(WEIGHTS, range(5)):
-        error, response = await send(client, req := make_request(kind, rng))
+        error, response = await send(client, req := make_request(kind, rng, stub))
         if error:
             body = response.text[:500] if response is not None else ""
             raise BenchError(f"{kind}: {req[0]} {req[1]} -> {error}, expected 200\n{body}")
 
 
-async def client_loop(c: httpx.AsyncClient, runs: list[Run], seed: str, end: float) -> None:
+async def client_loop(
+    c: httpx.AsyncClient, runs: list[Run], seed: str, end: float, stub: bool
+) -> None:
     kinds, weights, r = list(WEIGHTS), list(WEIGHTS.values()), random.Random(seed)
     while time.monotonic() < end:
         kind = r.choices(kinds, weights)[0]
         started = time.perf_counter()
-        error, _ = await send(c, make_request(kind, r))
+        error, _ = await send(c, make_request(kind, r, stub))
         run = runs[-1]  # read after the await: the warm-up may have ended meanwhile
         run.hists[kind].add((time.perf_counter() - started) * 1000)
         if error:
             run.errors[kind, error] += 1
 
 
-async def sampler(pid: int, run: Run, every: float, samples: Samples) -> None:
+async def sampler(pid: int, run: Run, every: float, samples: Samples, extra: Extra | None) -> None:
     """Every ``every`` s: RSS per process, the interval's req/s and errors, CPU."""
     last_cpu, last = CpuSample.take(pid), (0, 0)
     while True:
@@ -196,36 +191,45 @@ async def sampler(pid: int, run: Run, every: float, samples: Samples) -> None:
         )
         line = f"t={t:4.0f}s RSS {rss['total_vmrss_kib'] / 1024:6.1f} MiB ({', '.join(kib)})"
         log(f"{line} {rate:4.0f} req/s, errors {now[1] - last[1]}; cores: {cores}")
+        if extra is not None:
+            log(await extra(cpu.wall - last_cpu.wall))
         last_cpu, last = cpu, now
 
 
-async def drive(server: Server, args: argparse.Namespace) -> int:
+async def drive(server: Server, args: argparse.Namespace, stubs: Stubs | None) -> int:
     """Pre-check, warm up, measure; print the report; the exit status."""
     async with AsyncExitStack() as stack:  # a client per worker: one shared pool costs 2x CPU
         new = partial(httpx.AsyncClient, base_url=server.base, timeout=30.0)
         clients = [await stack.enter_async_context(new()) for _ in range(args.clients)]
-        await precheck(clients[0], args.seed)
+        admin, stub = await stack.enter_async_context(new()), stubs is not None
+        await precheck(clients[0], args.seed, stub)
+        if stubs is not None and not all(c.total() for c in stubs.calls("sample").values()):
+            raise BenchError(f"a stub upstream was never called: {stubs.calls('start')}")
         log(f"every kind answers 200; RSS at ready: {format_rss(rss_report(server.pid))}")
         runs, end = [Run()], time.monotonic() + args.warmup_s + args.minutes * 60
-        loops = [client_loop(c, runs, f"{args.seed}-{i}", end) for i, c in enumerate(clients)]
+        loops = [client_loop(c, runs, f"{args.seed}-{i}", end, stub) for i, c in enumerate(clients)]
         tasks = [asyncio.create_task(loop) for loop in loops]
         log(f"{args.clients} clients: warm-up {args.warmup_s:g} s, then {args.minutes:g} min")
         await asyncio.sleep(args.warmup_s)
         runs.append(run := Run())
         samples, cpu0 = [(0.0, rss_report(server.pid))], CpuSample.take(server.pid)
+        extra = None if stubs is None else partial(stubs.sample, admin)
+        if stubs is not None:
+            stubs.calls("run"), stubs.calls("sample")  # count from here
         log("RSS before (end of warm-up): " + format_rss(samples[0][1]))
-        sampling = asyncio.create_task(sampler(server.pid, run, args.sample_s, samples))
+        sampling = asyncio.create_task(sampler(server.pid, run, args.sample_s, samples, extra))
         await asyncio.gather(*tasks)
         cpu1, after = CpuSample.take(server.pid), rss_report(server.pid)
         sampling.cancel()
         samples.append((cpu1.wall - run.started, after))
-        await precheck(clients[0], args.seed + 1)  # still healthy after the load
+        more = ([], []) if stubs is None else await stubs.summary(admin, samples[-1][0])
+        await precheck(clients[0], args.seed + 1, stub)  # still healthy after the load
     own = (cpu1.self_s - cpu0.self_s) / samples[-1][0]
-    return print_report(run, samples, cpu_between(cpu0, cpu1), own)
+    return print_report(run, samples, (cpu_between(cpu0, cpu1), own), more)
 
 
-def print_report(run: Run, samples: Samples, share: CpuShare, own: float) -> int:
-    """The table, CPU, RSS before/after and trend, PASS/FAIL lines; the exit status."""
+def print_report(run: Run, samples: Samples, cpu: tuple[CpuShare, float], more: Summary) -> int:
+    """The table, CPU, RSS before/after and trend, ``more``, PASS/FAIL lines; the exit status."""
     mib = [float(rss["total_vmrss_kib"]) / 1024 for _, rss in samples]
     elapsed, before, after = samples[-1][0], mib[0], mib[-1]
     head = f"{'endpoint':<20} {'requests':>9} {'req/s':>7}"
@@ -240,17 +244,19 @@ def print_report(run: Run, samples: Samples, share: CpuShare, own: float) -> int
             total.merge(h)
     for (kind, error), n in run.errors.most_common():
         print(f"  errors: {kind}: {error} x{n}")
-    load = f"server {share.server_cores:.2f}, load generator {own:.2f}"
-    print(f"\nmeasured {elapsed:.0f} s; cores: {load}; other processes {share.foreign_load:.0%}")
+    load = f"server {cpu[0].server_cores:.2f}, load generator {cpu[1]:.2f}"
+    print(f"\nmeasured {elapsed:.0f} s; cores: {load}; other processes {cpu[0].foreign_load:.0%}")
     print(f"RSS before: {format_rss(samples[0][1])}\nRSS after:  {format_rss(samples[-1][1])}")
     fit = statistics.linear_regression([t for t, _ in samples], mib)
     print(f"RSS trend over {len(samples)} samples: {fit.slope * 60:+.3f} MiB/min (least squares)")
+    print("\n".join(more[0]), end="\n" if more[0] else "")
     growth = after / before - 1
     transport = sum(n for (_, e), n in run.errors.items() if not e.startswith("HTTP"))
     split = f"{errors - transport} HTTP non-200, {transport} transport"
     span = f"{before:.1f} -> {after:.1f} MiB ({growth:+.1%})"
     checks = [(errors == 0, f"zero errors: {errors} ({split}) in {total.n} requests")]
     checks.append((growth < MAX_GROWTH, f"RSS growth < {MAX_GROWTH:.0%}: total VmRSS {span}"))
+    checks += more[1]
     checks.append((all(ok for ok, _ in checks), f"soak of {elapsed / 60:.1f} min (target: "
                    "zero errors and RSS growth < 10 % over 10 min)"))  # fmt: skip
     for ok, text in checks:
@@ -260,15 +266,17 @@ def print_report(run: Run, samples: Samples, share: CpuShare, own: float) -> int
 
 def bench(args: argparse.Namespace) -> int:
     snapshot = (args.snapshot or DEMO_SNAPSHOT).resolve()  # a bad one fails the pre-check
-    with tempfile.TemporaryDirectory(prefix="gateway-soak-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="gateway-soak-") as tmp, ExitStack() as stack:
         server = Server(snapshot=snapshot, port=free_port(), access_log=False, log_level="INFO",
                         workers=args.workers, log_file=Path(tmp) / "gateway.log")  # fmt: skip
-        server.env.update(OFFLINE_ENV)
+        stubs = stack.enter_context(Stubs(args.upstream_rate)) if args.upstreams == "stub" else None
+        server.env.update(env := OFFLINE_ENV if stubs is None else stubs.env)
         server.env.pop("GATEWAY_API_KEYS_FILE", None)
         with serving(server):
             server.start()
             log(f"gateway ready on {server.base} (pid {server.pid}), snapshot {snapshot}")
-            code = asyncio.run(drive(server, args))
+            log("upstreams: " + " ".join(f"{k}={v}" for k, v in env.items()))
+            code = asyncio.run(drive(server, args, stubs))
             lines = server.log_file.read_text(errors="replace").splitlines()
             bad = [x for x in lines if any(m in x for m in ERROR_MARKS)] + [""]
             print(f"server log: {len(lines)} lines, {len(bad) - 1} error lines {bad[0][:300]}")
@@ -282,6 +290,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--snapshot", type=Path, help="snapshot dir (default: the demo snapshot)")
     parser.add_argument("--workers", type=int, default=None, help="gateway serve --workers")
     parser.add_argument("--seed", type=int, default=1, help="seed of the request variants")
+    parser.add_argument("--upstreams", choices=["stub", "offline"], default="stub",
+                        help="stub upstream servers, or none (upstream URLs empty)")  # fmt: skip
+    parser.add_argument("--upstream-rate", type=float, default=1000.0, help="gateway's rate "
+                        "limit per upstream, calls/s (0: its production quotas)")  # fmt: skip
     parser.add_argument("--warmup-s", type=float, default=20.0, help="unmeasured warm-up seconds")
     parser.add_argument("--sample-s", type=float, default=30.0, help="RSS sampling period (s)")
     args = parser.parse_args(argv)

@@ -6,7 +6,7 @@ on top because cachetools measures a single size per cache.
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,6 +71,10 @@ class BoundedStore:
         self._lru.clear()
         self._bytes = 0
         return count
+
+    def __iter__(self) -> Iterator[Hashable]:
+        """The keys (a copy: the store may change while the caller iterates)."""
+        return iter(list(self._lru.keys()))
 
     def __len__(self) -> int:
         return len(self._lru)

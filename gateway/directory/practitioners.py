@@ -1,6 +1,7 @@
 """Practitioner service: cards by identifier and candidates by name.
 
-Online, each practitioner is a cache entry (``("practitioner", rpps)``): one Annuaire call
+Online, each practitioner is a cache entry (``("practitioner", rpps)``), and so is each name
+search (under a salted hash of the normalised name): one Annuaire call
 on a miss (single-flight for bursts), background refresh after the soft TTL, the last good
 copy or the snapshot when the directory fails (502/504/timeout), and a short-lived negative
 for an unknown practitioner. Offline, the snapshot answers. Name search ranks candidates
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz
 
-from gateway.cache import CachedLoader, CacheState, Freshness
+from gateway.cache import CachedLoader, CacheState, Freshness, hashed_key
 from gateway.directory.annuaire import AnnuaireClient
 from gateway.directory.cards import Locate, PractitionerCard, build_card
 from gateway.directory.identifiers import PractitionerId
@@ -110,11 +111,17 @@ class PractitionerService:
         if len(wanted) < 2:
             raise InvalidInput("name must have at least 2 letters", parameter="name")
         state = CacheState.HIT
-        if self.client is not None:
-            index = DirectoryIndex.from_resources(await self.client.search_name(name), "annuaire")
-            state = CacheState.MISS
-        else:
-            index = self.snapshot
+        index = self.snapshot
+        if self.client is not None and self.loader is not None:
+            client = self.client
+
+            async def fetch() -> DirectoryIndex:
+                return DirectoryIndex.from_resources(await client.search_name(name), "annuaire")
+
+            # Cached like cards (the Annuaire allows 17 calls/s), under a salted hash: the
+            # name may be typed by a regulator and must not sit in memory as a key.
+            result = await self.loader.get(hashed_key("name", wanted), fetch, self.freshness)
+            index, state = result.value, result.state
         scored = sorted(
             ((name_score(name, record), record) for record in index.records()),
             key=lambda pair: -pair[0],

@@ -55,6 +55,12 @@ class OpsController(Controller):
         out: dict[str, Any] = {}
         for name, (stats, entries, nbytes) in svc.cache_figures().items():
             out[name] = {**stats.as_dict(), "entries": entries, "bytes": nbytes}
+        # Patient addresses: counts only, never keys.
+        out["geocode"] = {
+            **asdict(svc.geo.cache.stats),
+            **svc.geo.stats.as_dict(),
+            "entries": len(svc.geo.cache),
+        }
         if svc.shared is not None:
             out["shared"] = asdict(svc.shared.stats)
         return out

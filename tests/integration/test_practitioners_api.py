@@ -190,6 +190,20 @@ async def test_name_search_follows_next_links_without_total(online: AppClient) -
 
 
 @respx.mock
+async def test_a_name_search_is_cached_whatever_its_spelling(online: AppClient) -> None:
+    route = respx.get(url__startswith=f"{ANNUAIRE_URL}/Practitioner").mock(
+        return_value=httpx.Response(200, json=_annuaire_bundle(), headers=FHIR_HEADERS)
+    )
+    first = await online.get("/v1/practitioners", params={"name": "Paul DEMO-DURAND"})
+    again = await online.get("/v1/practitioners", params={"name": "paul demo durand"})
+    assert route.call_count == 1
+    assert again.json()["rpps"] == first.json()["rpps"] == DURAND[1:]
+    # The name is never a key in clear.
+    keys = [str(key) for key in online.services.directory_loader.store]
+    assert not any("durand" in key.lower() for key in keys)
+
+
+@respx.mock
 async def test_annuaire_rate_limit_is_honoured_under_100_concurrent_requests() -> None:
     settings = offline_settings()
     annuaire = AnnuaireSettings(
