@@ -18,6 +18,7 @@ from rapidfuzz import fuzz, process
 from gateway.directory.cpts import CptsIndex
 from gateway.search.contextual import PF_FOUND, ContextualSearch, Resolution
 from gateway.search.launch import PARAMETERS, LaunchParams, idnps_token
+from gateway.search.specialty import SpecialtyChoice
 
 #: Parameters LRM software commonly sends that INT_L01 does not define.
 _KNOWN_EXTRAS = {
@@ -68,6 +69,20 @@ def _unknown_name(name: str) -> Diagnostic:
     guess = process.extractOne(lowered, PARAMETERS, scorer=fuzz.ratio, score_cutoff=70)
     hint = f", did you mean '{guess[0]}'?" if guess else ""
     return Diagnostic(name, "error", f"'{name}' is not an INT_L01 parameter{hint}")
+
+
+def _specialty_diagnostic(specialty: SpecialtyChoice) -> Diagnostic:
+    if specialty.source == "default":
+        return Diagnostic("specialty", "ok", f"default specialty: {specialty.label}")
+    if specialty.source == "coding":
+        return Diagnostic("specialty", "ok", f"resolves to: {specialty.label}")
+    if specialty.coding is None:
+        return Diagnostic(
+            "specialty", "warning", "free text matching no NOS code: searched as text only"
+        )
+    _, code, display = specialty.coding
+    how = "a stewards' synonym" if specialty.match == "synonym" else "the closest SAS label"
+    return Diagnostic("specialty", "ok", f"free text read as {display} ({code}), by {how}")
 
 
 class LinkBuilder:
@@ -169,14 +184,7 @@ class LinkBuilder:
             )
         specialty = resolution.specialty
         if specialty is not None and "specialty" not in explained:
-            how = {
-                "default": "default specialty",
-                "coding": "resolves to",
-                "text": "free text, searched as",
-            }
-            diagnostics.append(
-                Diagnostic("specialty", "ok", f"{how[specialty.source]}: {specialty.label}")
-            )
+            diagnostics.append(_specialty_diagnostic(specialty))
         location = resolution.location
         if location is not None:
             where = location.city or location.insee or "the address"

@@ -396,6 +396,20 @@ async def test_link_normalises_a_bare_idnps_street_number_and_city(client: AppCl
     assert body["valid"] is True
 
 
+async def test_link_explains_free_text_specialties(client: AppClient) -> None:
+    mapped = await links(client, origin=TEST_ORIGIN, specialty="cardiologue")
+    assert diagnostics_for(mapped, "specialty") == [
+        (
+            "ok",
+            "free text read as Cardiologie et Maladies vasculaires (SM) (SM04), by a "
+            "stewards' synonym",
+        )
+    ]
+    unmapped = await links(client, origin=TEST_ORIGIN, specialty="plombier")
+    assert diagnostics_for(unmapped, "specialty")[0][0] == "warning"
+    assert "plombier" not in str(unmapped["diagnostics"])
+
+
 async def test_link_reports_what_the_sas_will_refuse(client: AppClient) -> None:
     body = await links(client, origin="SAMU-NOPE", practitioner=DURAND)
     assert body["valid"] is False
