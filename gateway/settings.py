@@ -182,7 +182,9 @@ class SearchSettings:
 class SharedCacheSettings:
     #: ``redis://host:6379/0`` (Valkey or Redis); empty = no shared tier (the default).
     redis_url: str = ""
-    ttl_s: float = 3600.0
+    #: Short: the shared tier absorbs bursts across replicas; freshness stays with each
+    #: replica's soft/hard TTLs (a refresh may read an entry this old).
+    ttl_s: float = 300.0
     #: Key and channel prefix: replicas of one deployment share it.
     prefix: str = "sasgw"
 
@@ -296,7 +298,7 @@ class Settings:
             ),
             shared_cache=SharedCacheSettings(
                 redis_url=env.text("GATEWAY_REDIS_URL", ""),
-                ttl_s=env.number("GATEWAY_REDIS_TTL", 3600.0, minimum=1.0),
+                ttl_s=env.number("GATEWAY_REDIS_TTL", 300.0, minimum=1.0),
                 prefix=env.text("GATEWAY_REDIS_PREFIX", "sasgw"),
             ),
         ).validated()

@@ -97,6 +97,8 @@ class SphereGrid:
         c1 = min(self.cols - 1, int((lon + dlon - self.lon0) // self.cell_deg))
         positions: list[I64] = []
         dots: list[F64] = []
+        if len(self) == 0 or r0 > r1 or c0 > c1:  # the circle misses the points' extent
+            return Hits(np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64))
         for row in range(r0, r1 + 1):
             start = int(self.cell_start[row * self.cols + c0])
             stop = int(self.cell_start[row * self.cols + c1 + 1])

@@ -145,7 +145,7 @@ class SearchEngine:
         group = (np.where(has_slot, 0, 2) + np.where(participant, 0, 1)).astype(np.uint64)
         if query.location_type == "address":
             # Nearness as an integer that keeps the order of (1 - dot) (≤ 2 for any point).
-            near = ((1.0 - dots) * float(1 << 59)).astype(np.uint64)
+            near = (np.clip(1.0 - dots, 0.0, 2.0) * float(1 << 59)).astype(np.uint64)
         else:
             near = mix(self.locations.row_hash[positions] ^ seed_hash(query.seed)) >> np.uint64(3)
         keys: npt.NDArray[np.uint64] = (group << _GROUP_SHIFT) | near
@@ -197,9 +197,14 @@ class SearchEngine:
 
 
 def _top(ids: I64, keys: npt.NDArray[np.uint64], ties: I64, count: int) -> I64:
-    """The ``count`` first ``ids`` by (key, tie), in order, without sorting them all."""
+    """The ``count`` first ``ids`` by (key, tie), in order, without sorting them all.
+
+    ``argpartition`` alone would pick an arbitrary subset of the items tied with the
+    boundary key, so pages could repeat or skip cards: every item tied with it is kept
+    before the exact sort."""
     if count < ids.size:
-        part = np.argpartition(keys, count - 1)[:count]
-        ids, keys, ties = ids[part], keys[part], ties[part]
+        boundary = keys[np.argpartition(keys, count - 1)[count - 1]]
+        keep = keys <= boundary
+        ids, keys, ties = ids[keep], keys[keep], ties[keep]
     ordered: I64 = ids[np.lexsort((ties, keys))]
-    return ordered
+    return ordered[:count]

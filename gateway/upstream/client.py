@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import httpx
+import msgspec
 import stamina
 from aiolimiter import AsyncLimiter
 
@@ -63,6 +64,18 @@ def _retry_after_s(response: httpx.Response, cap_s: float) -> float | None:
     except (TypeError, ValueError):
         return None  # unparsable: fall back to the normal backoff
     return min(cap_s, max(0.0, parsed.timestamp() - time.time()))
+
+
+def _worth_sharing(body: bytes) -> bool:
+    """A complete FHIR resource, and not an empty search (a "not found" other replicas
+    must re-ask for after the short negative TTL, not the shared tier's)."""
+    try:
+        decoded = msgspec.json.decode(body)
+    except msgspec.DecodeError:
+        return False  # truncated or not JSON: the caller rejects it, nobody shares it
+    if not isinstance(decoded, dict) or "resourceType" not in decoded:
+        return False
+    return decoded["resourceType"] != "Bundle" or bool(decoded.get("entry"))
 
 
 class UpstreamClient:
@@ -127,7 +140,7 @@ class UpstreamClient:
                 200, content=body, headers={"Content-Type": FHIR_JSON}, request=request
             )
         response = await self._call("GET", path, params=params, idempotent=True)
-        if response.status_code == 200:
+        if response.status_code == 200 and _worth_sharing(response.content):
             await self.shared.set(key, response.content)
         return response
 

@@ -60,3 +60,10 @@ def test_an_empty_grid_answers_empty() -> None:
     empty = SphereGrid(np.empty(0), np.empty(0))
     assert len(empty) == 0
     assert empty.within(48.0, 2.0, 10.0).positions.size == 0
+
+
+@pytest.mark.parametrize(("lat", "lon"), [(51.0, 179.0), (46.0, 40.0), (0.0, -170.0)])
+def test_a_single_point_grid_answers_outside_its_extent(lat: float, lon: float) -> None:
+    grid = SphereGrid(np.array([46.0]), np.array([2.0]))
+    assert grid.within(lat, lon, 5.0).positions.size == 0
+    assert grid.within(46.0, 2.0, 1.0).positions.tolist() == [0]

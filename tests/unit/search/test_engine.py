@@ -199,3 +199,41 @@ def test_preferred_doctor_is_found_outside_the_circle() -> None:
     assert far in {r.position for r in head}
     assert page.rows[: len(head)] == head
     assert all(loc.columns["idnps"][r.position] != doctor for r in page.rows[len(head) :])
+
+
+def test_pages_never_repeat_or_skip_cards_tied_on_distance() -> None:
+    loc = make_locations(500, 4)
+    columns = {k: v.copy() for k, v in loc.columns.items()}
+    points = np.arange(500) % 5  # five shared addresses
+    columns["lat"] = PARIS[0] + points * 0.001
+    columns["lon"] = np.full(500, PARIS[1])
+    columns["participant"][:] = False
+    columns["first_slot"][:] = NO_SLOT
+    tied = PracticeLocations(validate(columns, "test"))
+    seen: list[str] = []
+    for page in range(1, 30):
+        seen += engine_ids(tied, SearchQuery(*PARIS, "address", 5.0, page=page, page_size=20))
+    assert len(seen) == 500
+    assert len(set(seen)) == 500
+    assert seen == engine_ids(tied, SearchQuery(*PARIS, "address", 5.0, page_size=10_000))
+
+
+def test_a_location_at_the_exact_search_point_ranks_first_in_its_group() -> None:
+    loc = make_locations(300, 12)
+    for p in range(0, 300, 7):
+        lat, lon = float(loc.columns["lat"][p]), float(loc.columns["lon"][p])
+        page = SearchEngine(loc).search(SearchQuery(lat, lon, "address", 5.0, page_size=1000))
+        group = [r.position for r in page.rows if _group(loc, r.position) == _group(loc, p)]
+        assert group[0] == p or loc.columns["lat"][group[0]] == lat
+
+
+def _group(loc: PracticeLocations, p: int) -> int:
+    slot = loc.columns["first_slot"][p] != NO_SLOT
+    return (0 if slot else 2) + (0 if loc.columns["participant"][p] else 1)
+
+
+def test_a_search_outside_the_points_extent_finds_nothing() -> None:
+    loc = make_locations(50, 2)
+    for lat, lon in ((51.0, 179.0), (-50.0, -179.0), (48.85, 40.0), (89.0, 2.35)):
+        page = SearchEngine(loc).search(SearchQuery(lat, lon, "address", 10.0))
+        assert (page.total, page.rows) == (0, [])
