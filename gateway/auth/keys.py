@@ -78,6 +78,7 @@ def load_keys(path: Path) -> KeyRing:
     consumers: list[Consumer] = []
     problems: list[str] = []
     labels: dict[str, int] = {}
+    digests: dict[bytes, int] = {}
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
@@ -101,8 +102,15 @@ def load_keys(path: Path) -> KeyRing:
                 f"{path}:{number}: label '{label}' already used on line {labels[label]}"
             )
             continue
+        digest = bytes.fromhex(match.group(1))
+        if digest in digests:
+            problems.append(
+                f"{path}:{number}: this key is already listed on line {digests[digest]}"
+            )
+            continue
         labels[label] = number
-        consumers.append(Consumer(role, label, bytes.fromhex(match.group(1))))
+        digests[digest] = number
+        consumers.append(Consumer(role, label, digest))
     if problems:
         raise KeyFileError("\n".join(problems))
     return KeyRing(consumers)

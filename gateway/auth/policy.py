@@ -73,7 +73,9 @@ class Authenticator:
         limiter = self._limiters.get(consumer.label)
         if limiter is None:
             rate = self.settings.key_rate_per_s
-            limiter = self._limiters[consumer.label] = AsyncLimiter(max(1.0, rate), 1.0)
+            # aiolimiter needs max_rate >= 1: a rate below 1/s is one call per 1/rate s.
+            burst = max(1.0, rate)
+            limiter = self._limiters[consumer.label] = AsyncLimiter(burst, burst / rate)
         if not limiter.has_capacity():
             raise RateLimited(
                 "Too many requests for this API key",

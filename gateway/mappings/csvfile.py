@@ -8,7 +8,6 @@ a file is collected so that one check run reports them all.
 from __future__ import annotations
 
 import csv
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +46,15 @@ class Problems:
             raise MappingError("\n".join(self.messages))
 
 
+def _cells(line: str) -> list[str]:
+    """The fields of one line; an unbalanced quote is an error, not a multi-line field."""
+    if line.count('"') % 2:
+        raise csv.Error("unbalanced double quote")
+    if any(ord(ch) < 32 and ch != "\t" for ch in line):
+        raise csv.Error("it contains an invisible control character")
+    return next(csv.reader([line], strict=True), [])
+
+
 def read_rows(path: Path, columns: Sequence[str], problems: Problems) -> list[Row]:
     """Rows of ``path`` keyed by ``columns`` (the exact header), cells stripped.
 
@@ -67,14 +75,22 @@ def read_rows(path: Path, columns: Sequence[str], problems: Problems) -> list[Ro
     if not numbered:
         problems.add(None, f"no header line; the first line must be {','.join(columns)}")
         problems.raise_if_any()
-    parsed = list(csv.reader(io.StringIO("\n".join(line for _, line in numbered))))
-    header = tuple(h.strip() for h in parsed[0])
+    # One line at a time: a stray quote must not swallow the lines after it.
+    try:
+        header = tuple(h.strip() for h in _cells(numbered[0][1]))
+    except csv.Error:
+        header = ()
     if header != tuple(columns):
         hint = " (separated by commas, not semicolons)" if ";" in numbered[0][1] else ""
         problems.add(numbered[0][0], f"the header must be exactly {','.join(columns)}{hint}")
         problems.raise_if_any()
     rows: list[Row] = []
-    for (line_no, _), cells in zip(numbered[1:], parsed[1:], strict=True):
+    for line_no, line in numbered[1:]:
+        try:
+            cells = _cells(line)
+        except csv.Error as exc:
+            problems.add(line_no, f"this line cannot be read as CSV ({exc})")
+            continue
         if len(cells) != len(columns):
             hint = ' (a decimal comma needs quotes: "47,5")' if len(cells) > len(columns) else ""
             problems.add(

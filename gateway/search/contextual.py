@@ -182,14 +182,18 @@ class ContextualSearch:
     async def location(
         self, params: LaunchParams, radii: RadiusTable, errors: list[Problem]
     ) -> SearchLocation | None:
-        if not any((params.inseecode, params.city, params.streetname, params.streetnumber)):
+        insee, city, street, number = (
+            (v or "").strip() or None
+            for v in (params.inseecode, params.city, params.streetname, params.streetnumber)
+        )
+        if not any((insee, city, street, number)):
             return None
         try:
             found = await self.geo.geocode(
-                inseecode=params.inseecode or None,
-                streetnumber=params.streetnumber,
-                streetname=params.streetname,
-                city=None if params.inseecode else params.city,
+                inseecode=insee,
+                streetnumber=number,
+                streetname=street,
+                city=None if insee else city,
             )
         except UpstreamError:
             errors.append(

@@ -185,6 +185,12 @@ async def test_inseecode_wins_over_city(client: AppClient) -> None:
     assert body["location"]["departement"] == "48"
 
 
+async def test_a_blank_inseecode_leaves_the_city(client: AppClient) -> None:
+    body = await resolve(client, inseecode="  ", city="Gennevilliers")
+    assert body["location"]["insee"] == "92036"
+    assert body["errors"] == []
+
+
 async def test_city_alone_is_located(client: AppClient) -> None:
     body = await resolve(client, city="Gennevilliers")
     assert body["location"]["insee"] == "92036"

@@ -73,3 +73,12 @@ def test_a_missing_file_and_a_bad_label_are_errors(tmp_path: Path) -> None:
 def test_route_policy(path: str, public_ops: bool, roles: set[Role] | None) -> None:
     found = required_roles(path, public_ops)
     assert (None if found is None else set(found)) == roles
+
+
+def test_the_same_key_listed_twice_is_refused(tmp_path: Path) -> None:
+    _, line = new_key(Role.SEARCH, "front")
+    admin_line = line.replace("search", "admin", 1).replace("front", "front-copy")
+    path = tmp_path / "keys"
+    path.write_text(f"{line}\n{admin_line}\n", encoding="utf-8")
+    with pytest.raises(KeyFileError, match=r":2: this key is already listed on line 1"):
+        load_keys(path)

@@ -74,3 +74,18 @@ def test_a_wrong_header_is_rejected(tmp_path: Path) -> None:
 def test_a_missing_file_is_a_mapping_error(tmp_path: Path) -> None:
     with pytest.raises(MappingError, match="cannot read"):
         load_authorities(tmp_path / "absent.csv")
+
+
+def test_a_stray_quote_or_a_nul_byte_is_reported_on_its_line(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        'SAMU-75,"Paris,75,yes,no\n'  # 3: unbalanced quote
+        "SAMU-92,SAMU 92,92,yes,no\n"  # 4: fine, and not swallowed by line 3
+        "SAMU-93,SAMU \x00 93,93,yes,no\n",  # 5: NUL
+    )
+    with pytest.raises(MappingError) as caught:
+        load_authorities(path, KNOWN | {"93"})
+    report = str(caught.value)
+    assert ":3: this line cannot be read as CSV (unbalanced double quote)" in report
+    assert ":5: this line cannot be read as CSV" in report
+    assert ":4:" not in report
