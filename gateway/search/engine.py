@@ -50,6 +50,8 @@ class SearchQuery:
     preferred_doctor: int | None = None
     #: ("profession", TRE_G15 code) or ("specialty", TRE_R38 code).
     specialty: tuple[str, str] | None = None
+    #: Only the preferred doctor's cards (e.g. the specialty asked for is unknown).
+    only_preferred: bool = False
     page: int = 1
     page_size: int = 20
 
@@ -96,7 +98,8 @@ class SearchEngine:
         radius = query.radius_km
         positions, dots = self._candidates(query, radius)
         enlarged = False
-        if positions.size < query.min_results and query.enlargement_km > 0:
+        too_few = positions.size < query.min_results and not query.only_preferred
+        if too_few and query.enlargement_km > 0:
             radius += query.enlargement_km
             positions, dots = self._candidates(query, radius)
             enlarged = True
@@ -124,6 +127,8 @@ class SearchEngine:
         return SearchPage(rows, radius, enlarged, total)
 
     def _candidates(self, query: SearchQuery, radius: float) -> tuple[I64, F64]:
+        if query.only_preferred:
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64)
         hits = self.locations.grid.within(query.lat, query.lon, radius)
         columns = self.locations.columns
         mask: npt.NDArray[np.bool_] | None = None

@@ -79,6 +79,9 @@ class SearchResult:
     enlarged: bool
     total: int
     departement: str | None
+    #: False when the specialty asked for is not a known code: only the preferred doctor's
+    #: cards are returned (SAS rule); None when no specialty was asked for.
+    specialty_known: bool | None = None
 
 
 class SearchService:
@@ -125,6 +128,10 @@ class SearchService:
         else:
             departement = self.departement_near(request.lat, request.lon)
         row = self.mappings.current.radii.get(departement) if departement else None
+        lat, lon = request.lat, request.lon
+        if request.location_type == "county" and row is not None:
+            lat, lon = row.barycentre_lat, row.barycentre_lon  # SAS: the département's centre
+        specialty = await self._specialty(request.specialty) if request.specialty else None
         radius = request.radius_km
         if radius is None:
             default = (
@@ -138,8 +145,8 @@ class SearchService:
             )
             radius = default
         query = SearchQuery(
-            lat=request.lat,
-            lon=request.lon,
+            lat=lat,
+            lon=lon,
             location_type=request.location_type,
             radius_km=radius,
             seed=request.seed,
@@ -151,17 +158,26 @@ class SearchService:
             )
             if request.preferred_doctor
             else None,
-            specialty=await self._specialty(request.specialty) if request.specialty else None,
+            specialty=specialty or None,
+            only_preferred=specialty == (),
             page=request.page,
             page_size=request.page_size,
         )
         page = self.engine.search(query)
         by_finess = {c.finess: c for c in cpts}
         cards = [await self._card(r, by_finess) for r in page.rows]
-        return SearchResult(cards, page.radius_km, page.enlarged, page.total, departement)
+        return SearchResult(
+            cards,
+            page.radius_km,
+            page.enlarged,
+            page.total,
+            departement,
+            None if specialty is None else specialty != (),
+        )
 
-    async def _specialty(self, value: str) -> tuple[str, str]:
-        """``system|code`` (URL or ``urn:oid:``), or a bare TRE_R38 code or TRE_G15 code."""
+    async def _specialty(self, value: str) -> tuple[str, str] | tuple[()]:
+        """``system|code`` (URL or ``urn:oid:``), or a bare TRE_R38 code or TRE_G15 code;
+        ``()`` for a well-formed code the terminology does not know."""
         text = value.strip()
         if "|" in text:
             system, _, code = text.rpartition("|")
@@ -171,11 +187,7 @@ class SearchService:
         try:
             cs, concept, _ = await self.terminology.lookup(system, code)
         except NotFound:
-            # Not the terminology's message: it quotes the value, which is not echoed.
-            raise InvalidInput(
-                "specialty is not a known TRE_R38 specialty or TRE_G15 profession code",
-                parameter="specialty",
-            ) from None
+            return ()
         column = _NOS_COLUMN.get(nos_id(cs.url) or "")
         if column is None:
             raise InvalidInput(

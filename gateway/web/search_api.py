@@ -59,6 +59,9 @@ class SearchResponse(msgspec.Struct):
     enlarged: bool
     total: int
     departement: str | None
+    #: False: the specialty is not a known code, so only the preferred doctor's cards are
+    #: returned; null when no specialty was asked for.
+    specialty_known: bool | None
 
 
 def _card(card: ResultCard) -> SearchCard:
@@ -155,5 +158,6 @@ class SearchController(Controller):
             enlarged=found.enlarged,
             total=found.total,
             departement=found.departement,
+            specialty_known=found.specialty_known,
         )
         return Response(body, headers=_NO_STORE)

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from gateway.search.geo_math import haversine_km
 from tests.conftest import AppClient
 
 PARIS_8 = {"lat": 48.8727, "lon": 2.3126}
@@ -97,7 +98,7 @@ async def test_specialty_filters_by_profession_or_specialty(client: AppClient) -
         ({"lat": 95, "lon": 2}, "lat"),
         ({"lat": 48, "lon": 2, "radius_km": 0}, "radius_km"),
         ({"lat": 48, "lon": 2, "location_type": "planet"}, "location_type"),
-        ({"lat": 48, "lon": 2, "specialty": "urn:oid:1.2.250.1.213.2.28|NOPE"}, "specialty"),
+        ({"lat": 48, "lon": 2, "specialty": "TRE_R314|PUBLIC"}, "specialty"),
         ({"lat": 48, "lon": 2, "preferred_doctor": "12"}, "preferred_doctor"),
         ({"lat": 48, "lon": 2, "insee": "7510"}, "insee"),
         ({"lat": 48, "lon": 2, "page_size": 1000}, "page_size"),
@@ -108,6 +109,41 @@ async def test_bad_parameters_are_400_naming_them(
 ) -> None:
     body = await search(client, 400, **params)
     assert parameter in str(body["error"])
+
+
+async def test_an_unknown_specialty_keeps_only_the_preferred_doctor(client: AppClient) -> None:
+    body = await search(
+        client,
+        **PARIS_8,
+        radius_km=5,
+        specialty="urn:oid:1.2.250.1.213.2.28|SM999",
+        preferred_doctor="819990000002",
+    )
+    assert body["specialty_known"] is False
+    assert [r["preferred_doctor"] for r in body["results"]] == [True, True]
+    assert body["total"] == 2
+    assert body["enlarged"] is False
+    known = await search(client, **PARIS_8, radius_km=5, specialty="SM54")
+    assert known["specialty_known"] is True
+    assert (await search(client, **PARIS_8, radius_km=5))["specialty_known"] is None
+
+
+async def test_a_departement_search_uses_its_barycentre_and_county_radius(
+    client: AppClient,
+) -> None:
+    row = client.services.mappings.current.radii.get("48")
+    assert row is not None
+    # Centre given anywhere in Lozère: the search is over the whole département.
+    body = await search(
+        client, lat=44.9, lon=3.2, insee="48095", location_type="county", page_size=100
+    )
+    assert body["radius_km"] in (row.county_radius_km, row.county_radius_km + row.enlargement_km)
+
+    for result in body["results"]:
+        distance = haversine_km(
+            row.barycentre_lat, row.barycentre_lon, result["lat"], result["lon"]
+        )
+        assert abs(distance - result["distance_km"]) < 0.01
 
 
 async def test_an_unknown_insee_code_is_404(client: AppClient) -> None:
