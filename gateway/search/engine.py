@@ -84,6 +84,8 @@ class SearchPage:
     radius_km: float
     enlarged: bool
     total: int
+    #: Covering CPTS that had a member inside the circle (so a card in the ranking).
+    cpts_ranked: frozenset[str] = frozenset()
 
 
 def seed_hash(seed: str) -> np.uint64:
@@ -124,7 +126,8 @@ class SearchEngine:
                         group,
                     )
                 )
-        return SearchPage(rows, radius, enlarged, total)
+        ranked = frozenset(group.finess for group in cpts_at.values())
+        return SearchPage(rows, radius, enlarged, total, ranked)
 
     def _candidates(self, query: SearchQuery, radius: float) -> tuple[I64, F64]:
         if query.only_preferred:

@@ -57,17 +57,18 @@ class ResultCard:
     id: str
     kind: str
     preferred_doctor: bool
-    distance_km: float
+    #: None for a CPTS card with no member inside the circle.
+    distance_km: float | None
     sas_participant: bool
     first_slot: datetime | None
-    idnps: str
-    family: str
-    given: str
+    idnps: str | None
+    family: str | None
+    given: str | None
     profession: Label | None
     specialty: Label | None
-    insee: str
-    lat: float
-    lon: float
+    insee: str | None
+    lat: float | None
+    lon: float | None
     cpts: Cpts | None = None
     cpts_members: int = 0
 
@@ -82,6 +83,27 @@ class SearchResult:
     #: False when the specialty asked for is not a known code: only the preferred doctor's
     #: cards are returned (SAS rule); None when no specialty was asked for.
     specialty_known: bool | None = None
+
+
+def _cpts_only(cpts: Cpts) -> ResultCard:
+    return ResultCard(
+        id=cpts.finess or cpts.id,
+        kind="cpts",
+        preferred_doctor=False,
+        distance_km=None,
+        sas_participant=False,
+        first_slot=None,
+        idnps=None,
+        family=None,
+        given=None,
+        profession=None,
+        specialty=None,
+        insee=None,
+        lat=None,
+        lon=None,
+        cpts=cpts,
+        cpts_members=0,
+    )
 
 
 class SearchService:
@@ -166,11 +188,19 @@ class SearchService:
         page = self.engine.search(query)
         by_finess = {c.finess: c for c in cpts}
         cards = [await self._card(r, by_finess) for r in page.rows]
+        # A CPTS covering the commune is shown even with no member inside the circle (DESIGN
+        # §2: by zone, not by distance): after the ranked cards, in the covering order.
+        unranked = [c for c in cpts if c.finess not in page.cpts_ranked]
+        start = (request.page - 1) * request.page_size + len(cards)
+        for index in range(max(start, page.total), page.total + len(unranked)):
+            if len(cards) >= request.page_size:
+                break
+            cards.append(_cpts_only(unranked[index - page.total]))
         return SearchResult(
             cards,
             page.radius_km,
             page.enlarged,
-            page.total,
+            page.total + len(unranked),
             departement,
             None if specialty is None else specialty != (),
         )

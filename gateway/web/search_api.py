@@ -38,7 +38,8 @@ class SearchCard(msgspec.Struct):
     id: str
     kind: str
     preferred_doctor: bool
-    distance_km: float
+    #: null for a CPTS covering the commune with no member inside the circle.
+    distance_km: float | None
     sas_participant: bool
     first_slot: datetime | None
     idnps: str | None
@@ -46,9 +47,9 @@ class SearchCard(msgspec.Struct):
     given: str | None
     profession: CodedOut | None
     specialty: CodedOut | None
-    insee: str
-    lat: float
-    lon: float
+    insee: str | None
+    lat: float | None
+    lon: float | None
     cpts: CptsOut | None
 
 

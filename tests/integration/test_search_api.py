@@ -73,6 +73,25 @@ async def test_a_cpts_card_replaces_its_members(client: AppClient) -> None:
     assert grouped["total"] == plain["total"] - card["cpts"]["members_in_radius"] + 1
 
 
+async def test_a_covering_cpts_without_member_nearby_is_shown_last(client: AppClient) -> None:
+    # Searching from Mende for the Paris 17th's commune: no member of its CPTS is near.
+    params = {**MENDE, "radius_km": 5, "insee": "75117", "page_size": 100}
+    body = await search(client, **params)
+    last = body["results"][-1]
+    assert (last["kind"], last["id"], last["distance_km"]) == ("cpts", "759999901", None)
+    assert last["cpts"]["members_in_radius"] == 0
+    assert body["total"] == len(body["results"])
+    assert sum(r["kind"] == "cpts" for r in body["results"]) == 1
+    # Paginated: the CPTS card is the last item of the last page.
+    pages = []
+    for page in range(1, 20):
+        chunk = (await search(client, **{**params, "page_size": 3, "page": page}))["results"]
+        if not chunk:
+            break
+        pages.extend(r["id"] for r in chunk)
+    assert pages == [r["id"] for r in body["results"]]
+
+
 async def test_seeded_order_is_stable_and_seed_dependent(client: AppClient) -> None:
     params = {**PARIS_8, "radius_km": 5, "location_type": "city", "page_size": 50}
     one = [r["id"] for r in (await search(client, **params, seed="a"))["results"]]
