@@ -7,6 +7,7 @@ exceptions so that it happens on SIGTERM, SIGHUP and Ctrl-C too.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import os
@@ -17,7 +18,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType
 from typing import IO, Any
@@ -177,3 +178,17 @@ def sigterm_as_exit() -> Iterator[None]:
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
+
+
+def run_bench(bench: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+    """``bench(args)`` with signals unwinding the stack; the process exit status (2 when the
+    bench cannot run, 130 on Ctrl-C)."""
+    try:
+        with sigterm_as_exit():
+            return bench(args)
+    except BenchError as exc:
+        print(f"bench error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

@@ -45,7 +45,7 @@ from bench import _postgis
 from bench._common import REPO, BenchError, log
 from bench._measure import Endpoint, LoadPlan, measure, verify
 from bench._sampling import format_rss, rss_report, wait_until_quiet
-from bench._server import Server, free_port, serving, sigterm_as_exit
+from bench._server import Server, free_port, run_bench, serving
 from bench._wrk import Wrk, ensure_wrk, write_script
 from gateway.search.engine import SearchEngine, SearchQuery
 from gateway.search.geo_math import EARTH_RADIUS_KM
@@ -286,12 +286,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-http", action="store_true")
     parser.add_argument("--skip-postgis", action="store_true")
     args = parser.parse_args(argv)
-    try:
-        with sigterm_as_exit():
-            return bench(args)
-    except BenchError as exc:
-        print(f"bench error: {exc}", file=sys.stderr)
-        return 2
+    return run_bench(bench, args)
 
 
 if __name__ == "__main__":

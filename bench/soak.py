@@ -32,7 +32,7 @@ import httpx
 
 from bench._common import REPO, BenchError, log
 from bench._sampling import CpuSample, CpuShare, cpu_between, format_rss, rss_report
-from bench._server import Server, free_port, serving, sigterm_as_exit
+from bench._server import Server, free_port, run_bench, serving
 from bench._stubs import INSEES, POOL, STREETS, Stubs, Summary
 
 DEMO_SNAPSHOT = REPO / "gateway" / "demo" / "snapshot"
@@ -299,12 +299,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if min(args.clients, args.minutes, args.sample_s) <= 0 or args.warmup_s < 0:
         parser.error("--clients, --minutes, --sample-s must be > 0, --warmup-s >= 0")  # exit 2
-    try:
-        with sigterm_as_exit():
-            return bench(args)
-    except BenchError as exc:
-        print(f"bench error: {exc}", file=sys.stderr)
-        return 2
+    return run_bench(bench, args)
 
 
 if __name__ == "__main__":

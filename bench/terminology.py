@@ -34,7 +34,7 @@ from bench._report import (
     write_results,
 )
 from bench._sampling import format_rss, rss_report, wait_until_quiet
-from bench._server import Server, free_port, http_get, serving, sigterm_as_exit
+from bench._server import Server, free_port, http_get, run_bench, serving
 from bench._wrk import Wrk, WrkResult, ensure_wrk, write_script, wrk_version
 
 REAL_SNAPSHOT = REPO.parent / "shared" / "reference" / "nos"
@@ -283,15 +283,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.rounds < 1 or args.duration < 1:
         print("--rounds and --duration must be >= 1", file=sys.stderr)
         return 2
-    try:
-        with sigterm_as_exit():
-            return bench(args)
-    except BenchError as exc:
-        print(f"bench error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    return run_bench(bench, args)
 
 
 if __name__ == "__main__":
