@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -13,7 +10,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.integration.test_scale_out import free_port
+from tests.processes import start_gateway
 from tests.stubs import Stub, StubSmt
 
 SLOW_SYSTEM = "https://mos.esante.gouv.fr/NOS/TRE_R72-FamilleActivite/FHIR/TRE-R72-FamilleActivite"
@@ -31,33 +28,19 @@ def stub() -> Iterator[Stub]:
 
 
 def test_sigterm_lets_an_in_flight_request_finish(stub: Stub) -> None:
-    port = free_port()
-    env = {
-        **os.environ,
-        "GATEWAY_SMT_URL": stub.url,
-        "GATEWAY_SMT_READ_TIMEOUT": "5",
-        "GATEWAY_SMT_BUDGET": "6",
-        "GATEWAY_GEOCODER_URL": "",
-        "GATEWAY_ANNUAIRE_URL": "",
-        "GATEWAY_ROR_URL": "",
-        "GATEWAY_ACCESS_LOG": "false",
-        "GATEWAY_API_KEYS_FILE": "",
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gateway.cli", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    process, base = start_gateway(
+        {
+            "GATEWAY_SMT_URL": stub.url,
+            "GATEWAY_SMT_READ_TIMEOUT": "5",
+            "GATEWAY_SMT_BUDGET": "6",
+            "GATEWAY_GEOCODER_URL": "",
+            "GATEWAY_ANNUAIRE_URL": "",
+            "GATEWAY_ROR_URL": "",
+            "GATEWAY_ACCESS_LOG": "false",
+            "GATEWAY_API_KEYS_FILE": "",
+        }
     )
-    base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/health/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
         result: dict[str, int] = {}
 
         def slow_request() -> None:

@@ -12,7 +12,6 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -25,16 +24,10 @@ import pytest
 
 from gateway.settings import DEMO_SNAPSHOT_DIR
 from tests.conftest import copy_mappings
+from tests.processes import free_port, start_gateway
 
 MARTIN = "819990000002"
 BUNDLE = DEMO_SNAPSHOT_DIR / "directory" / "Bundle-demo-practitioners.json"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def redis_binary() -> str | None:
@@ -106,29 +99,6 @@ def annuaire_url() -> Iterator[str]:
         yield f"http://127.0.0.1:{server.server_address[1]}/fhir/v2"
     finally:
         server.shutdown()
-
-
-def start_gateway(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gateway.cli", "serve", "--port", str(port)],
-        env={**os.environ, **env},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/health/ready", timeout=1).status_code == 200:
-                return process, base
-        except httpx.TransportError:
-            pass
-        if process.poll() is not None:
-            break
-        time.sleep(0.2)
-    process.terminate()
-    pytest.fail("a gateway did not become ready")
 
 
 @pytest.fixture
