@@ -22,6 +22,7 @@ from gateway.directory.index import DirectoryIndex
 from gateway.directory.practitioners import PractitionerService
 from gateway.directory.ror import RorClient
 from gateway.errors import GatewayError, MappingsRejected
+from gateway.geo.communes import CommuneIndex
 from gateway.geo.service import GeoService, build_geo_service
 from gateway.mappings.codes import CodeChecker
 from gateway.mappings.csvfile import MappingError
@@ -91,10 +92,7 @@ class Services:
         async with self._reload_lock:
             try:
                 loaded = await asyncio.to_thread(
-                    load_mappings,
-                    self.settings.mappings.directory,
-                    self.geo.communes.departement_codes,
-                    CodeChecker(self.store),
+                    steward_tables, self.settings, self.geo.communes, self.store
                 )
             except MappingError as exc:
                 problems = str(exc).splitlines()
@@ -177,11 +175,7 @@ def build_services(settings: Settings, transports: Transports | None = None) -> 
     practitioners, directory_loader, annuaire_upstream = _build_practitioners(
         settings, transports, terminology, practice_locator(geo), shared
     )
-    mappings = ActiveMappings(
-        load_mappings(
-            settings.mappings.directory, geo.communes.departement_codes, CodeChecker(store)
-        )
-    )
+    mappings = ActiveMappings(steward_tables(settings, geo.communes, store))
     contextual = ContextualSearch(terminology, practitioners, geo, mappings)
     started = time.perf_counter()
     locations, _ = load_locations(settings.snapshot.directory, practitioners.snapshot, geo.communes)
@@ -212,6 +206,13 @@ def build_services(settings: Settings, transports: Transports | None = None) -> 
         ror=ror_client(settings, transports),
         shared=shared,
         ready=report.resources > 0,
+    )
+
+
+def steward_tables(settings: Settings, communes: CommuneIndex, store: TerminologyStore) -> Mappings:
+    """The tables of ``GATEWAY_MAPPINGS_DIR``, checked against the communes and the NOS."""
+    return load_mappings(
+        settings.mappings.directory, communes.departement_codes, CodeChecker(store)
     )
 
 
