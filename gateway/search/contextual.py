@@ -182,18 +182,17 @@ class ContextualSearch:
     async def location(
         self, params: LaunchParams, radii: RadiusTable, errors: list[Problem]
     ) -> SearchLocation | None:
-        insee, city, street, number = (
-            (v or "").strip() or None
-            for v in (params.inseecode, params.city, params.streetname, params.streetnumber)
-        )
-        if not any((insee, city, street, number)):
+        address = (params.inseecode, params.city, params.streetname, params.streetnumber)
+        if not any((v or "").strip() for v in address):
             return None
         try:
+            # The geocoder service applies the INT_L01 address rules (inseecode wins over
+            # city, digits of the street number, blank values absent).
             found = await self.geo.geocode(
-                inseecode=insee,
-                streetnumber=number,
-                streetname=street,
-                city=None if insee else city,
+                inseecode=params.inseecode,
+                streetnumber=params.streetnumber,
+                streetname=params.streetname,
+                city=params.city,
             )
         except UpstreamError:
             errors.append(
