@@ -6,7 +6,7 @@ reuses ``--snapshot``, then measures, in the same run and on the same data, the
 
 * in-process: the index build (``PracticeLocations``: grid + columns in grid order) and its
   memory; ``SearchEngine.search`` for the ranked first page and for the last page (every hit
-  ranked); ``SearchService.search`` (radius rules, labels, cards) on ``build_services``;
+  ranked); ``SearchService.search`` (radius rules, labels, cards) on ``build_assembly``;
 * through HTTP: ``gateway serve`` offline, time to ``/health/ready`` and RSS, then ``wrk``
   at each ``--connections`` count (1: latency; more: latency under load);
 * (a) brute force: numpy haversine over every lat/lon (float64, radians and cos(lat)
@@ -119,7 +119,9 @@ class BruteForce:
 
 def bench_in_process(snapshot: Path, columns: Columns, runs: int) -> tuple[list[Row], Figures]:
     """Index build, engine (first and last page), service, brute force."""
-    from gateway.container import build_services
+    from gateway.app import build_assembly
+    from gateway.directory.component import DirectoryComponent
+    from gateway.search.component import SearchComponent
     from gateway.search.service import SearchRequest
     from gateway.settings import Settings
 
@@ -135,20 +137,22 @@ def bench_in_process(snapshot: Path, columns: Columns, runs: int) -> tuple[list[
     rows.append(Row(LAST, *timed(lambda: engine.search(last), runs), total))
     settings = Settings.from_env({"GATEWAY_SNAPSHOT_DIR": str(snapshot)} | OFFLINE_ENV)
     started = time.perf_counter()
-    services = build_services(settings)
+    assembly = build_assembly(settings)
+    search = assembly.get(SearchComponent).search
+    cpts = assembly.get(DirectoryComponent).cpts
     figures["services_s"] = time.perf_counter() - started
     request = SearchRequest(LAT, LON, "address", RADIUS_KM, page=1, page_size=PAGE)
     loop = asyncio.new_event_loop()  # run_until_complete adds a few µs to each call
 
     def service_search() -> Any:
-        return loop.run_until_complete(services.search.search(request, services.cpts))
+        return loop.run_until_complete(search.search(request, cpts.current))
 
     try:
         total = service_search().total
-        served = f"over {len(services.search.locations):,} rows (npz + snapshot FHIR practitioners)"
+        served = f"over {len(search.locations):,} rows (npz + snapshot FHIR practitioners)"
         cost = timed(service_search, runs)
         rows.append(Row("gateway SearchService, first page", *cost, total, served))
-        loop.run_until_complete(services.aclose())
+        loop.run_until_complete(assembly.aclose())
     finally:
         loop.close()
     brute = BruteForce(columns["lat"], columns["lon"])
@@ -217,7 +221,7 @@ def report(rows: list[Row], figures: Figures, locations: int) -> None:
     print(f"\nindex build (PracticeLocations: grid + columns in grid order): {f['build_s']:.2f} s")
     print(f"index memory: {f['index_mib']:.1f} MiB (PracticeLocations.nbytes), grid alone "
           f"{f['grid_mib']:.1f} MiB")  # fmt: skip
-    print(f"build_services (in-process start-up, locations included): {f['services_s']:.1f} s")
+    print(f"build_assembly (in-process start-up, locations included): {f['services_s']:.1f} s")
     if "ready_s" in f:
         print(f"gateway serve: start-up to /health/ready {f['ready_s']:.1f} s")
         print(f"server RSS after load: {f['rss_ready']}\nserver RSS after wrk: {f['rss_after']}")

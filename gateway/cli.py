@@ -9,7 +9,6 @@ import json
 import sys
 from pathlib import Path
 
-from gateway.container import Transports
 from gateway.settings import ConfigError, Settings
 
 
@@ -90,8 +89,9 @@ def _sync_terminology(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _sync_directory(args: argparse.Namespace, settings: Settings) -> int:
-    from gateway.container import ror_client
+    from gateway.component import Parts
     from gateway.directory.annuaire import AnnuaireClient
+    from gateway.directory.component import ror_client
     from gateway.directory.identifiers import parse_practitioner_id
     from gateway.directory.sync import sync_directory
     from gateway.errors import InvalidInput
@@ -102,7 +102,7 @@ def _sync_directory(args: argparse.Namespace, settings: Settings) -> int:
     except InvalidInput as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 2
-    ror = ror_client(settings, Transports())
+    ror = ror_client(Parts(settings))
     annuaire_settings = settings.annuaire
     annuaire = None
     if annuaire_settings.api_key and annuaire_settings.upstream.enabled:

@@ -7,7 +7,7 @@ import json
 import logging
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -15,8 +15,9 @@ import stamina
 import structlog
 from litestar import Litestar
 
-from gateway.app import create_app
-from gateway.container import Services, Transports
+from gateway.app import build_assembly, create_app
+from gateway.assembly import Assembly
+from gateway.component import Component, Transports
 from gateway.observability.logging import configure_logging
 from gateway.settings import (
     DEFAULT_MAPPINGS_DIR,
@@ -32,6 +33,7 @@ from gateway.settings import (
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE_DIR = ROOT.parent / "shared" / "reference"
 SMT_URL = "https://smt.test/fhir"
+C = TypeVar("C", bound=Component)
 
 
 @pytest.fixture(autouse=True)
@@ -98,17 +100,16 @@ class AppClient(httpx.AsyncClient):
     refresh tasks from the test.)
     """
 
-    def __init__(self, app: Litestar) -> None:
+    def __init__(self, app: Litestar, assembly: Assembly) -> None:
         super().__init__(transport=httpx.ASGITransport(app=app), base_url="http://gateway.test")
         self.app = app
+        self.assembly = assembly
 
-    @property
-    def services(self) -> Services:
-        found: Services = self.app.state.services
-        return found
+    def component(self, kind: type[C]) -> C:
+        return self.assembly.get(kind)
 
     async def __aexit__(self, *exc: Any) -> None:
-        await self.services.aclose()
+        await self.assembly.aclose()
         await super().__aexit__(*exc)
 
 
@@ -128,7 +129,8 @@ def copy_mappings(target: Path) -> Path:
 
 
 def make_client(settings: Settings, transports: Transports | None = None) -> AppClient:
-    return AppClient(create_app(settings, transports=transports))
+    assembly = build_assembly(settings, transports)
+    return AppClient(create_app(settings, assembly=assembly), assembly)
 
 
 def load_json(path: Path) -> dict[str, Any]:

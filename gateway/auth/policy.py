@@ -1,13 +1,16 @@
-"""Who may call what: route → roles, API key → consumer, per-key rate limit.
+"""Who may call what: each route declares its ``Access``, API key → consumer, rate limit.
 
-Framework-free; ``gateway.web.auth_guard`` applies it to every route. Rules:
+Framework-free. Every controller (or route) declares its access in litestar's ``opt``
+(``opt={ACCESS: SEARCH}``), and ``gateway.web.auth_guard`` applies it; a route that
+declares none is refused to everyone but admins, and a test fails when one exists. The
+declarations in force:
 
-* ``/admin/*``: admin.
-* ``/v1/contextual-search/links``: lrm (the LRM editors' link builder) or admin.
-* ``/v1/contextual-search/resolve``: search, lrm (to preview a launch) or admin.
-* ``/health/*``, ``/metrics``, ``/schema*``: anyone when ``public_ops`` (the default, for
-  probes and scrapers on a private network), else admin.
-* everything else (terminology, FHIR, directory, geography, search, rank): search or admin.
+* ``/admin/*``: ``ADMIN``.
+* ``/v1/contextual-search/links``: ``LINKS`` (LRM editors' link builder, or admin).
+* ``/v1/contextual-search/resolve``: ``RESOLVE`` (search, lrm to preview a launch, admin).
+* ``/health/*``, ``/metrics``, ``/schema*``: ``OPS``, anyone when ``public_ops`` (the
+  default, for probes and scrapers on a private network), else admin.
+* terminology, FHIR, directory, geography, search, rank: ``SEARCH`` (search or admin).
 
 Without a keys file the service runs open (``Authenticator.open``); it says so loudly at
 start.
@@ -15,30 +18,37 @@ start.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from aiolimiter import AsyncLimiter
 
 from gateway.auth.keys import Consumer, KeyRing, Role
 from gateway.errors import Forbidden, RateLimited, Unauthorized
 from gateway.settings import SecuritySettings
 
-_ADMIN = frozenset({Role.ADMIN})
-_LINKS = frozenset({Role.LRM, Role.ADMIN})
-_RESOLVE = frozenset({Role.SEARCH, Role.LRM, Role.ADMIN})
-_SEARCH = frozenset({Role.SEARCH, Role.ADMIN})
-_OPS_PREFIXES = ("/health/", "/metrics", "/schema")
+#: The ``opt`` key routes declare their access under.
+ACCESS = "access"
 
 
-def required_roles(path: str, public_ops: bool) -> frozenset[Role] | None:
-    """The roles allowed on ``path``; None: no key needed."""
-    if path.startswith("/admin/"):
-        return _ADMIN
-    if path.startswith(_OPS_PREFIXES):
-        return None if public_ops else _ADMIN
-    if path.startswith("/v1/contextual-search/links"):
-        return _LINKS
-    if path.startswith("/v1/contextual-search/"):
-        return _RESOLVE
-    return _SEARCH
+@dataclass(frozen=True, slots=True)
+class Access:
+    """The roles allowed on a route; ``ops``: no key needed when ``public_ops`` is on."""
+
+    roles: frozenset[Role]
+    ops: bool = False
+
+    def required(self, public_ops: bool) -> frozenset[Role] | None:
+        """The roles to check; None: no key needed."""
+        return None if self.ops and public_ops else self.roles
+
+
+ADMIN = Access(frozenset({Role.ADMIN}))
+LINKS = Access(frozenset({Role.LRM, Role.ADMIN}))
+RESOLVE = Access(frozenset({Role.SEARCH, Role.LRM, Role.ADMIN}))
+SEARCH = Access(frozenset({Role.SEARCH, Role.ADMIN}))
+OPS = Access(frozenset({Role.ADMIN}), ops=True)
+#: A route that declares nothing is treated as this: closed to all but admins.
+UNDECLARED = ADMIN
 
 
 class Authenticator:
@@ -51,12 +61,13 @@ class Authenticator:
     def open(self) -> bool:
         return self.keys is None
 
-    async def admit(self, path: str, presented: str | None) -> Consumer | None:
-        """The consumer behind ``presented`` if it may call ``path`` now; raises
-        ``Unauthorized`` (no or unknown key), ``Forbidden`` (wrong role) or ``RateLimited``."""
+    async def admit(self, access: Access, presented: str | None) -> Consumer | None:
+        """The consumer behind ``presented`` if it may use a route declaring ``access`` now;
+        raises ``Unauthorized`` (no or unknown key), ``Forbidden`` (wrong role) or
+        ``RateLimited``."""
         if self.keys is None:
             return None
-        roles = required_roles(path, self.settings.public_ops)
+        roles = access.required(self.settings.public_ops)
         if roles is None:
             return None
         if not presented:

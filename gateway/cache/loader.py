@@ -34,6 +34,7 @@ from typing import Any, Generic, TypeVar
 from gateway.cache.single_flight import SingleFlight
 from gateway.cache.store import BoundedStore, Entry
 from gateway.errors import NotFound, UpstreamError
+from gateway.settings import CacheSettings, DirectoryCacheSettings
 
 T = TypeVar("T")
 log = logging.getLogger("gateway.cache")
@@ -53,6 +54,19 @@ class Freshness:
     stale_if_error_s: float
     #: After a failed background refresh, serve the stale entry this long before retrying.
     retry_after_error_s: float = 30.0
+
+    @classmethod
+    def of(cls, cache: CacheSettings, soft_ttl_s: float, hard_ttl_s: float) -> Freshness:
+        """Soft/hard TTLs of one kind of data; negatives and stale-if-error are global."""
+        return cls(soft_ttl_s, hard_ttl_s, cache.negative_ttl_s, cache.stale_if_error_s)
+
+    @classmethod
+    def terminology(cls, cache: CacheSettings) -> Freshness:
+        return cls.of(cache, cache.terminology_soft_ttl_s, cache.terminology_hard_ttl_s)
+
+    @classmethod
+    def cards(cls, cache: CacheSettings, directory: DirectoryCacheSettings) -> Freshness:
+        return cls.of(cache, directory.card_soft_ttl_s, directory.card_hard_ttl_s)
 
 
 class _GoneDuringRefresh(Exception):

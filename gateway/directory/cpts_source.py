@@ -34,7 +34,7 @@ def communes_of(communes: CommuneIndex) -> CommunesOf:
 async def keep_refreshed(
     client: RorClient,
     expand: CommunesOf,
-    publish: Callable[[CptsIndex], None],
+    publish: Callable[[CptsIndex], object],
     interval_s: float = 3600.0,
 ) -> None:
     """Rebuild the index from the ROR forever; cancel the task to stop."""

@@ -22,6 +22,7 @@ from gateway.directory.identifiers import PractitionerId
 from gateway.directory.index import DirectoryIndex, PractitionerRecord
 from gateway.directory.model import rpps_of
 from gateway.errors import InvalidInput, UnknownPractitioner
+from gateway.settings import CacheSettings, DirectoryCacheSettings
 from gateway.terminology.service import TerminologyService
 from gateway.terminology.textnorm import normalise
 
@@ -70,7 +71,7 @@ class PractitionerService:
         self.locate = locate
         self.client = client if client is not None and client.upstream.settings.enabled else None
         self.loader = loader
-        self.freshness = freshness or Freshness(3600, 86_400, 60, 30 * 86_400)
+        self.freshness = freshness or Freshness.cards(CacheSettings(), DirectoryCacheSettings())
 
     async def card(self, pid: PractitionerId) -> tuple[PractitionerCard, CacheState]:
         record, state = await self._record(pid)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+from gateway.component import Live
 from gateway.mappings.authorities import AuthorityList, load_authorities
 from gateway.mappings.codes import CodeChecker
 from gateway.mappings.csvfile import MappingError
@@ -86,21 +87,14 @@ def content_version(directory: Path) -> str:
 _PINNED: ContextVar[Mappings | None] = ContextVar("pinned_mappings", default=None)
 
 
-class ActiveMappings:
+class ActiveMappings(Live[Mappings]):
     """The tables in force; ``swap`` replaces them in one assignment."""
-
-    def __init__(self, mappings: Mappings) -> None:
-        self._current = mappings
 
     @property
     def current(self) -> Mappings:
         """The version pinned for this request, else the latest."""
         pinned = _PINNED.get()
         return pinned if pinned is not None else self._current
-
-    def swap(self, mappings: Mappings) -> Mappings:
-        previous, self._current = self._current, mappings
-        return previous
 
     @contextmanager
     def pin(self) -> Iterator[Mappings]:

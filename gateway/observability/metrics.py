@@ -7,13 +7,13 @@ Labels are route templates and fixed words only, never values from a request.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from gateway.cache import CacheStats
+from gateway.component import CacheFigures
 from gateway.upstream import BreakerState, UpstreamClient
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -23,7 +23,7 @@ _BREAKER_VALUE = {BreakerState.CLOSED: 0, BreakerState.HALF_OPEN: 1, BreakerStat
 class _StateCollector(Collector):
     def __init__(
         self,
-        caches: Callable[[], dict[str, tuple[CacheStats, int, int]]],
+        caches: Callable[[], Mapping[str, CacheFigures]],
         upstreams: Callable[[], Iterable[UpstreamClient]],
     ) -> None:
         self._caches = caches
@@ -35,11 +35,11 @@ class _StateCollector(Collector):
         )
         entries = GaugeMetricFamily("gateway_cache_entries", "Entries held", labels=["cache"])
         size = GaugeMetricFamily("gateway_cache_bytes", "Approximate bytes held", labels=["cache"])
-        for name, (stats, count, nbytes) in self._caches().items():
-            for event, value in stats.as_dict().items():
+        for name, figures in self._caches().items():
+            for event, value in figures.stats.as_dict().items():
                 events.add_metric([name, event], value)
-            entries.add_metric([name], count)
-            size.add_metric([name], nbytes)
+            entries.add_metric([name], figures.entries)
+            size.add_metric([name], figures.bytes)
         calls = CounterMetricFamily(
             "gateway_upstream_calls", "HTTP calls sent", labels=["upstream"]
         )
@@ -60,7 +60,7 @@ class _StateCollector(Collector):
 class Metrics:
     def __init__(
         self,
-        caches: Callable[[], dict[str, tuple[CacheStats, int, int]]],
+        caches: Callable[[], Mapping[str, CacheFigures]],
         upstreams: Callable[[], Iterable[UpstreamClient]],
     ) -> None:
         self.registry = CollectorRegistry()

@@ -20,6 +20,7 @@ from gateway.errors import (
     UnknownConceptMap,
     UnknownValueSet,
 )
+from gateway.settings import CacheSettings
 from gateway.terminology.engine import Closure
 from gateway.terminology.indexed import (
     FlatConcept,
@@ -76,7 +77,7 @@ class ResourceResolver:
         self.store = store
         self.smt = smt if smt is not None and smt.upstream.settings.enabled else None
         self.loader = loader
-        self.freshness = freshness or Freshness(3600, 86_400, 60, 30 * 86_400)
+        self.freshness = freshness or Freshness.terminology(CacheSettings())
         if self.loader is not None:
             self.loader.sizeof = _sizeof
 

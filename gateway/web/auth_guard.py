@@ -9,8 +9,9 @@ from typing import Any
 
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
+from litestar.types import Guard
 
-from gateway.auth.policy import Authenticator
+from gateway.auth.policy import ACCESS, UNDECLARED, Authenticator
 
 
 def presented_key(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
@@ -21,8 +22,14 @@ def presented_key(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-async def require_api_key(
-    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
-) -> None:
-    authenticator: Authenticator = connection.app.state.auth
-    await authenticator.admit(connection.scope["path"], presented_key(connection))
+def access_guard(authenticator: Authenticator) -> Guard:
+    """The app-wide guard: the route's declared ``Access`` (``opt``), checked against the
+    presented key. A route declaring none is closed to all but admins."""
+
+    async def require_api_key(
+        connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+    ) -> None:
+        access = handler.opt.get(ACCESS, UNDECLARED)
+        await authenticator.admit(access, presented_key(connection))
+
+    return require_api_key

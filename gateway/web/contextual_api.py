@@ -7,17 +7,21 @@ Answers carry ``Cache-Control: no-store``: they hold a patient's address.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Response, get, post
+from litestar.di import NamedDependency
 from litestar.params import JSONBody, QueryParameter
 
+from gateway.auth.policy import ACCESS, LINKS, RESOLVE
+from gateway.component import Live
 from gateway.directory.cards import PractitionerCard
-from gateway.search.contextual import Resolution
+from gateway.directory.cpts import CptsIndex
+from gateway.search.contextual import ContextualSearch, Resolution
 from gateway.search.launch import LaunchParams
-from gateway.web.cpts_api import CptsCard, cpts_card, cpts_index
-from gateway.web.deps import services
+from gateway.search.links import LinkBuilder
+from gateway.web.cpts_api import CptsCard, cpts_card
 
 _NO_STORE = {"Cache-Control": "no-store"}
 _Text = Annotated[str | None, QueryParameter(required=False, max_length=300)]
@@ -148,6 +152,7 @@ def _body(found: Resolution) -> ContextResponse:
 class ContextualSearchController(Controller):
     path = "/v1/contextual-search"
     tags = ["Search"]
+    opt = {ACCESS: RESOLVE}
 
     @get(
         "/resolve",
@@ -160,7 +165,8 @@ class ContextualSearchController(Controller):
     )
     async def resolve(
         self,
-        request: Request[Any, Any, Any],
+        contextual: NamedDependency[ContextualSearch],
+        cpts: NamedDependency[Live[CptsIndex]],
         origin: _Text = None,
         practitioner: _Text = None,
         specialty: _Text = None,
@@ -172,18 +178,22 @@ class ContextualSearchController(Controller):
         params = LaunchParams(
             origin, practitioner, specialty, streetnumber, streetname, city, inseecode
         )
-        found = await services(request).contextual.resolve(params, cpts_index(request))
+        found = await contextual.resolve(params, cpts.current)
         return Response(_body(found), headers=_NO_STORE)
 
     @post(
         "/links",
+        opt={ACCESS: LINKS},
         status_code=200,
         summary="Build the canonical INT_L01 launch URL, with a diagnostic per parameter",
     )
     async def links(
-        self, request: Request[Any, Any, Any], data: JSONBody[LinkRequest]
+        self,
+        links: NamedDependency[LinkBuilder],
+        cpts: NamedDependency[Live[CptsIndex]],
+        data: JSONBody[LinkRequest],
     ) -> Response[LinkResponse]:
-        link = await services(request).links.build(data.parameters, cpts_index(request))
+        link = await links.build(data.parameters, cpts.current)
         body = LinkResponse(
             url=link.url,
             valid=link.valid,

@@ -7,14 +7,16 @@ A malformed INSEE code is a 400 naming ``insee``; a commune no CPTS covers answe
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
-from litestar import Controller, Request, get
+from litestar import Controller, get
+from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
+from gateway.auth.policy import ACCESS, SEARCH
+from gateway.component import Live
 from gateway.directory.cpts import CptsIndex, CptsMatch, parse_insee
-from gateway.errors import UpstreamUnavailable
 
 
 class CptsCard(msgspec.Struct):
@@ -40,16 +42,10 @@ def cpts_card(match: CptsMatch) -> CptsCard:
     )
 
 
-def cpts_index(request: Request[Any, Any, Any]) -> CptsIndex:
-    index = getattr(request.app.state, "cpts", None)
-    if not isinstance(index, CptsIndex):
-        raise UpstreamUnavailable("The CPTS directory is not loaded", upstream="ror")
-    return index
-
-
 class CptsController(Controller):
     path = "/v1/cpts"
     tags = ["Directory"]
+    opt = {ACCESS: SEARCH}
 
     @get(
         "/",
@@ -59,7 +55,7 @@ class CptsController(Controller):
     )
     async def covering(
         self,
-        request: Request[Any, Any, Any],
+        cpts: NamedDependency[Live[CptsIndex]],
         insee: Annotated[
             str,
             QueryParameter(
@@ -68,4 +64,4 @@ class CptsController(Controller):
         ],
     ) -> CptsResult:
         code = parse_insee(insee)
-        return CptsResult([cpts_card(match) for match in cpts_index(request).covering(code)])
+        return CptsResult([cpts_card(match) for match in cpts.current.covering(code)])

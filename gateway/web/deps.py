@@ -1,4 +1,4 @@
-"""Access to the service container from a request, and response helpers."""
+"""Response helpers shared by the controllers (cache headers, ready-made FHIR JSON)."""
 
 from __future__ import annotations
 
@@ -6,19 +6,12 @@ from collections.abc import Callable, Hashable
 from typing import Any
 
 import msgspec
-from litestar import Request
 from litestar.response.base import ASGIResponse
 
 from gateway.cache import CacheState
-from gateway.container import Services
 from gateway.terminology.indexed import Memo
 
 FHIR_JSON = "application/fhir+json"
-
-
-def services(request: Request[Any, Any, Any]) -> Services:
-    found: Services = request.app.state.services
-    return found
 
 
 def cache_headers(state: CacheState) -> dict[str, str]:

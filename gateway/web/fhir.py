@@ -5,17 +5,21 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 from litestar.response.base import ASGIResponse
 
+from gateway.auth.policy import ACCESS, SEARCH
 from gateway.errors import InvalidInput
 from gateway.terminology.indexed import IndexedCodeSystem
+from gateway.terminology.service import TerminologyService
 from gateway.web import fhir_format as fmt
-from gateway.web.deps import encoded, fhir_response, services
+from gateway.web.deps import encoded, fhir_response
 from gateway.web.fhir_params import OperationParams
 
 Q = Annotated[str | None, QueryParameter(required=False)]
 FhirRequest = Request[Any, Any, Any]
+Terminology = NamedDependency[TerminologyService]
 
 
 def _base(request: FhirRequest) -> str:
@@ -28,14 +32,12 @@ async def _params(request: FhirRequest) -> OperationParams:
     return OperationParams.from_query(request.query_params.dict())
 
 
-async def _lookup(request: FhirRequest) -> ASGIResponse:
+async def _lookup(request: FhirRequest, terminology: Terminology) -> ASGIResponse:
     params = await _params(request)
     system, code = params.system_and_code(("system",))
     if not system:
         raise InvalidInput("Parameter 'system' (or 'coding') is required", parameter="system")
-    cs, concept, state = await services(request).terminology.lookup(
-        system, code, params.text("version")
-    )
+    cs, concept, state = await terminology.lookup(system, code, params.text("version"))
     wanted = params.texts("property")
     body = encoded(
         cs.memo,
@@ -45,18 +47,18 @@ async def _lookup(request: FhirRequest) -> ASGIResponse:
     return fhir_response(body, state)
 
 
-async def _validate_cs(request: FhirRequest) -> ASGIResponse:
+async def _validate_cs(request: FhirRequest, terminology: Terminology) -> ASGIResponse:
     params = await _params(request)
     system, code = params.system_and_code(("url", "system"))
     if not system:
         raise InvalidInput("Parameter 'url' (or 'system'/'coding') is required", parameter="url")
-    result = await services(request).terminology.validate_code(
+    result = await terminology.validate_code(
         system, code, version=params.text("version"), display=params.text("display")
     )
     return fhir_response(fmt.validation_parameters(result.value), result.state)
 
 
-async def _expand(request: FhirRequest) -> ASGIResponse:
+async def _expand(request: FhirRequest, terminology: Terminology) -> ASGIResponse:
     params = await _params(request)
     url = params.text("url")
     if not url:
@@ -65,7 +67,7 @@ async def _expand(request: FhirRequest) -> ASGIResponse:
     offset = params.integer("offset", 0) or 0
     active_only = params.flag("activeOnly")
     text = params.text("filter")
-    vs, page, state = await services(request).terminology.expand(
+    vs, page, state = await terminology.expand(
         url,
         version=params.text("valueSetVersion"),
         text_filter=text,
@@ -83,13 +85,13 @@ async def _expand(request: FhirRequest) -> ASGIResponse:
     return fhir_response(body, state)
 
 
-async def _validate_vs(request: FhirRequest) -> ASGIResponse:
+async def _validate_vs(request: FhirRequest, terminology: Terminology) -> ASGIResponse:
     params = await _params(request)
     url = params.text("url")
     if not url:
         raise InvalidInput("Parameter 'url' is required", parameter="url")
     system, code = params.system_and_code(("system",))
-    result = await services(request).terminology.validate_in_valueset(
+    result = await terminology.validate_in_valueset(
         url,
         code=code,
         system=system,
@@ -99,12 +101,12 @@ async def _validate_vs(request: FhirRequest) -> ASGIResponse:
     return fhir_response(fmt.validation_parameters(result.value), result.state)
 
 
-async def _translate(request: FhirRequest) -> ASGIResponse:
+async def _translate(request: FhirRequest, terminology: Terminology) -> ASGIResponse:
     params = await _params(request)
     system, code = params.system_and_code(("system",))
     if not system:
         raise InvalidInput("Parameter 'system' (or 'coding') is required", parameter="system")
-    matches = await services(request).terminology.translate(
+    matches = await terminology.translate(
         system=system,
         code=code,
         url=params.text("url"),
@@ -116,11 +118,14 @@ async def _translate(request: FhirRequest) -> ASGIResponse:
 class FhirController(Controller):
     path = "/fhir"
     tags = ["FHIR terminology"]
+    opt = {ACCESS: SEARCH}
 
     @get("/metadata", summary="CapabilityStatement (mode=terminology: TerminologyCapabilities)")
-    async def metadata(self, request: FhirRequest, mode: Q = None) -> ASGIResponse:
+    async def metadata(
+        self, request: FhirRequest, terminology: Terminology, mode: Q = None
+    ) -> ASGIResponse:
         if mode == "terminology":
-            codesystems = services(request).store.all(IndexedCodeSystem)
+            codesystems = terminology.store.all(IndexedCodeSystem)
             return fhir_response(fmt.terminology_capabilities(codesystems))
         return fhir_response(fmt.capability_statement(_base(request)))
 
@@ -128,22 +133,24 @@ class FhirController(Controller):
     async def lookup_get(
         self,
         request: FhirRequest,
+        terminology: Terminology,
         system: Q = None,
         code: Q = None,
         version: Q = None,
         coding: Q = None,
         property: Annotated[list[str] | None, QueryParameter(required=False)] = None,
     ) -> ASGIResponse:
-        return await _lookup(request)
+        return await _lookup(request, terminology)
 
     @post("/CodeSystem/$lookup", summary="CodeSystem $lookup (Parameters body)", status_code=200)
-    async def lookup_post(self, request: FhirRequest) -> ASGIResponse:
-        return await _lookup(request)
+    async def lookup_post(self, request: FhirRequest, terminology: Terminology) -> ASGIResponse:
+        return await _lookup(request, terminology)
 
     @get("/CodeSystem/$validate-code", summary="CodeSystem $validate-code")
     async def validate_cs_get(
         self,
         request: FhirRequest,
+        terminology: Terminology,
         url: Q = None,
         system: Q = None,
         code: Q = None,
@@ -151,20 +158,23 @@ class FhirController(Controller):
         display: Q = None,
         coding: Q = None,
     ) -> ASGIResponse:
-        return await _validate_cs(request)
+        return await _validate_cs(request, terminology)
 
     @post(
         "/CodeSystem/$validate-code",
         summary="CodeSystem $validate-code (Parameters body)",
         status_code=200,
     )
-    async def validate_cs_post(self, request: FhirRequest) -> ASGIResponse:
-        return await _validate_cs(request)
+    async def validate_cs_post(
+        self, request: FhirRequest, terminology: Terminology
+    ) -> ASGIResponse:
+        return await _validate_cs(request, terminology)
 
     @get("/ValueSet/$expand", summary="ValueSet $expand")
     async def expand_get(
         self,
         request: FhirRequest,
+        terminology: Terminology,
         url: Q = None,
         filter: Q = None,
         count: Q = None,
@@ -179,16 +189,17 @@ class FhirController(Controller):
             str | None, QueryParameter(name="includeDesignations", required=False)
         ] = None,
     ) -> ASGIResponse:
-        return await _expand(request)
+        return await _expand(request, terminology)
 
     @post("/ValueSet/$expand", summary="ValueSet $expand (Parameters body)", status_code=200)
-    async def expand_post(self, request: FhirRequest) -> ASGIResponse:
-        return await _expand(request)
+    async def expand_post(self, request: FhirRequest, terminology: Terminology) -> ASGIResponse:
+        return await _expand(request, terminology)
 
     @get("/ValueSet/$validate-code", summary="ValueSet $validate-code")
     async def validate_vs_get(
         self,
         request: FhirRequest,
+        terminology: Terminology,
         url: Q = None,
         system: Q = None,
         code: Q = None,
@@ -198,57 +209,76 @@ class FhirController(Controller):
             str | None, QueryParameter(name="valueSetVersion", required=False)
         ] = None,
     ) -> ASGIResponse:
-        return await _validate_vs(request)
+        return await _validate_vs(request, terminology)
 
     @post(
         "/ValueSet/$validate-code",
         summary="ValueSet $validate-code (Parameters body)",
         status_code=200,
     )
-    async def validate_vs_post(self, request: FhirRequest) -> ASGIResponse:
-        return await _validate_vs(request)
+    async def validate_vs_post(
+        self, request: FhirRequest, terminology: Terminology
+    ) -> ASGIResponse:
+        return await _validate_vs(request, terminology)
 
     @get("/ConceptMap/$translate", summary="ConceptMap $translate")
     async def translate_get(
         self,
         request: FhirRequest,
+        terminology: Terminology,
         url: Q = None,
         system: Q = None,
         code: Q = None,
         coding: Q = None,
         targetsystem: Q = None,
     ) -> ASGIResponse:
-        return await _translate(request)
+        return await _translate(request, terminology)
 
     @post(
         "/ConceptMap/$translate", summary="ConceptMap $translate (Parameters body)", status_code=200
     )
-    async def translate_post(self, request: FhirRequest) -> ASGIResponse:
-        return await _translate(request)
+    async def translate_post(self, request: FhirRequest, terminology: Terminology) -> ASGIResponse:
+        return await _translate(request, terminology)
 
     @get("/CodeSystem", summary="Search CodeSystems by canonical url")
     async def search_codesystems(
-        self, request: FhirRequest, url: Q = None, version: Q = None
+        self,
+        request: FhirRequest,
+        terminology: Terminology,
+        url: Q = None,
+        version: Q = None,
     ) -> ASGIResponse:
-        return self._search(request, "CodeSystem", url, version)
+        return self._search(request, terminology, "CodeSystem", url, version)
 
     @get("/ValueSet", summary="Search ValueSets by canonical url")
     async def search_valuesets(
-        self, request: FhirRequest, url: Q = None, version: Q = None
+        self,
+        request: FhirRequest,
+        terminology: Terminology,
+        url: Q = None,
+        version: Q = None,
     ) -> ASGIResponse:
-        return self._search(request, "ValueSet", url, version)
+        return self._search(request, terminology, "ValueSet", url, version)
 
     @get("/ConceptMap", summary="Search ConceptMaps by canonical url")
     async def search_conceptmaps(
-        self, request: FhirRequest, url: Q = None, version: Q = None
+        self,
+        request: FhirRequest,
+        terminology: Terminology,
+        url: Q = None,
+        version: Q = None,
     ) -> ASGIResponse:
-        return self._search(request, "ConceptMap", url, version)
+        return self._search(request, terminology, "ConceptMap", url, version)
 
     @staticmethod
     def _search(
-        request: FhirRequest, kind: str, url: str | None, version: str | None
+        request: FhirRequest,
+        terminology: TerminologyService,
+        kind: str,
+        url: str | None,
+        version: str | None,
     ) -> ASGIResponse:
         if not url:
             raise InvalidInput(f"Parameter 'url' is required to search {kind}", parameter="url")
-        found = services(request).terminology.find(kind, url, version)
+        found = terminology.find(kind, url, version)
         return fhir_response(fmt.search_bundle(kind, found, _base(request)))

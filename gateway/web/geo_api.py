@@ -7,12 +7,14 @@ the app-wide boundary (``gateway.web.errors``).
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
-from litestar import Controller, Request, Response, get
+from litestar import Controller, Response, get
+from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
+from gateway.auth.policy import ACCESS, SEARCH
 from gateway.geo.service import GeoService
 
 _NO_STORE = {"Cache-Control": "no-store"}
@@ -32,14 +34,10 @@ class GeocodeResponse(msgspec.Struct):
     source: str
 
 
-def geo_service(request: Request[Any, Any, Any]) -> GeoService:
-    found: GeoService = request.app.state.geo
-    return found
-
-
 class GeoController(Controller):
     path = "/v1/geocode"
     tags = ["Geography"]
+    opt = {ACCESS: SEARCH}
 
     @get(
         "/",
@@ -52,7 +50,7 @@ class GeoController(Controller):
     )
     async def geocode(
         self,
-        request: Request[Any, Any, Any],
+        geo: NamedDependency[GeoService],
         q: Annotated[
             str | None,
             QueryParameter(required=False, max_length=200, description="Free-text address"),
@@ -67,7 +65,7 @@ class GeoController(Controller):
         streetname: Annotated[str | None, QueryParameter(required=False, max_length=200)] = None,
         city: Annotated[str | None, QueryParameter(required=False, max_length=200)] = None,
     ) -> Response[GeocodeResponse]:
-        result = await geo_service(request).geocode(
+        result = await geo.geocode(
             q=q,
             inseecode=inseecode,
             streetnumber=streetnumber,

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
-from litestar import Controller, Request, Response, get
+from litestar import Controller, Response, get
+from litestar.di import NamedDependency
 from litestar.params import PathParameter, QueryParameter
 
+from gateway.auth.policy import ACCESS, SEARCH
 from gateway.directory.cards import PractitionerCard
 from gateway.directory.identifiers import parse_practitioner_id
-from gateway.web.deps import cache_headers, services
+from gateway.directory.practitioners import PractitionerService
+from gateway.web.deps import cache_headers
 
 
 class ScoredCard(PractitionerCard):
@@ -27,15 +30,16 @@ class PractitionerCandidates(msgspec.Struct):
 class PractitionersController(Controller):
     path = "/v1/practitioners"
     tags = ["Directory"]
+    opt = {ACCESS: SEARCH}
 
     @get("/{idnps:str}", summary="Practitioner card by IDNPS (or RPPS)")
     async def card(
         self,
-        request: Request[Any, Any, Any],
+        practitioners: NamedDependency[PractitionerService],
         idnps: Annotated[str, PathParameter(max_length=80, description="IDNPS, token or RPPS")],
     ) -> Response[PractitionerCard]:
         pid = parse_practitioner_id(idnps, parameter="idnps")
-        card, state = await services(request).practitioners.card(pid)
+        card, state = await practitioners.card(pid)
         headers = cache_headers(state)
         if pid.warnings:
             headers["Warning"] = f'199 sas-gateway "{pid.warnings[0]}"'
@@ -44,11 +48,11 @@ class PractitionersController(Controller):
     @get("/", summary="Practitioner candidates by name (accent/case-insensitive, any order)")
     async def search(
         self,
-        request: Request[Any, Any, Any],
+        practitioners: NamedDependency[PractitionerService],
         name: Annotated[str, QueryParameter(min_length=2, max_length=120)],
         limit: Annotated[int, QueryParameter(ge=1, le=50)] = 10,
     ) -> Response[PractitionerCandidates]:
-        found = await services(request).practitioners.search(name, limit)
+        found = await practitioners.search(name, limit)
         body = PractitionerCandidates(
             candidates=[
                 ScoredCard(**msgspec.structs.asdict(c.card), score=c.score)

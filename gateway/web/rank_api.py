@@ -12,6 +12,7 @@ import msgspec
 from litestar import Controller, Response, post
 from litestar.params import JSONBody
 
+from gateway.auth.policy import ACCESS, SEARCH
 from gateway.errors import InvalidInput
 from gateway.search.ranking import Candidate, CardKind, LocationType, RankQuery, rank
 
@@ -90,6 +91,7 @@ def _to_candidate(index: int, c: RankCandidate) -> Candidate:
 class RankController(Controller):
     path = "/v1/rank"
     tags = ["Search"]
+    opt = {ACCESS: SEARCH}
 
     @post("/", status_code=200, summary="Order caller-supplied candidate cards by the SAS rules")
     async def rank_cards(self, data: JSONBody[RankRequest]) -> Response[RankResponse]:

@@ -4,16 +4,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
-from litestar import Controller, Request, Response, get
+from litestar import Controller, Response, get
+from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
+from gateway.auth.policy import ACCESS, SEARCH
+from gateway.component import Live
+from gateway.directory.cpts import CptsIndex
 from gateway.search.ranking import LocationType
-from gateway.search.service import ResultCard, SearchRequest
-from gateway.web.cpts_api import cpts_index
-from gateway.web.deps import services
+from gateway.search.service import ResultCard, SearchRequest, SearchService
 from gateway.web.rank_api import MAX_PAGE_SIZE
 
 _NO_STORE = {"Cache-Control": "no-store"}
@@ -101,6 +103,7 @@ def _card(card: ResultCard) -> SearchCard:
 class SearchController(Controller):
     path = "/v1/search"
     tags = ["Search"]
+    opt = {ACCESS: SEARCH}
 
     @get(
         "/",
@@ -114,7 +117,8 @@ class SearchController(Controller):
     )
     async def search(
         self,
-        request: Request[Any, Any, Any],
+        search: NamedDependency[SearchService],
+        cpts: NamedDependency[Live[CptsIndex]],
         lat: Annotated[float, QueryParameter(ge=-90.0, le=90.0)],
         lon: Annotated[float, QueryParameter(ge=-180.0, le=180.0)],
         radius_km: Annotated[float | None, QueryParameter(required=False, gt=0.0, le=200.0)] = None,
@@ -138,7 +142,7 @@ class SearchController(Controller):
         page: Annotated[int, QueryParameter(required=False, ge=1, le=10_000)] = 1,
         page_size: Annotated[int, QueryParameter(required=False, ge=1, le=MAX_PAGE_SIZE)] = 20,
     ) -> Response[SearchResponse]:
-        found = await services(request).search.search(
+        found = await search.search(
             SearchRequest(
                 lat=lat,
                 lon=lon,
@@ -151,7 +155,7 @@ class SearchController(Controller):
                 page=page,
                 page_size=page_size,
             ),
-            cpts_index(request),
+            cpts.current,
         )
         body = SearchResponse(
             results=[_card(c) for c in found.cards],

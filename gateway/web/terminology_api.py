@@ -2,25 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from litestar import Controller, Request, Response, get
+from litestar import Controller, Response, get
+from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
+from gateway.auth.policy import ACCESS, SEARCH
 from gateway.errors import InvalidInput
-from gateway.terminology.service import parse_coding
-from gateway.web.deps import cache_headers, services
+from gateway.terminology.service import TerminologyService, parse_coding
+from gateway.web.deps import cache_headers
 from gateway.web.schemas import ResolvedCode, TermMatch, TermSearchResult
 
 
 class TerminologyController(Controller):
     path = "/v1/terminology"
     tags = ["Terminology (JSON)"]
+    opt = {ACCESS: SEARCH}
 
     @get("/resolve", summary="Resolve a NOS coding to its label and status")
     async def resolve(
         self,
-        request: Request[Any, Any, Any],
+        terminology: NamedDependency[TerminologyService],
         coding: Annotated[
             str | None,
             QueryParameter(
@@ -41,7 +44,7 @@ class TerminologyController(Controller):
             )
         if not code:
             raise InvalidInput("Parameter 'code' is required", parameter="code")
-        cs, concept, state = await services(request).terminology.lookup(system, code, version)
+        cs, concept, state = await terminology.lookup(system, code, version)
         body = ResolvedCode(
             system=cs.url,
             code=concept.code,
@@ -57,7 +60,7 @@ class TerminologyController(Controller):
     @get("/search", summary="Fuzzy French label search, optionally within a value set")
     async def search(
         self,
-        request: Request[Any, Any, Any],
+        terminology: NamedDependency[TerminologyService],
         q: Annotated[str, QueryParameter(min_length=1, max_length=200)],
         valueset: Annotated[
             str | None,
@@ -70,7 +73,7 @@ class TerminologyController(Controller):
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 10,
         include_inactive: Annotated[bool, QueryParameter(name="include_inactive")] = False,
     ) -> Response[TermSearchResult]:
-        result = await services(request).terminology.search(
+        result = await terminology.search(
             q, valueset=valueset, limit=limit, include_inactive=include_inactive
         )
         matches = [TermMatch(m.system, m.code, m.display, m.score) for m in result.value]

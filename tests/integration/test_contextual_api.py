@@ -11,6 +11,7 @@ import httpx
 import pytest
 import respx
 
+from gateway.mappings.component import MappingsComponent
 from gateway.settings import (
     AnnuaireSettings,
     MappingsSettings,
@@ -211,7 +212,7 @@ async def test_arrondissement_code_keeps_its_code_under_its_city(client: AppClie
 async def test_department_defaults_come_from_the_radius_table(client: AppClient) -> None:
     paris = (await resolve(client, inseecode="75108"))["location"]
     lozere = (await resolve(client, inseecode="48095"))["location"]
-    table = client.services.mappings.current.radii
+    table = client.component(MappingsComponent).active.current.radii
     paris_row, lozere_row = table.get("75"), table.get("48")
     assert paris_row is not None
     assert lozere_row is not None

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
 
 import httpx
 import msgspec
 import pytest
 from litestar import Litestar
-from litestar.datastructures import State
+from litestar.di import Provide
 
+from gateway.component import Live
 from gateway.directory.cpts import CptsIndex, build_cpts_index
 from gateway.directory.ror_fhir import decode_resources
 from gateway.web.cpts_api import CptsController
@@ -32,17 +32,17 @@ def small_index() -> CptsIndex:
     return build_cpts_index(resources, FakeCommunes(), members_base_url=MEMBERS)
 
 
-def make_app(state: dict[str, Any]) -> Litestar:
+def make_app(holder: Live[CptsIndex]) -> Litestar:
     return Litestar(
         route_handlers=[CptsController],
-        state=State(state),
+        dependencies={"cpts": Provide(lambda: holder, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
     )
 
 
 @pytest.fixture
 async def http() -> AsyncIterator[httpx.AsyncClient]:
-    app = make_app({"cpts": small_index()})
+    app = make_app(Live(small_index()))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
         yield c
 
@@ -93,9 +93,12 @@ async def test_missing_insee_is_a_400_naming_it(http: httpx.AsyncClient) -> None
     assert response.json()["error"]["details"]["parameter"] == "insee"
 
 
-async def test_without_a_loaded_index_the_answer_is_503_not_500() -> None:
-    app = make_app({})
+async def test_a_swapped_index_is_served_by_the_next_request() -> None:
+    holder = Live(build_cpts_index([], FakeCommunes(), members_base_url=MEMBERS))
+    app = make_app(holder)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
-        response = await c.get("/v1/cpts", params={"insee": "92036"})
-    assert response.status_code == 503
-    assert response.json()["error"]["code"] == "upstream_unavailable"
+        before = await c.get("/v1/cpts", params={"insee": "92036"})
+        holder.swap(small_index())
+        after = await c.get("/v1/cpts", params={"insee": "92036"})
+    assert before.json() == {"cpts": []}
+    assert [card["finess"] for card in after.json()["cpts"]] == ["929999901"]

@@ -41,7 +41,8 @@ import pytest
 import respx
 from prometheus_client import REGISTRY, generate_latest
 
-from gateway.container import Transports
+from gateway.component import Transports
+from gateway.geo.component import GeoComponent
 from gateway.geo.geocoder import GeocoderClient
 from gateway.settings import Settings, UpstreamSettings
 from tests.conftest import ROOT, AppClient, make_client, offline_settings
@@ -682,7 +683,7 @@ async def drive(
                 geocoder.mode = mode
                 geocoder.queries.clear()
                 if step.geo:  # every mode reaches the geocoder
-                    client.services.geo.cache.clear()
+                    client.component(GeoComponent).service.cache.clear()
             response = await send(client, step)
             exchanges.append(Exchange(step, mode, response))
             if response.status_code not in step.expect:
@@ -755,7 +756,7 @@ async def run_service(
         async with make_client(settings, transports) as client:
             exchanges, problems = await drive(client, steps, geocoder)
             ops = {path: (await client.get(path)).text for path in OPS_ROUTES}
-            cache_keys = repr(client.services.geo.cache.keys())
+            cache_keys = repr(client.component(GeoComponent).service.cache.keys())
     finally:
         watch.active = False
     after = file_tree(roots)

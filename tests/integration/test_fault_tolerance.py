@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from gateway.settings import CacheSettings, UpstreamSettings
+from gateway.terminology.component import TerminologyComponent
 from tests.conftest import AppClient, make_client, offline_settings
 from tests.stubs import BUDGET_S, Stub, StubSmt
 
@@ -86,7 +87,7 @@ async def test_each_failure_mode(gateway: AppClient, stub: Stub, mode: str) -> N
         calls.append(StubSmt.calls)
     assert calls[-1] == calls[-2], "the breaker should stop calls to a failing upstream"
     assert "retry-after" in headers
-    assert gateway.services.smt_upstream.breaker.state.value == "open"
+    assert gateway.component(TerminologyComponent).upstream.breaker.state.value == "open"
 
     # Recovery: the upstream is back, the breaker lets a probe through, nothing was cached.
     StubSmt.mode = "ok"
@@ -95,7 +96,7 @@ async def test_each_failure_mode(gateway: AppClient, stub: Stub, mode: str) -> N
     await asyncio.sleep(RESET_S + 0.05)
     status, body, _, _ = await resolve(gateway, COLD)
     assert status == 200, body
-    assert gateway.services.smt_upstream.breaker.state.value == "closed"
+    assert gateway.component(TerminologyComponent).upstream.breaker.state.value == "closed"
     status, body, _, headers = await resolve(gateway, WARM)
     assert status == 200
     assert headers["x-cache"] != "STALE" or body["display"] == "CPTS"

@@ -10,7 +10,7 @@ import httpx
 import pytest
 import respx
 from litestar import Litestar
-from litestar.datastructures import State
+from litestar.di import Provide
 
 from gateway.geo import GeoService, build_geo_service
 from gateway.geo.communes import CommuneIndex, load_communes
@@ -73,7 +73,7 @@ async def make_client(
         service = build_geo_service(settings, transport=transport, communes=communes)
         app = Litestar(
             route_handlers=[GeoController],
-            state=State({"geo": service}),
+            dependencies={"geo": Provide(lambda: service, sync_to_thread=False)},
             exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         )
         client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")

@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from gateway.terminology.component import TerminologyComponent
 from tests.conftest import AppClient
 
 MARKER = "ZZMARKER-Rue-des-Lilas"
@@ -39,7 +40,7 @@ async def test_an_unexpected_error_is_a_500_problem_with_its_traceback_logged(
     async def broken(*_: object, **__: object) -> None:
         raise RuntimeError("bug in the engine")
 
-    monkeypatch.setattr(client.services.terminology, "lookup", broken)
+    monkeypatch.setattr(client.component(TerminologyComponent).service, "lookup", broken)
     response = await client.get("/v1/terminology/resolve", params={"coding": f"x|{MARKER}"})
     assert response.status_code == 500
     assert response.json()["error"]["code"] == "internal_error"

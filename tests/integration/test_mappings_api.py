@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from gateway.geo.component import GeoComponent
+from gateway.mappings.component import MappingsComponent
 from gateway.settings import MappingsSettings
 from tests.conftest import AppClient, copy_mappings, make_client, offline_settings
 
@@ -79,7 +81,7 @@ async def test_a_text_no_synonym_covers_is_matched_to_a_close_label(client: AppC
 
 
 async def test_every_response_names_the_mappings_version(client: AppClient) -> None:
-    version = client.services.mappings.current.version
+    version = client.component(MappingsComponent).active.current.version
     for path in ("/health/live", "/v1/cpts?insee=92036", "/nope"):
         response = await client.get(path)
         assert response.headers["x-mappings-version"] == version
@@ -131,7 +133,7 @@ async def test_a_reload_under_load_never_mixes_two_versions(
 ) -> None:
     """Old tables: cardiologue → SM04, Paris radius 5. New: cardiologue → SM38, radius 7.
     Every answer must be all old or all new, and say which in its header."""
-    geo = steward_client.services.geo
+    geo = steward_client.component(GeoComponent).service
     original = geo.geocode
 
     async def slow_geocode(**kwargs: Any) -> Any:
@@ -141,7 +143,7 @@ async def test_a_reload_under_load_never_mixes_two_versions(
         return await original(**kwargs)
 
     monkeypatch.setattr(geo, "geocode", slow_geocode)
-    old_version = steward_client.services.mappings.current.version
+    old_version = steward_client.component(MappingsComponent).active.current.version
     edit(
         mappings_dir / "specialty_synonyms.csv",
         "\ncardiologue,TRE_R38,SM04,",

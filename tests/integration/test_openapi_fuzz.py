@@ -65,7 +65,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from gateway.app import create_app
-from gateway.container import Transports
+from gateway.component import Transports
 from gateway.settings import Settings, UpstreamSettings
 from tests.conftest import ROOT, offline_settings
 

@@ -12,6 +12,7 @@ import httpx
 import pytest
 import respx
 
+from gateway.directory.component import DirectoryComponent
 from gateway.directory.identifiers import IDNPS_SYSTEM
 from gateway.settings import DEMO_SNAPSHOT_DIR, AnnuaireSettings, UpstreamSettings
 from tests.conftest import FHIR_HEADERS, AppClient, make_client, offline_settings
@@ -199,7 +200,7 @@ async def test_a_name_search_is_cached_whatever_its_spelling(online: AppClient) 
     assert route.call_count == 1
     assert again.json()["rpps"] == first.json()["rpps"] == DURAND[1:]
     # The name is never a key in clear.
-    keys = [str(key) for key in online.services.directory_loader.store]
+    keys = [str(key) for key in online.component(DirectoryComponent).loader.store]
     assert not any("durand" in key.lower() for key in keys)
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from gateway.mappings.component import MappingsComponent
 from gateway.search.geo_math import haversine_km
 from tests.conftest import AppClient
 
@@ -36,7 +37,7 @@ async def test_results_are_inside_the_radius_and_ranked(client: AppClient) -> No
 
 
 async def test_default_radius_comes_from_the_departement(client: AppClient) -> None:
-    table = client.services.mappings.current.radii
+    table = client.component(MappingsComponent).active.current.radii
     paris = await search(client, **PARIS_8)
     assert paris["departement"] == "75"
     row = table.get("75")
@@ -46,7 +47,7 @@ async def test_default_radius_comes_from_the_departement(client: AppClient) -> N
 
 async def test_few_results_enlarge_the_radius_and_say_so(client: AppClient) -> None:
     body = await search(client, **MENDE, radius_km=1, location_type="city", seed="x")
-    row = client.services.mappings.current.radii.get("48")
+    row = client.component(MappingsComponent).active.current.radii.get("48")
     assert row is not None
     assert body["enlarged"] is True
     assert body["radius_km"] == 1 + row.enlargement_km
@@ -150,7 +151,7 @@ async def test_an_unknown_specialty_keeps_only_the_preferred_doctor(client: AppC
 async def test_a_departement_search_uses_its_barycentre_and_county_radius(
     client: AppClient,
 ) -> None:
-    row = client.services.mappings.current.radii.get("48")
+    row = client.component(MappingsComponent).active.current.radii.get("48")
     assert row is not None
     # Centre given anywhere in Lozère: the search is over the whole département.
     body = await search(

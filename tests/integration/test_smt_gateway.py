@@ -10,6 +10,7 @@ import httpx
 import pytest
 import respx
 
+from gateway.terminology.component import TerminologyComponent
 from tests.conftest import FHIR_HEADERS, SMT_URL, AppClient, make_client, online_settings, searchset
 from tests.samples import R38_OID, codesystem, smt_tre_r38
 
@@ -44,7 +45,7 @@ async def test_snapshot_answers_at_once_then_the_smt_version_replaces_it(online:
     assert first.status_code == 200
     assert first.json()["version"] == "0.0.0-demo"
     assert first.headers["x-cache"] == "STALE"
-    await online.services.loader.drain()
+    await online.component(TerminologyComponent).loader.drain()
     assert route.call_count == 1
     second = await online.get("/v1/terminology/resolve", params={"coding": f"{R38_OID}|SM54"})
     assert second.headers["x-cache"] == "HIT"
@@ -63,8 +64,8 @@ async def test_smt_down_serves_snapshot_marked_stale_and_opens_the_breaker(onlin
         assert response.status_code == 200
         assert response.headers["x-cache"] == "STALE"
         assert "stale" in response.headers["warning"].lower()
-        await online.services.loader.drain()
-    smt = online.services.smt_upstream
+        await online.component(TerminologyComponent).loader.drain()
+    smt = online.component(TerminologyComponent).upstream
     assert smt.state == "down"
     metrics = (await online.get("/metrics")).text
     assert 'gateway_upstream_breaker_state{upstream="smt"} 2.0' in metrics
@@ -145,8 +146,8 @@ async def test_html_instead_of_fhir_is_an_upstream_failure(online: Client) -> No
     assert cold.json()["error"]["code"] == "upstream_bad_response"
     warm = await online.get("/v1/terminology/resolve", params={"coding": f"{R38_OID}|SM54"})
     assert warm.status_code == 200
-    await online.services.loader.drain()
-    assert online.services.loader.stats.refresh_errors >= 1
+    await online.component(TerminologyComponent).loader.drain()
+    assert online.component(TerminologyComponent).loader.stats.refresh_errors >= 1
 
 
 @respx.mock

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -62,3 +63,38 @@ def test_environment_overrides_are_parsed() -> None:
 def test_bad_values_fail_at_start_naming_the_variable(environ: dict[str, str], named: str) -> None:
     with pytest.raises(ConfigError, match=named):
         Settings.from_env(environ)
+
+
+def test_from_env_with_nothing_set_is_the_dataclass_defaults() -> None:
+    # Each default is written once, on its field: reading an empty environment must give
+    # exactly what the dataclasses give.
+    assert Settings.from_env({}) == Settings()
+
+
+def test_blank_numbers_keep_their_default_and_blank_urls_mean_offline() -> None:
+    settings = Settings.from_env(
+        {"GATEWAY_SMT_RATE": " ", "GATEWAY_GEOCODER_URL": "", "GATEWAY_API_KEYS_FILE": ""}
+    )
+    assert settings.smt.rate_per_s == Settings().smt.rate_per_s
+    assert not settings.geocoder.enabled
+    assert settings.security.api_keys_file is None
+
+
+def test_each_upstream_reads_its_own_prefix_and_keeps_its_own_defaults() -> None:
+    settings = Settings.from_env({"GATEWAY_ANNUAIRE_RATE": "5", "GATEWAY_GEOCODER_BUDGET": "3"})
+    assert settings.annuaire.upstream.rate_per_s == 5
+    assert settings.geocoder.budget_s == 3
+    assert settings.geocoder.rate_per_s == 50.0  # the geocoder's own default
+    assert settings.smt.rate_per_s == 20.0
+
+
+def test_every_variable_read_is_documented_and_every_documented_one_is_read() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    documented = set(re.findall(r"`(GATEWAY_[A-Z_]+)`", readme))
+    read = set(Settings.variables())
+    per_upstream = {"CONNECT_TIMEOUT", "READ_TIMEOUT", "BUDGET", "RETRIES", "BREAKER_FAILURES"}
+    per_upstream |= {"BREAKER_RESET", "RATE"}
+    # README states the per-upstream knobs once for all upstreams (GATEWAY_<UPSTREAM>_…).
+    generic = {n for n in read if n.split("_", 2)[-1] in per_upstream and n not in documented}
+    assert read - generic <= documented, sorted(read - generic - documented)
+    assert documented <= read, sorted(documented - read)

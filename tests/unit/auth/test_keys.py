@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 from gateway.auth.keys import KeyFileError, Role, digest_of, load_keys, new_key
-from gateway.auth.policy import required_roles
 
 
 def test_a_new_key_line_loads_and_authenticates_only_that_key(tmp_path: Path) -> None:
@@ -54,25 +53,6 @@ def test_a_missing_file_and_a_bad_label_are_errors(tmp_path: Path) -> None:
         load_keys(tmp_path / "absent")
     with pytest.raises(KeyFileError, match="label"):
         new_key(Role.SEARCH, "has space")
-
-
-@pytest.mark.parametrize(
-    ("path", "public_ops", "roles"),
-    [
-        ("/admin/mappings/reload", True, {Role.ADMIN}),
-        ("/v1/contextual-search/links", True, {Role.LRM, Role.ADMIN}),
-        ("/v1/contextual-search/resolve", True, {Role.SEARCH, Role.LRM, Role.ADMIN}),
-        ("/v1/search", True, {Role.SEARCH, Role.ADMIN}),
-        ("/fhir/CodeSystem/$lookup", True, {Role.SEARCH, Role.ADMIN}),
-        ("/health/ready", True, None),
-        ("/metrics", True, None),
-        ("/metrics", False, {Role.ADMIN}),
-        ("/health/live", False, {Role.ADMIN}),
-    ],
-)
-def test_route_policy(path: str, public_ops: bool, roles: set[Role] | None) -> None:
-    found = required_roles(path, public_ops)
-    assert (None if found is None else set(found)) == roles
 
 
 def test_the_same_key_listed_twice_is_refused(tmp_path: Path) -> None:

@@ -1,0 +1,126 @@
+"""Builds the registered components in order and speaks for all of them at once.
+
+Framework-free: the CLI, the benches and the tests build the same graph as
+``gateway serve``. ``gateway.app`` adds the HTTP side (controllers, guards, middleware).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from typing import Any, TypeVar
+
+from gateway.cache.shared import SharedCache
+from gateway.component import CacheFigures, Component, Parts, Registry, Transports
+from gateway.settings import Settings
+from gateway.upstream import UpstreamClient
+
+log = logging.getLogger("gateway")
+C = TypeVar("C", bound=Component)
+
+
+def shared_tier(settings: Settings) -> SharedCache | None:
+    config = settings.shared_cache
+    if not config.redis_url:
+        return None
+    log.info("shared cache tier enabled", extra={"prefix": config.prefix})
+    return SharedCache(config.redis_url, prefix=config.prefix, ttl_s=config.ttl_s)
+
+
+class Assembly:
+    """The running components (build order) and the shared parts they were built from."""
+
+    def __init__(self, parts: Parts, registry: Registry) -> None:
+        self.parts = parts
+        self.registry = registry
+
+    @classmethod
+    def build(
+        cls,
+        kinds: Iterable[type[Component]],
+        settings: Settings,
+        transports: Transports | None = None,
+    ) -> Assembly:
+        parts = Parts(settings, transports or {}, shared_tier(settings))
+        registry = Registry()
+        for kind in kinds:
+            registry.add(kind.build(parts, registry))
+        return cls(parts, registry)
+
+    @property
+    def shared(self) -> SharedCache | None:
+        return self.parts.shared
+
+    def get(self, kind: type[C]) -> C:
+        return self.registry.require(kind)
+
+    def __iter__(self) -> Iterator[Component]:
+        return iter(self.registry)
+
+    def provides(self) -> dict[str, object]:
+        provided: dict[str, object] = {}
+        for component in self:
+            for name, value in component.provides().items():
+                if name in provided:
+                    raise LookupError(f"two components provide {name!r}")
+                provided[name] = value
+        return provided
+
+    def background(self) -> list[Callable[[], Awaitable[None]]]:
+        tasks = [task for component in self for task in component.background()]
+        if self.shared is not None:
+            shared = self.shared
+            tasks.append(lambda: shared.listen(self.on_event))
+        return tasks
+
+    @property
+    def ready(self) -> bool:
+        return all(component.ready for component in self)
+
+    def health(self) -> dict[str, Any]:
+        merged: dict[str, Any] = {}
+        for component in self:
+            merged.update(component.health())
+        return merged
+
+    def upstreams(self) -> list[UpstreamClient]:
+        return [client for component in self for client in component.upstreams()]
+
+    def caches(self) -> Mapping[str, CacheFigures]:
+        return {name: f for component in self for name, f in component.caches().items()}
+
+    async def purge(self, *, broadcast: bool = True) -> int:
+        """Drop every in-process cache entry (loaded snapshots stay); with a shared tier,
+        delete its entries and tell the other replicas to purge theirs."""
+        purged = 0
+        for component in self:
+            purged += await component.purge()
+        if broadcast and self.shared is not None:
+            purged += await self.shared.purge()
+            await self.shared.publish("purge")
+        return purged
+
+    async def on_event(self, event: str) -> None:
+        """Another replica reloaded something or purged: every component hears it."""
+        if event == "purge":
+            await self.purge(broadcast=False)
+            return
+        for component in self:
+            await component.on_event(event)
+
+    async def start(self) -> list[asyncio.Task[None]]:
+        if self.shared is not None and not await self.shared.ping():
+            log.warning("the shared cache tier is unreachable; serving without it meanwhile")
+        loop = asyncio.get_running_loop()
+        return [loop.create_task(_run(task)) for task in self.background()]
+
+    async def aclose(self) -> None:
+        for component in reversed(list(self)):
+            await component.aclose()
+        if self.shared is not None:
+            await self.shared.aclose()
+
+
+async def _run(task: Callable[[], Awaitable[None]]) -> None:
+    await task()

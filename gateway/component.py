@@ -1,0 +1,150 @@
+"""The one interface every domain component implements, and the parts they share.
+
+A component (terminology, geography, directory, mappings, search, access control, and
+later the directory sync, the availability poller, the console) is built from the
+settings and the shared parts, and exposes what the composition root wires:
+
+* ``provides()``: the objects handlers receive by litestar dependency injection, by name;
+* ``background()``: long-running coroutines started with the app, cancelled at shutdown;
+* ``health()``: its entries in ``/health/ready`` (and ``ready`` when it cannot serve);
+* ``upstreams()`` / ``caches()`` / ``stats()``: what ``/metrics`` and
+  ``/admin/cache/stats`` report;
+* ``purge()`` and ``on_event()``: cache purges and events from other replicas;
+* ``aclose()``.
+
+Components are built in registration order; a component finds the ones it needs with
+``registry.require(OtherComponent)``. Nothing here knows about HTTP frameworks: the web
+layer pairs each component with its controllers (``gateway.app.COMPONENTS``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Generic, Self, TypeVar
+
+import httpx
+
+from gateway.cache import BoundedStore, CachedLoader, CacheStats
+from gateway.cache.shared import SharedCache
+from gateway.settings import Settings
+from gateway.upstream import UpstreamClient
+
+T = TypeVar("T")
+C = TypeVar("C", bound="Component")
+
+#: Injectable httpx transports by upstream name (tests pass respx / MockTransport):
+#: ``Transports(smt=…, geocoder=…)``.
+Transports = dict[str, httpx.AsyncBaseTransport]
+
+
+@dataclass(frozen=True, slots=True)
+class CacheFigures:
+    stats: CacheStats
+    entries: int
+    bytes: int
+
+    @classmethod
+    def of(cls, loader: CachedLoader) -> CacheFigures:
+        return cls(loader.stats, len(loader.store), loader.store.bytes)
+
+
+@dataclass(frozen=True, slots=True)
+class Parts:
+    """What every component may build on: settings, transports, the shared tier, a clock."""
+
+    settings: Settings
+    transports: Mapping[str, httpx.AsyncBaseTransport] = field(default_factory=dict)
+    shared: SharedCache | None = None
+    clock: Callable[[], float] = time.monotonic
+
+    def transport(self, upstream: str) -> httpx.AsyncBaseTransport | None:
+        return self.transports.get(upstream)
+
+    def cache_loader(self) -> CachedLoader:
+        """A cache bounded by ``GATEWAY_CACHE_MAX_ENTRIES`` / ``_MAX_BYTES``."""
+        cache = self.settings.cache
+        return CachedLoader(BoundedStore(cache.max_entries, cache.max_bytes, CacheStats()))
+
+
+class Live(Generic[T]):
+    """The current version of a live index; ``swap`` replaces it in one assignment, so a
+    request that already read ``current`` finishes on the version it started with."""
+
+    def __init__(self, value: T) -> None:
+        self._current = value
+
+    @property
+    def current(self) -> T:
+        return self._current
+
+    def swap(self, value: T) -> T:
+        previous, self._current = self._current, value
+        return previous
+
+
+class Component:
+    """Base class: every hook is optional and defaults to "nothing here"."""
+
+    #: Stable name: health entries, logs, registration.
+    name: ClassVar[str]
+
+    @classmethod
+    def build(cls, parts: Parts, registry: Registry) -> Self:
+        raise NotImplementedError
+
+    def provides(self) -> Mapping[str, object]:
+        return {}
+
+    def background(self) -> Sequence[Callable[[], Awaitable[None]]]:
+        return ()
+
+    def health(self) -> Mapping[str, Any]:
+        return {}
+
+    @property
+    def ready(self) -> bool:
+        return True
+
+    def upstreams(self) -> Sequence[UpstreamClient]:
+        return ()
+
+    def caches(self) -> Mapping[str, CacheFigures]:
+        return {}
+
+    def stats(self) -> Mapping[str, Mapping[str, Any]]:
+        """Counters for ``/admin/cache/stats`` beyond ``caches()`` (counts, never keys)."""
+        return {}
+
+    async def purge(self) -> int:
+        """Drop this component's cache entries; answers how many."""
+        return 0
+
+    async def on_event(self, event: str) -> None:
+        """Another replica published ``event`` (e.g. ``purge``, ``mappings``)."""
+
+    async def aclose(self) -> None:
+        return None
+
+
+class Registry:
+    """The components built so far, by type, in build order."""
+
+    def __init__(self) -> None:
+        self._built: dict[type[Component], Component] = {}
+
+    def add(self, component: Component) -> None:
+        self._built[type(component)] = component
+
+    def require(self, kind: type[C]) -> C:
+        found = self._built.get(kind)
+        if not isinstance(found, kind):
+            raise LookupError(f"component {kind.__name__} must be registered before its users")
+        return found
+
+    def __iter__(self) -> Any:
+        return iter(self._built.values())
+
+    def __len__(self) -> int:
+        return len(self._built)
