@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from dataclasses import asdict
 from typing import Any, TypeVar
 
 from gateway.cache.shared import SharedCache
 from gateway.component import CacheFigures, Component, Parts, Registry, Transports
+from gateway.replicas import ReplicaSync
 from gateway.settings import Settings
 from gateway.upstream import UpstreamClient
 
@@ -34,6 +37,7 @@ class Assembly:
     def __init__(self, parts: Parts, registry: Registry) -> None:
         self.parts = parts
         self.registry = registry
+        self.purges = _Purges(self)
 
     @classmethod
     def build(
@@ -42,11 +46,20 @@ class Assembly:
         settings: Settings,
         transports: Transports | None = None,
     ) -> Assembly:
-        parts = Parts(settings, transports or {}, shared_tier(settings))
+        shared = shared_tier(settings)
+        replicas = (
+            None
+            if shared is None
+            else ReplicaSync(shared, interval_s=settings.shared_cache.reconcile_s)
+        )
+        parts = Parts(settings, transports or {}, shared, replicas)
         registry = Registry()
         for kind in kinds:
             registry.add(kind.build(parts, registry))
-        return cls(parts, registry)
+        assembly = cls(parts, registry)
+        if replicas is not None:
+            replicas.register([assembly.purges, *(t for c in registry for t in c.replicated())])
+        return assembly
 
     @property
     def shared(self) -> SharedCache | None:
@@ -69,9 +82,8 @@ class Assembly:
 
     def background(self) -> list[Callable[[], Awaitable[None]]]:
         tasks = [task for component in self for task in component.background()]
-        if self.shared is not None:
-            shared = self.shared
-            tasks.append(lambda: shared.listen(self.on_event))
+        if self.parts.replicas is not None:
+            tasks.extend(self.parts.replicas.background())
         return tasks
 
     @property
@@ -82,6 +94,14 @@ class Assembly:
         merged: dict[str, Any] = {}
         for component in self:
             merged.update(component.health())
+        replicas = self.parts.replicas
+        merged["shared_cache"] = "off" if replicas is None else replicas.state
+        if replicas is not None:
+            merged["replication"] = {
+                "pending": replicas.pending,
+                **asdict(replicas.stats),
+                "purges_applied": self.purges.applied,
+            }
         return merged
 
     def upstreams(self) -> list[UpstreamClient]:
@@ -96,22 +116,17 @@ class Assembly:
         purged = 0
         for component in self:
             purged += await component.purge()
-        if broadcast and self.shared is not None:
+        if broadcast and self.shared is not None and self.parts.replicas is not None:
             purged += await self.shared.purge()
-            await self.shared.publish("purge")
+            await self.parts.replicas.announce(self.purges.topic, self.purges.renew())
         return purged
-
-    async def on_event(self, event: str) -> None:
-        """Another replica reloaded something or purged: every component hears it."""
-        if event == "purge":
-            await self.purge(broadcast=False)
-            return
-        for component in self:
-            await component.on_event(event)
 
     async def start(self) -> list[asyncio.Task[None]]:
         if self.shared is not None and not await self.shared.ping():
             log.warning("the shared cache tier is unreachable; serving without it meanwhile")
+        if self.parts.replicas is not None:
+            await self.parts.replicas.reconcile()  # adopt the purge generation in force
+            self.purges.started()
         loop = asyncio.get_running_loop()
         return [loop.create_task(_run(task)) for task in self.background()]
 
@@ -120,6 +135,37 @@ class Assembly:
             await component.aclose()
         if self.shared is not None:
             await self.shared.aclose()
+
+
+class _Purges:
+    """The purge topic: each purge is a new random generation; a replica that sees another
+    generation than its own purges (one that has none yet adopts it: a start is no purge)."""
+
+    topic = "purge"
+
+    def __init__(self, assembly: Assembly) -> None:
+        self._assembly = assembly
+        self._generation: str | None = None
+        #: Purges made here because another replica asked.
+        self.applied = 0
+
+    def renew(self) -> str:
+        self._generation = secrets.token_hex(8)
+        return self._generation
+
+    def started(self) -> None:
+        """From now on every new generation is a purge ("": none was announced yet)."""
+        if self._generation is None:
+            self._generation = ""
+
+    def local_version(self) -> str | None:
+        return self._generation
+
+    async def catch_up(self, version: str) -> None:
+        if self._generation is not None:
+            await self._assembly.purge(broadcast=False)
+            self.applied += 1
+        self._generation = version
 
 
 async def _run(task: Callable[[], Awaitable[None]]) -> None:

@@ -9,7 +9,8 @@ settings and the shared parts, and exposes what the composition root wires:
 * ``health()``: its entries in ``/health/ready`` (and ``ready`` when it cannot serve);
 * ``upstreams()`` / ``caches()`` / ``stats()``: what ``/metrics`` and
   ``/admin/cache/stats`` report;
-* ``purge()`` and ``on_event()``: cache purges and events from other replicas;
+* ``purge()``: drop its cache entries;
+* ``replicated()``: the topics every replica must converge to (``gateway.replicas``);
 * ``aclose()``.
 
 Components are built in registration order; a component finds the ones it needs with
@@ -28,6 +29,7 @@ import httpx
 
 from gateway.cache import BoundedStore, CachedLoader, CacheStats
 from gateway.cache.shared import SharedCache
+from gateway.replicas import ReplicaSync, Replicated
 from gateway.settings import Settings
 from gateway.upstream import UpstreamClient
 
@@ -57,6 +59,8 @@ class Parts:
     settings: Settings
     transports: Mapping[str, httpx.AsyncBaseTransport] = field(default_factory=dict)
     shared: SharedCache | None = None
+    #: Announces versions to the other replicas (None without a shared tier).
+    replicas: ReplicaSync | None = None
     clock: Callable[[], float] = time.monotonic
 
     def transport(self, upstream: str) -> httpx.AsyncBaseTransport | None:
@@ -121,8 +125,9 @@ class Component:
         """Drop this component's cache entries; answers how many."""
         return 0
 
-    async def on_event(self, event: str) -> None:
-        """Another replica published ``event`` (e.g. ``purge``, ``mappings``)."""
+    def replicated(self) -> Sequence[Replicated]:
+        """Topics whose version every replica converges to (e.g. the mappings version)."""
+        return ()
 
     async def aclose(self) -> None:
         return None

@@ -261,6 +261,9 @@ class SharedCacheSettings:
     ttl_s: float = field(default=300.0, metadata=env("GATEWAY_REDIS_TTL", minimum=1.0))
     #: Key and channel prefix: replicas of one deployment share it.
     prefix: str = field(default="sasgw", metadata=env("GATEWAY_REDIS_PREFIX"))
+    #: Every replica compares its versions (mappings, purges) with Valkey's this often and
+    #: retries announcements that failed.
+    reconcile_s: float = field(default=5.0, metadata=env("GATEWAY_REDIS_RECONCILE", minimum=0.1))
 
 
 @dataclass(frozen=True, slots=True)

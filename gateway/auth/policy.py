@@ -14,18 +14,28 @@ declarations in force:
 
 Without a keys file the service runs open (``Authenticator.open``); it says so loudly at
 start.
+
+``GATEWAY_KEY_RATE`` is per key across every worker and replica when the shared tier is
+configured (a fixed one-second window counted in Valkey); when Valkey fails, or without a
+shared tier, each process enforces it on its own (a token bucket), so N processes allow up
+to N times the rate.
 """
 
 from __future__ import annotations
 
+import logging
+import math
+import time
 from dataclasses import dataclass
 
 from aiolimiter import AsyncLimiter
 
 from gateway.auth.keys import Consumer, KeyRing, Role
+from gateway.cache.shared import SharedCache
 from gateway.errors import Forbidden, RateLimited, Unauthorized
 from gateway.settings import SecuritySettings
 
+log = logging.getLogger("gateway.auth")
 #: The ``opt`` key routes declare their access under.
 ACCESS = "access"
 
@@ -52,10 +62,17 @@ UNDECLARED = ADMIN
 
 
 class Authenticator:
-    def __init__(self, keys: KeyRing | None, settings: SecuritySettings) -> None:
+    def __init__(
+        self,
+        keys: KeyRing | None,
+        settings: SecuritySettings,
+        shared: SharedCache | None = None,
+    ) -> None:
         self.keys = keys
         self.settings = settings
+        self.shared = shared
         self._limiters: dict[str, AsyncLimiter] = {}
+        self._failing_open = False
 
     @property
     def open(self) -> bool:
@@ -81,6 +98,33 @@ class Authenticator:
                 f"The '{consumer.role.value}' role may not use this route (allowed: {allowed})",
                 details={"role": consumer.role.value},
             )
+        if self.shared is not None and await self._shared_limit(consumer):
+            return consumer
+        await self._local_limit(consumer)
+        return consumer
+
+    async def _shared_limit(self, consumer: Consumer) -> bool:
+        """Count the call in Valkey (raises ``RateLimited`` past the rate); False when
+        Valkey does not answer and the per-process limit must do."""
+        assert self.shared is not None
+        rate = self.settings.key_rate_per_s
+        window_s = max(1, math.ceil(1.0 / rate))
+        allowed = max(1, math.floor(rate * window_s))
+        counted = await self.shared.count(f"key:{consumer.label}", window_s)
+        if counted is None:
+            if not self._failing_open:
+                self._failing_open = True
+                log.warning("key rates cannot be shared (Valkey down): counted per process")
+            return False
+        self._failing_open = False
+        if counted > allowed:
+            raise RateLimited(
+                "Too many requests for this API key",
+                details={"retry_after_s": float(window_s - time.time() % window_s)},
+            )
+        return True
+
+    async def _local_limit(self, consumer: Consumer) -> None:
         limiter = self._limiters.get(consumer.label)
         if limiter is None:
             rate = self.settings.key_rate_per_s
@@ -93,4 +137,3 @@ class Authenticator:
                 details={"retry_after_s": 1.0 / self.settings.key_rate_per_s},
             )
         await limiter.acquire()
-        return consumer

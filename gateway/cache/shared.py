@@ -5,10 +5,15 @@ public reference data), so that a value one replica fetched is served to the oth
 without another upstream call. Never the geocoder's answers: they hold patients'
 addresses, which stay in each process's memory only.
 
-Cross-replica events go over pub/sub on one channel: ``mappings`` (a replica reloaded
-the steward tables: the others reload theirs) and ``purge`` (an operator purged the
-caches: the others drop their in-process entries; the shared keys are deleted once by the
-replica that received the purge).
+Cross-replica state: ``announce(topic, version)`` writes a topic's version under
+``<prefix>:state:<topic>`` and publishes the topic on one channel; ``read_state`` reads it
+back (``gateway.replicas`` retries failed announcements and reconciles every replica, so a
+lost message cannot leave replicas divergent). Topics: ``mappings`` (the steward tables'
+version) and ``purge`` (an operator purged the caches; the shared keys are deleted once,
+by the replica that received the purge).
+
+``count(name, window_s)`` is a fixed-window counter shared by every replica (the per-key
+request rate).
 
 Redis is never required: every error (down, slow, evicted) is logged at debug level and
 counted, and the call goes to the upstream as if the tier did not exist.
@@ -22,6 +27,7 @@ import hashlib
 import json
 import logging
 import secrets
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -54,6 +60,8 @@ class SharedCache:
         #: Tells this replica's own events from the others'.
         self.instance = secrets.token_hex(8)
         self.stats = SharedStats()
+        #: False after a failed operation, True again after the next one that works.
+        self.healthy = True
         self._redis: aioredis.Redis = aioredis.from_url(
             url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s
         )
@@ -69,6 +77,7 @@ class SharedCache:
         except (RedisError, OSError) as exc:
             self._error(exc)
             return None
+        self.healthy = True
         if found is None:
             self.stats.misses += 1
             return None
@@ -79,6 +88,7 @@ class SharedCache:
         try:
             await self._redis.set(key, value, ex=max(1, int(self.ttl_s)))
             self.stats.writes += 1
+            self.healthy = True
         except (RedisError, OSError) as exc:
             self._error(exc)
 
@@ -92,13 +102,49 @@ class SharedCache:
             self._error(exc)
         return deleted
 
-    async def publish(self, event: str) -> None:
-        message = json.dumps({"event": event, "from": self.instance})
+    async def announce(self, topic: str, version: str) -> bool:
+        """Record ``topic``'s new version and tell the other replicas; False on failure."""
+        message = json.dumps({"event": topic, "from": self.instance})
         try:
+            await self._redis.set(self._state_key(topic), version)
             await self._redis.publish(f"{self.prefix}:{CHANNEL}", message)
-            self.stats.events_sent += 1
         except (RedisError, OSError) as exc:
             self._error(exc)
+            return False
+        self.stats.events_sent += 1
+        self.healthy = True
+        return True
+
+    async def read_state(self, topic: str) -> str | None:
+        """``topic``'s announced version; None when none was announced or Valkey fails."""
+        try:
+            found = await self._redis.get(self._state_key(topic))
+        except (RedisError, OSError) as exc:
+            self._error(exc)
+            return None
+        self.healthy = True
+        if found is None:
+            return None
+        return found.decode() if isinstance(found, bytes) else str(found)
+
+    async def count(self, name: str, window_s: int) -> int | None:
+        """Calls counted for ``name`` in the current ``window_s`` window, this one included,
+        across every replica; None when Valkey fails (the caller fails open)."""
+        window = int(time.time()) // window_s
+        key = f"{self.prefix}:rate:{name}:{window}"
+        try:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.incr(key)
+                pipe.expire(key, window_s + 1)
+                found, _ = await pipe.execute()
+        except (RedisError, OSError) as exc:
+            self._error(exc)
+            return None
+        self.healthy = True
+        return int(found)
+
+    def _state_key(self, topic: str) -> str:
+        return f"{self.prefix}:state:{topic}"
 
     async def listen(self, handle: Handler, *, retry_s: float = 2.0) -> None:
         """Run ``handle(event)`` for every other replica's event, forever (reconnecting)."""
@@ -131,15 +177,16 @@ class SharedCache:
 
     async def ping(self) -> bool:
         try:
-            return bool(await self._redis.ping())
+            self.healthy = bool(await self._redis.ping())
         except (RedisError, OSError) as exc:
             self._error(exc)
-            return False
+        return self.healthy
 
     async def aclose(self) -> None:
         await self._redis.aclose()
 
     def _error(self, exc: BaseException) -> None:
+        self.healthy = False
         self.stats.errors += 1
         kind = type(exc).__name__
         self.stats.by_kind[kind] = self.stats.by_kind.get(kind, 0) + 1

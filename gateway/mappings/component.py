@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Self
 
 from gateway.component import Component, Parts, Registry
@@ -18,13 +18,14 @@ from gateway.geo.communes import CommuneIndex
 from gateway.geo.component import GeoComponent
 from gateway.mappings.codes import CodeChecker
 from gateway.mappings.csvfile import MappingError
-from gateway.mappings.tables import ActiveMappings, Mappings, load_mappings
+from gateway.mappings.tables import ActiveMappings, Mappings, content_version, load_mappings
+from gateway.replicas import Replicated
 from gateway.settings import Settings
 from gateway.terminology.component import TerminologyComponent
 from gateway.terminology.store import TerminologyStore
 
 log = logging.getLogger("gateway")
-EVENT = "mappings"
+TOPIC = "mappings"
 
 
 def steward_tables(settings: Settings, communes: CommuneIndex, store: TerminologyStore) -> Mappings:
@@ -45,6 +46,7 @@ class MappingsComponent(Component):
         self.store = store
         self.active = active
         self._lock = asyncio.Lock()
+        self._diverged: tuple[str, str] | None = None
 
     @classmethod
     def build(cls, parts: Parts, registry: Registry) -> Self:
@@ -75,13 +77,33 @@ class MappingsComponent(Component):
                     details={"problems": problems},
                 ) from None
             previous = self.active.swap(loaded)
-        if broadcast and self.parts.shared is not None:
-            await self.parts.shared.publish(EVENT)
+        if broadcast and self.parts.replicas is not None:
+            await self.parts.replicas.announce(TOPIC, loaded.version)
         return previous, loaded
 
-    async def on_event(self, event: str) -> None:
-        if event != EVENT:
+    def replicated(self) -> Sequence[Replicated]:
+        return (self,)
+
+    @property
+    def topic(self) -> str:
+        return TOPIC
+
+    def local_version(self) -> str:
+        return self.active.current.version
+
+    async def catch_up(self, version: str) -> None:
+        """Another replica runs ``version``: reload from the files, unless they still hold
+        what runs here (files not yet copied to this replica: try again later)."""
+        files = await asyncio.to_thread(content_version, self.parts.settings.mappings.directory)
+        if files == self.local_version():
+            if self._diverged != (version, files):  # once per divergence, not every round
+                self._diverged = (version, files)
+                log.warning(
+                    "another replica runs other mappings than this replica's files",
+                    extra={"theirs": version, "files": files},
+                )
             return
+        self._diverged = None
         try:
             await self.reload(broadcast=False)
         except MappingsRejected as exc:

@@ -8,12 +8,14 @@ Labels are route templates and fixed words only, never values from a request.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import asdict
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from gateway.component import CacheFigures
+from gateway.replicas import ReplicaSync
 from gateway.upstream import BreakerState, UpstreamClient
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -25,9 +27,11 @@ class _StateCollector(Collector):
         self,
         caches: Callable[[], Mapping[str, CacheFigures]],
         upstreams: Callable[[], Iterable[UpstreamClient]],
+        replicas: ReplicaSync | None,
     ) -> None:
         self._caches = caches
         self._upstreams = upstreams
+        self._replicas = replicas
 
     def collect(self) -> Iterator[Metric]:
         events = CounterMetricFamily(
@@ -55,6 +59,25 @@ class _StateCollector(Collector):
                 errors.add_metric([client.name, kind], value)
             breaker.add_metric([client.name], _BREAKER_VALUE[client.breaker.state])
         yield from (events, entries, size, calls, errors, breaker)
+        if self._replicas is not None:
+            yield from self._replication(self._replicas)
+
+    @staticmethod
+    def _replication(replicas: ReplicaSync) -> Iterator[Metric]:
+        up = GaugeMetricFamily(
+            "gateway_shared_tier_up", "1: Valkey answers and nothing is pending, 0: degraded"
+        )
+        up.add_metric([], 1 if replicas.state == "on" else 0)
+        pending = GaugeMetricFamily(
+            "gateway_replication_pending", "Announcements not yet delivered to the other replicas"
+        )
+        pending.add_metric([], len(replicas.pending))
+        counters = CounterMetricFamily(
+            "gateway_replication_events", "Cross-replica announcements", labels=["event"]
+        )
+        for event, value in asdict(replicas.stats).items():
+            counters.add_metric([event], value)
+        yield from (up, pending, counters)
 
 
 class Metrics:
@@ -62,6 +85,7 @@ class Metrics:
         self,
         caches: Callable[[], Mapping[str, CacheFigures]],
         upstreams: Callable[[], Iterable[UpstreamClient]],
+        replicas: ReplicaSync | None = None,
     ) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
@@ -77,7 +101,7 @@ class Metrics:
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
             registry=self.registry,
         )
-        self.registry.register(_StateCollector(caches, upstreams))
+        self.registry.register(_StateCollector(caches, upstreams, replicas))
         self._counters: dict[tuple[str, str, int], Counter] = {}
         self._histograms: dict[str, Histogram] = {}
 

@@ -29,7 +29,6 @@ class OpsController(Controller):
         body: dict[str, Any] = {
             "status": "ready" if ready else "not_ready",
             **assembly.health(),
-            "shared_cache": "off" if assembly.shared is None else "on",
             "upstreams": {
                 client.name: {
                     "state": client.state,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -147,4 +148,7 @@ async def test_without_a_keys_file_the_service_is_open_and_says_so(
 ) -> None:
     async with make_client(offline_settings()) as client:
         assert (await client.get("/admin/cache/stats")).status_code == 200
+        assert "NO API KEYS" not in log_output.getvalue()  # building is not serving
+        tasks = await client.assembly.start()
+        await asyncio.gather(*tasks)
     assert "NO API KEYS" in log_output.getvalue()

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -35,13 +36,16 @@ def test_configuration_errors_exit_2_with_the_variable_named(
     assert "GATEWAY_PORT" in capsys.readouterr().err
 
 
-def test_openapi_command_writes_the_document(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_openapi_command_writes_the_document_without_the_open_service_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, log_output: io.StringIO
 ) -> None:
     monkeypatch.setenv("GATEWAY_SMT_URL", "")
+    monkeypatch.delenv("GATEWAY_API_KEYS_FILE", raising=False)
     out = tmp_path / "openapi.json"
     assert main(["openapi", "--out", str(out)]) == 0
     assert "/v1/terminology/resolve" in json.loads(out.read_text())["paths"]
+    # It serves nothing: no "NO API KEYS" warning (that is said when a service starts).
+    assert "NO API KEYS" not in log_output.getvalue()
 
 
 @respx.mock

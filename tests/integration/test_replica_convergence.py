@@ -1,0 +1,198 @@
+"""Replicas never stay divergent: a real ``redis-server`` killed and restarted between two
+gateway processes (mappings reload and purge while it is down), and per-key rates counted
+across replicas."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from unittest.mock import ANY
+
+import httpx
+import pytest
+
+from gateway.auth.keys import Role, new_key
+from tests.conftest import copy_mappings
+from tests.integration.test_scale_out import redis_binary
+from tests.processes import free_port, start_gateway
+
+
+class Redis:
+    """One redis-server on a fixed port, that a test can stop and start again."""
+
+    def __init__(self, binary: str) -> None:
+        self.binary = binary
+        self.port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_until(lambda: self._answers(), "redis-server did not start")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+            self.process = None
+
+    def _answers(self) -> bool:
+        import socket
+
+        with socket.socket() as s:
+            return s.connect_ex(("127.0.0.1", self.port)) == 0
+
+
+def wait_until(condition: Callable[[], bool], message: str, timeout_s: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    pytest.fail(message)
+
+
+@pytest.fixture
+def redis() -> Iterator[Redis]:
+    binary = redis_binary()
+    if binary is None:
+        pytest.skip("redis-server is not installed and cannot be installed here (apt-get, root)")
+    server = Redis(binary)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def replica_env(redis: Redis, mappings: Path, **extra: str) -> dict[str, str]:
+    return {
+        "GATEWAY_REDIS_URL": redis.url,
+        "GATEWAY_REDIS_PREFIX": f"conv{time.monotonic_ns()}",
+        "GATEWAY_REDIS_RECONCILE": "0.3",
+        "GATEWAY_SMT_URL": "",
+        "GATEWAY_GEOCODER_URL": "",
+        "GATEWAY_ROR_URL": "",
+        "GATEWAY_ANNUAIRE_URL": "",
+        "GATEWAY_MAPPINGS_DIR": str(mappings),
+        "GATEWAY_ACCESS_LOG": "false",
+        "GATEWAY_API_KEYS_FILE": "",
+        **extra,
+    }
+
+
+@pytest.fixture
+def two_replicas(redis: Redis, tmp_path: Path) -> Iterator[tuple[str, str, Path]]:
+    mappings = copy_mappings(tmp_path / "mappings")
+    env = replica_env(redis, mappings)
+    started = [start_gateway(env), start_gateway(env)]
+    try:
+        yield started[0][1], started[1][1], mappings
+    finally:
+        for process, _ in started:
+            process.terminate()
+        for process, _ in started:
+            process.wait(timeout=20)
+
+
+def ready(base: str) -> dict[str, object]:
+    body: dict[str, object] = httpx.get(f"{base}/health/ready", timeout=5).json()
+    return body
+
+
+def version(base: str) -> str:
+    return str(ready(base)["mappings"]["version"])  # type: ignore[index]
+
+
+def test_a_reload_while_valkey_is_down_reaches_the_other_replica_once_it_is_back(
+    redis: Redis, two_replicas: tuple[str, str, Path]
+) -> None:
+    a, b, mappings = two_replicas
+    old = version(a)
+    assert version(b) == old
+    redis.stop()
+    with (mappings / "lrm_authorities.csv").open("a", encoding="utf-8") as handle:
+        handle.write("SAMU-92-DOWN,SAMU 92,92,yes,no\n")
+    reloaded = httpx.post(f"{a}/admin/mappings/reload", timeout=10)
+    assert reloaded.status_code == 200
+    new = reloaded.json()["version"]
+    assert new != old
+    # A says it could not tell the others, and keeps saying so while Valkey is down.
+    body = ready(a)
+    assert body["shared_cache"] == "degraded"
+    assert body["replication"]["pending"] == {"mappings": new}  # type: ignore[index]
+    metrics = httpx.get(f"{a}/metrics", timeout=5).text
+    assert "gateway_shared_tier_up 0.0" in metrics
+    assert 'gateway_replication_events_total{event="announce_failures"}' in metrics
+    redis.start()
+    wait_until(lambda: version(b) == new, "B never caught up with A's reload")
+    wait_until(lambda: ready(a)["shared_cache"] == "on", "A never reported the tier back on")
+    assert ready(a)["replication"]["pending"] == {}  # type: ignore[index]
+
+
+def test_a_replica_that_missed_the_message_reconciles_from_the_files(
+    redis: Redis, two_replicas: tuple[str, str, Path]
+) -> None:
+    a, b, mappings = two_replicas
+    with (mappings / "lrm_authorities.csv").open("a", encoding="utf-8") as handle:
+        handle.write("SAMU-92-MISSED,SAMU 92,92,yes,no\n")
+    redis.stop()
+    new = httpx.post(f"{a}/admin/mappings/reload", timeout=10).json()["version"]
+    # Valkey comes back empty (no persistence): A's pending announcement is retried, and B
+    # catches up although the original message was never delivered.
+    redis.start()
+    wait_until(lambda: version(b) == new, "B never caught up")
+
+
+def test_a_purge_while_valkey_is_down_reaches_the_other_replica(
+    redis: Redis, two_replicas: tuple[str, str, Path]
+) -> None:
+    a, b, _ = two_replicas
+
+    def purges_applied(base: str) -> int:
+        return int(ready(base)["replication"]["purges_applied"])  # type: ignore[index]
+
+    redis.stop()
+    assert httpx.post(f"{a}/admin/cache/purge", timeout=10).status_code == 200
+    assert ready(a)["replication"]["pending"] == {"purge": ANY}  # type: ignore[index]
+    time.sleep(1.0)
+    assert purges_applied(b) == 0  # not told yet
+    redis.start()
+    wait_until(lambda: purges_applied(b) == 1, "B never applied A's purge")
+    time.sleep(1.0)  # later rounds do not purge again, and A does not purge twice
+    assert (purges_applied(a), purges_applied(b)) == (0, 1)
+
+
+def test_a_key_rate_is_one_limit_across_replicas(redis: Redis, tmp_path: Path) -> None:
+    plain, line = new_key(Role.SEARCH, "front")
+    keys = tmp_path / "keys"
+    keys.write_text(line + "\n", encoding="utf-8")
+    mappings = copy_mappings(tmp_path / "mappings")
+    env = replica_env(redis, mappings, GATEWAY_API_KEYS_FILE=str(keys), GATEWAY_KEY_RATE="5")
+    started = [start_gateway(env), start_gateway(env)]
+    try:
+        headers = {"X-API-Key": plain}
+        url = "/v1/terminology/resolve?coding=urn:oid:1.2.250.1.213.2.28|SM54"
+        # Align on the start of a one-second window so that all calls fall in the same one.
+        time.sleep(1.0 - time.time() % 1.0 + 0.02)
+        statuses = [
+            httpx.get(f"{base}{url}", headers=headers, timeout=5).status_code
+            for _ in range(4)
+            for _, base in started
+        ]
+        assert statuses.count(200) == 5, statuses
+        assert statuses.count(429) == 3, statuses
+    finally:
+        for process, _ in started:
+            process.terminate()
+        for process, _ in started:
+            process.wait(timeout=20)
