@@ -19,6 +19,10 @@ def _preflight(settings: Settings) -> str | None:
     from gateway.mappings.csvfile import MappingError
 
     try:
+        settings.snapshot.served()
+    except ConfigError as exc:
+        return f"configuration error, not starting: {exc}"
+    try:
         check_directory(settings.mappings.directory, settings.snapshot.directory)
     except MappingError as exc:
         return f"mappings error, not starting:\n{exc}"

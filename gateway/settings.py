@@ -24,6 +24,8 @@ DEFAULT_ROR_TOKEN_URL = (
 )
 DEFAULT_GEOCODER_URL = "https://data.geopf.fr/geocodage"
 DEFAULT_SAS_SEARCH_URL = "https://sas.sante.fr/sas/recherche"
+#: The Annuaire Santé API serves at most this many resources a page.
+MAX_ANNUAIRE_PAGE_SIZE = 200
 
 
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -232,6 +234,14 @@ class CacheSettings:
 class SnapshotSettings:
     directory: Path = field(default=DEMO_SNAPSHOT_DIR, metadata=env("GATEWAY_SNAPSHOT_DIR"))
 
+    def served(self) -> Path:
+        """The directory a service reads at start; ``ConfigError`` when it cannot be (the
+        sync commands may create it, so only serving checks)."""
+        if not self.directory.is_dir():
+            what = "does not exist" if not self.directory.exists() else "is not a directory"
+            raise ConfigError(f"GATEWAY_SNAPSHOT_DIR={str(self.directory)!r} {what}")
+        return self.directory
+
 
 @dataclass(frozen=True, slots=True)
 class MappingsSettings:
@@ -327,6 +337,11 @@ class Settings:
             ("redis://", "rediss://", "unix://", "valkey://")
         ):
             raise ConfigError("GATEWAY_REDIS_URL must be a redis:// (or rediss://) URL or empty")
+        if self.annuaire.page_size > MAX_ANNUAIRE_PAGE_SIZE:
+            raise ConfigError(
+                f"GATEWAY_ANNUAIRE_PAGE_SIZE={self.annuaire.page_size} is above "
+                f"{MAX_ANNUAIRE_PAGE_SIZE}, the largest page the Annuaire Santé serves"
+            )
         for origin in self.security.cors_origins:
             if origin != "*" and not origin.startswith(("http://", "https://")):
                 raise ConfigError(f"GATEWAY_CORS_ORIGINS: {origin!r} is not an http(s) origin")

@@ -15,6 +15,7 @@ import msgspec
 from gateway.directory.identifiers import PractitionerId
 from gateway.directory.model import DirectoryResource, decode_directory
 from gateway.errors import UpstreamBadResponse
+from gateway.settings import MAX_ANNUAIRE_PAGE_SIZE
 from gateway.upstream import UpstreamClient
 
 _WITH_ROLES = {
@@ -26,7 +27,7 @@ _WITH_ROLES = {
 class AnnuaireClient:
     def __init__(self, upstream: UpstreamClient, page_size: int = 50, max_pages: int = 10) -> None:
         self.upstream = upstream
-        self.page_size = min(page_size, 200)
+        self.page_size = min(page_size, MAX_ANNUAIRE_PAGE_SIZE)
         self.max_pages = max_pages
 
     async def practitioner(self, pid: PractitionerId) -> list[DirectoryResource]:

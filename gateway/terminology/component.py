@@ -40,7 +40,12 @@ class TerminologyComponent(Component):
         settings = parts.settings
         store = TerminologyStore()
         started = time.perf_counter()
-        report = store.load_directory(settings.snapshot.directory)
+        report = store.load_directory(settings.snapshot.served())
+        if report.files == 0:
+            log.warning(
+                "GATEWAY_SNAPSHOT_DIR is empty: nothing can be served offline",
+                extra={"directory": str(settings.snapshot.directory)},
+            )
         log.info(
             "snapshot loaded",
             extra={

@@ -98,3 +98,20 @@ def test_every_variable_read_is_documented_and_every_documented_one_is_read() ->
     generic = {n for n in read if n.split("_", 2)[-1] in per_upstream and n not in documented}
     assert read - generic <= documented, sorted(read - generic - documented)
     assert documented <= read, sorted(documented - read)
+
+
+def test_an_annuaire_page_above_200_is_refused_naming_the_variable() -> None:
+    with pytest.raises(ConfigError, match="GATEWAY_ANNUAIRE_PAGE_SIZE"):
+        Settings.from_env({"GATEWAY_ANNUAIRE_PAGE_SIZE": "500"})
+    assert Settings.from_env({"GATEWAY_ANNUAIRE_PAGE_SIZE": "200"}).annuaire.page_size == 200
+
+
+def test_a_snapshot_directory_that_does_not_exist_cannot_be_served(tmp_path: Path) -> None:
+    missing = Settings.from_env({"GATEWAY_SNAPSHOT_DIR": str(tmp_path / "nope")})
+    with pytest.raises(ConfigError, match="GATEWAY_SNAPSHOT_DIR.*does not exist"):
+        missing.snapshot.served()
+    a_file = tmp_path / "file"
+    a_file.write_text("x", encoding="utf-8")
+    with pytest.raises(ConfigError, match="is not a directory"):
+        Settings.from_env({"GATEWAY_SNAPSHOT_DIR": str(a_file)}).snapshot.served()
+    assert Settings.from_env({"GATEWAY_SNAPSHOT_DIR": str(tmp_path)}).snapshot.served() == tmp_path

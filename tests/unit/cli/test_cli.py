@@ -154,3 +154,11 @@ def test_demo_generate_writes_a_snapshot(
     assert (out / "terminology").is_dir()
     assert main([*args, "--now", "yesterday"]) == 2
     assert main(["demo", "generate", "--practitioners", "0", "--out", str(out)]) == 2
+
+
+def test_serve_stops_on_a_snapshot_directory_that_does_not_exist(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("GATEWAY_SNAPSHOT_DIR", str(tmp_path / "missing"))
+    assert main(["serve", "--port", "1"]) == 2
+    assert "GATEWAY_SNAPSHOT_DIR" in capsys.readouterr().err
