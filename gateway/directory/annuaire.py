@@ -3,18 +3,19 @@
 One card costs one logical search: ``Practitioner?identifier=…`` with
 ``_revinclude=PractitionerRole:practitioner`` and ``_include:iterate=PractitionerRole:
 organization`` brings the practitioner, every role and every practice organization.
-Paging follows ``next`` links and never relies on ``Bundle.total`` (often absent); the
+Paging is ``gateway.fhir.search_pages`` (``next`` links only, never ``Bundle.total``, often
+absent; a loop or more than ``max_pages`` pages is an error, not a shorter result); the
 client-side rate limit (17 calls/s by default) lives in the ``UpstreamClient``.
 """
 
 from __future__ import annotations
 
-import httpx
 import msgspec
 
 from gateway.directory.identifiers import PractitionerId
-from gateway.directory.model import DirectoryResource, decode_directory
+from gateway.directory.model import DirectoryResource, decode_entries
 from gateway.errors import UpstreamBadResponse
+from gateway.fhir import search_pages
 from gateway.settings import MAX_ANNUAIRE_PAGE_SIZE
 from gateway.upstream import UpstreamClient
 
@@ -22,6 +23,8 @@ _WITH_ROLES = {
     "_revinclude": "PractitionerRole:practitioner",
     "_include:iterate": "PractitionerRole:organization",
 }
+#: A search the Annuaire answers 404 has found nobody.
+_NOBODY = frozenset({404})
 
 
 class AnnuaireClient:
@@ -53,44 +56,15 @@ class AnnuaireClient:
         self, path: str, params: dict[str, str], max_pages: int | None = None
     ) -> list[tuple[bytes, list[DirectoryResource]]]:
         out: list[tuple[bytes, list[DirectoryResource]]] = []
-        url: str | None = path
-        query: dict[str, str] | None = params
-        seen: set[str] = set()
-        for _ in range(max_pages or self.max_pages):
-            if url is None:
-                break
-            response = await self.upstream.get(url, params=query)
-            if response.status_code == 404:
-                break
-            if response.status_code >= 400:
-                raise UpstreamBadResponse(
-                    f"Annuaire Santé answered HTTP {response.status_code}",
-                    upstream=self.upstream.name,
-                )
+        pages = search_pages(
+            self.upstream, path, params, max_pages=max_pages or self.max_pages, absent=_NOBODY
+        )
+        async for page in pages:
             try:
-                resources, next_url = decode_directory(response.content)
+                resources = decode_entries(page.bundle)
             except (msgspec.DecodeError, msgspec.ValidationError) as exc:
                 raise UpstreamBadResponse(
                     f"Annuaire Santé sent malformed FHIR: {exc}", upstream=self.upstream.name
                 ) from None
-            out.append((response.content, resources))
-            url = self._same_origin(response.request.url, next_url, seen)
-            query = None  # a next link carries its own query string
+            out.append((page.raw, resources))
         return out
-
-    def _same_origin(self, current: httpx.URL, link: str | None, seen: set[str]) -> str | None:
-        """The next page's URL; a link elsewhere (it would receive the API key) or a loop
-        is refused."""
-        if link is None:
-            return None
-        url = current.join(link)
-        origin = httpx.URL(self.upstream.settings.url)
-        if (url.scheme, url.host, url.port) != (origin.scheme, origin.host, origin.port):
-            raise UpstreamBadResponse(
-                "Annuaire Santé sent a next link to another host; not followed",
-                upstream=self.upstream.name,
-            )
-        if str(url) in seen:
-            return None
-        seen.add(str(url))
-        return str(url)

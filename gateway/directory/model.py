@@ -11,15 +11,17 @@ from __future__ import annotations
 import msgspec
 
 from gateway.directory.identifiers import IDNPS_SYSTEM, RPPS_SYSTEM
-from gateway.fhir_json import bundle_entries, resource_type
-from gateway.terminology.model import Coding, Identifier
+from gateway.fhir import (
+    Bundle,
+    CodeableConcept,
+    ContactPoint,
+    Extension,
+    Identifier,
+    Reference,
+    resource_type,
+)
 
 INSEE_EXTENSION = "https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-address-insee-code"
-
-
-class CodeableConcept(msgspec.Struct, omit_defaults=True):
-    coding: list[Coding] = []
-    text: str | None = None
 
 
 class HumanName(msgspec.Struct, omit_defaults=True):
@@ -33,16 +35,6 @@ class Qualification(msgspec.Struct, omit_defaults=True):
     code: CodeableConcept = msgspec.field(default_factory=CodeableConcept)
 
 
-class Reference(msgspec.Struct, omit_defaults=True):
-    reference: str | None = None
-
-
-class Extension(msgspec.Struct, omit_defaults=True, rename="camel"):
-    url: str
-    value_coding: Coding | None = None
-    value_string: str | None = None
-
-
 class Address(msgspec.Struct, omit_defaults=True):
     line: list[str] = []
     city: str | None = None
@@ -54,11 +46,6 @@ class Address(msgspec.Struct, omit_defaults=True):
             if ext.url == INSEE_EXTENSION and ext.value_coding is not None:
                 return ext.value_coding.code
         return None
-
-
-class ContactPoint(msgspec.Struct, omit_defaults=True):
-    system: str | None = None
-    value: str | None = None
 
 
 class Practitioner(msgspec.Struct, omit_defaults=True):
@@ -99,13 +86,21 @@ def decode_directory(data: bytes) -> tuple[list[DirectoryResource], str | None]:
     """
     kind = resource_type(data)
     if kind == "Bundle":
-        entries, next_url = bundle_entries(data)
-        out: list[DirectoryResource] = []
-        for entry in entries:
-            out.extend(decode_directory(entry)[0])
-        return out, next_url
+        bundle = msgspec.json.decode(data, type=Bundle)
+        return decode_entries(bundle), bundle.next_url()
     model = _TYPES.get(kind)
     return ([msgspec.json.decode(data, type=model)] if model else []), None
+
+
+def decode_entries(bundle: Bundle) -> list[DirectoryResource]:
+    """The directory resources of a Bundle's entries (nested Bundles included).
+
+    Raises ``msgspec.DecodeError``/``ValidationError`` on a malformed entry.
+    """
+    out: list[DirectoryResource] = []
+    for entry in bundle.resources():
+        out.extend(decode_directory(entry)[0])
+    return out
 
 
 def local_id(reference: Reference | None) -> str | None:

@@ -3,8 +3,9 @@
 ``RorClient`` sits on ``gateway.upstream.UpstreamClient`` (timeouts, retries, breaker, rate
 limit) with ``ClientCredentialsAuth`` as its ``httpx.Auth``. ``fetch_cpts_resources`` pages
 through ``GET /Organization?type=<TRE_R66>|604&_revinclude=HealthcareService:organization``
-by following ``next`` links only (``Bundle.total`` is never relied on), refusing links that
-leave the ROR origin (they would carry our bearer token elsewhere) or that loop.
+with ``gateway.fhir.search_pages``: ``next`` links only (``Bundle.total`` is never relied
+on), refusing links that leave the ROR origin (they would carry our bearer token elsewhere),
+and failing on a loop or past ``MAX_PAGES`` rather than publishing a partial index.
 ``fetch_cpts_index`` turns the result into the same ``CptsIndex`` the offline loader builds.
 """
 
@@ -14,18 +15,22 @@ import logging
 import ssl
 
 import httpx
-import msgspec
 
+from gateway import fhir
 from gateway.directory.cpts import CommunesOf, CptsIndex, build_cpts_index
 from gateway.directory.ror_auth import ClientCredentialsAuth
 from gateway.directory.ror_fhir import CPTS_CATEGORY, TRE_R66, FhirResource, decode_resources
-from gateway.errors import UpstreamBadResponse, UpstreamUnavailable
 from gateway.settings import ConfigError, RorSettings
 from gateway.upstream import UpstreamClient
 
 log = logging.getLogger("gateway.directory.ror")
 #: Upper bound on pages followed in one search (100 CPTS a page: far above France's ~800).
 MAX_PAGES = 500
+#: Appended to the error for a 401/403 from the API (the token itself was accepted).
+_REFUSAL_HINT = (
+    "check the client credentials and the GATEWAY_ROR_PROFIL_UTILISATEUR_* / "
+    "GATEWAY_ROR_ROLE_METIER_* headers"
+)
 
 
 def ror_headers(settings: RorSettings) -> dict[str, str]:
@@ -54,16 +59,6 @@ def mtls_context(settings: RorSettings) -> ssl.SSLContext | None:
     return context
 
 
-class _Link(msgspec.Struct):
-    relation: str = ""
-    url: str = ""
-
-
-class _Page(msgspec.Struct, rename="camel"):
-    resource_type: str = ""
-    link: list[_Link] = []
-
-
 class RorClient:
     def __init__(
         self,
@@ -90,34 +85,25 @@ class RorClient:
         if transport is None and tls is not None:
             transport = httpx.AsyncHTTPTransport(verify=tls)
         self.upstream = UpstreamClient(
-            upstream, transport=transport, headers=ror_headers(settings), auth=self.auth
+            upstream,
+            transport=transport,
+            headers=ror_headers(settings),
+            auth=self.auth,
+            refusal_hint=_REFUSAL_HINT,
         )
-        self._origin = httpx.URL(upstream.url or "http://offline.invalid")
 
     async def aclose(self) -> None:
         await self.upstream.aclose()
         await self.auth.aclose()
 
     async def search_pages(self, path: str, params: dict[str, str]) -> list[bytes]:
-        """Every page of a FHIR search, following ``next`` links until there is none."""
-        pages: list[bytes] = []
-        seen: set[str] = set()
-        url: str | None = path
-        query: dict[str, str] | None = params
-        while url is not None:
-            if len(pages) >= MAX_PAGES:
-                raise self._bad(f"more than {MAX_PAGES} result pages; stopped")
-            response = await self.upstream.get(url, params=query)
-            self._check_status(response)
-            try:
-                page = msgspec.json.decode(response.content, type=_Page)
-            except (msgspec.DecodeError, msgspec.ValidationError):
-                raise self._bad("sent a search page that is not FHIR JSON") from None
-            if page.resource_type != "Bundle":
-                raise self._bad(f"answered a {page.resource_type or 'non-FHIR'} to a search")
-            pages.append(response.content)
-            url, query = self._next_url(page, response.request.url, seen), None
-        return pages
+        """Every page of a FHIR search, following ``next`` links until there is none.
+
+        Any 4xx (a 404 included) is an error here: the CPTS search always exists."""
+        pages = fhir.search_pages(
+            self.upstream, path, params, max_pages=MAX_PAGES, absent=frozenset()
+        )
+        return [page.raw async for page in pages]
 
     async def cpts_pages(self) -> list[bytes]:
         """The raw search pages of every CPTS Organization with its HealthcareServices."""
@@ -137,39 +123,6 @@ class RorClient:
         for page in await self.cpts_pages():
             resources.extend(decode_resources(page, problems))
         return resources
-
-    def _next_url(self, page: _Page, current: httpx.URL, seen: set[str]) -> str | None:
-        raw = next((link.url for link in page.link if link.relation == "next" and link.url), None)
-        if raw is None:
-            return None
-        url = current.join(raw)
-        if (url.scheme, url.host, url.port) != (
-            self._origin.scheme,
-            self._origin.host,
-            self._origin.port,
-        ):
-            raise self._bad(f"sent a next link outside {self._origin.host}; not followed")
-        if str(url) in seen or url == current:
-            raise self._bad("sent a next link that loops; stopped")
-        seen.add(str(url))
-        return str(url)
-
-    def _check_status(self, response: httpx.Response) -> None:
-        status = response.status_code
-        if status < 400:
-            return
-        name = self.settings.upstream.name
-        if status in (401, 403):
-            raise UpstreamUnavailable(
-                f"{name} refused access (HTTP {status}): check the client credentials and the "
-                "GATEWAY_ROR_PROFIL_UTILISATEUR_* / GATEWAY_ROR_ROLE_METIER_* headers",
-                upstream=name,
-            )
-        raise self._bad(f"answered HTTP {status} to the CPTS search")
-
-    def _bad(self, reason: str) -> UpstreamBadResponse:
-        name = self.settings.upstream.name
-        return UpstreamBadResponse(f"{name} {reason}", upstream=name)
 
 
 async def fetch_cpts_index(

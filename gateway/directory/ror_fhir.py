@@ -22,8 +22,15 @@ from enum import StrEnum
 
 import msgspec
 
-from gateway.fhir_json import bundle_entries, resource_type
-from gateway.terminology.model import Coding, Identifier
+from gateway.fhir import (
+    CodeableConcept,
+    ContactPoint,
+    Extension,
+    Identifier,
+    Reference,
+    bundle_entries,
+    resource_type,
+)
 
 TERRITORIAL_DIVISION = (
     "https://interop.esante.gouv.fr/ig/fhir/ror/StructureDefinition/ror-territorial-division"
@@ -69,28 +76,6 @@ _ZONE_CODE = {
 class Zone:
     level: ZoneLevel
     code: str
-
-
-class CodeableConcept(msgspec.Struct):
-    coding: list[Coding] = []
-
-
-class Reference(msgspec.Struct):
-    reference: str | None = None
-
-
-class ContactPoint(msgspec.Struct):
-    system: str | None = None
-    value: str | None = None
-
-
-class Extension(msgspec.Struct, rename="camel"):
-    url: str = ""
-    extension: list[Extension] = []
-    value_codeable_concept: CodeableConcept | None = None
-    value_coding: Coding | None = None
-    value_code: str | None = None
-    value_string: str | None = None
 
 
 class Meta(msgspec.Struct):

@@ -5,7 +5,8 @@ breaker, and the 50 req/s rate limit from ``GATEWAY_GEOCODER_RATE``). Answers ar
 ``FeatureCollection``s; each feature's ``properties`` carry ``score`` (0-1), ``type``
 (housenumber / street / locality / municipality), ``citycode`` (INSEE code; arrondissement
 codes in Paris, Lyon, Marseille), ``city`` and the point is ``geometry.coordinates``
-``[lon, lat]``. They are decoded with msgspec into typed structs.
+``[lon, lat]``. They are decoded with msgspec into typed structs by
+``UpstreamClient.get_json``, which also says what a status means.
 
 Queries are patient addresses: no message, log line or exception raised here ever contains
 the query or any part of the answer.
@@ -19,7 +20,6 @@ from dataclasses import dataclass
 import httpx
 import msgspec
 
-from gateway.errors import UpstreamBadResponse
 from gateway.settings import UpstreamSettings
 from gateway.upstream import UpstreamClient
 
@@ -49,9 +49,6 @@ class _Feature(msgspec.Struct):
 
 class _FeatureCollection(msgspec.Struct):
     features: list[_Feature] = []
-
-
-_DECODER = msgspec.json.Decoder(_FeatureCollection)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,20 +89,14 @@ class GeocoderClient:
         params = {"q": q[:MAX_QUERY_LENGTH], "limit": str(limit)}
         if citycode:
             params["citycode"] = citycode
-        response = await self.upstream.get(SEARCH_PATH, params=params)
-        name = self.upstream.name
-        if response.status_code != 200:
-            # A 4xx here means the query was refused (too short, unsupported characters…):
-            # no verdict on the geocoder's health, the caller falls back.
-            raise UpstreamBadResponse(f"{name} answered HTTP {response.status_code}", upstream=name)
-        try:
-            collection = _DECODER.decode(response.content)
-        except msgspec.DecodeError:  # ValidationError included; its text may quote values
-            raise UpstreamBadResponse(
-                f"{name} answered JSON that is not a GeoJSON FeatureCollection", upstream=name
-            ) from None
+        # No status is "absent": a 4xx means the query was refused (too short, unsupported
+        # characters…), an error that says nothing of the geocoder's health; the caller
+        # falls back. Error messages never quote the query nor the body (get_json's rule).
+        collection = await self.upstream.get_json(
+            SEARCH_PATH, params, type=_FeatureCollection, absent=frozenset()
+        )
         hits = []
-        for feature in collection.features:
+        for feature in collection.features if collection else []:
             coordinates = feature.geometry.coordinates
             if len(coordinates) < 2:
                 continue

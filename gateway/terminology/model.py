@@ -10,19 +10,11 @@ from typing import Any
 
 import msgspec
 
-from gateway.fhir_json import bundle_entries, resource_type
-
-
-class Coding(msgspec.Struct, omit_defaults=True):
-    system: str | None = None
-    version: str | None = None
-    code: str | None = None
-    display: str | None = None
-
-
-class Identifier(msgspec.Struct, omit_defaults=True):
-    system: str | None = None
-    value: str | None = None
+# Coding and Identifier are shared FHIR datatypes now; re-exported ("as") because
+# gateway.web.fhir_params and the tests still import them from here.
+from gateway.fhir import Coding as Coding
+from gateway.fhir import Identifier as Identifier
+from gateway.fhir import bundle_entries, resource_type
 
 
 class Designation(msgspec.Struct, omit_defaults=True):

@@ -3,7 +3,9 @@
 Reads resources by canonical ``url`` (+ ``version``) and materialises full expansions by
 paging ``count``/``offset`` *without trusting* ``expansion.total`` (SMT paging is unreliable:
 total may equal the page size and offsets may be capped), stopping on a short page, an
-empty page or a page that brings no new code.
+empty page or a page that brings no new code. (Offset paging inside one ValueSet: the
+``next``-link pager of ``gateway.fhir`` does not apply.) Statuses and bodies are read by
+``UpstreamClient.get_json``.
 """
 
 from __future__ import annotations
@@ -11,10 +13,10 @@ from __future__ import annotations
 import msgspec
 
 from gateway.errors import UnknownCode, UpstreamBadResponse
+from gateway.fhir import Coding
 from gateway.terminology.indexed import FlatConcept, flatten_concept
 from gateway.terminology.model import (
     CodeSystem,
-    Coding,
     Concept,
     ConceptMap,
     ConceptProperty,
@@ -27,6 +29,8 @@ from gateway.terminology.model import (
 from gateway.upstream.client import UpstreamClient
 
 _KINDS = {"CodeSystem": CodeSystem, "ValueSet": ValueSet, "ConceptMap": ConceptMap}
+#: Ontoserver answers 400/422 for a canonical or code it cannot parse: nothing by that name.
+_NOTHING_BY_THAT_NAME = frozenset({400, 404, 422})
 
 
 class _ExpandedValueSet(msgspec.Struct):
@@ -121,17 +125,14 @@ class SmtClient:
         params = {"url": url}
         if version:
             params["version"] = version
-        response = await self.upstream.get(f"/{kind}", params=params)
-        if response.status_code in {400, 404, 422}:
-            # Ontoserver answers 400/422 for a url it cannot parse: nothing by that name.
+        # Raw: a searchset or a lone resource, decoded (with each resource's own JSON) below
+        data = await self.upstream.get_json(
+            f"/{kind}", params, type=msgspec.Raw, absent=_NOTHING_BY_THAT_NAME
+        )
+        if data is None:
             return []
-        if response.status_code >= 400:
-            raise UpstreamBadResponse(
-                f"SMT answered HTTP {response.status_code} for {kind} {url}",
-                upstream=self.upstream.name,
-            )
         model = _KINDS[kind]
-        return [(r, raw) for r, raw in self._decode(response.content, url) if isinstance(r, model)]
+        return [(r, raw) for r, raw in self._decode(bytes(data), url) if isinstance(r, model)]
 
     async def lookup(self, system: str, code: str, version: str | None = None) -> FlatConcept:
         """``$lookup`` on the SMT, for code systems we only hold in part (``content``
@@ -139,22 +140,14 @@ class SmtClient:
         params = {"system": system, "code": code}
         if version:
             params["version"] = version
-        response = await self.upstream.get("/CodeSystem/$lookup", params=params)
-        if response.status_code in {400, 404, 422}:
+        answer = await self.upstream.get_json(
+            "/CodeSystem/$lookup", params, type=_LookupAnswer, absent=_NOTHING_BY_THAT_NAME
+        )
+        if answer is None:
             raise UnknownCode(
                 f"Unknown code '{code}' in code system {system}",
                 details={"system": system, "code": code},
             )
-        if response.status_code >= 400:
-            raise UpstreamBadResponse(
-                f"SMT answered HTTP {response.status_code} for $lookup", upstream=self.upstream.name
-            )
-        try:
-            answer = msgspec.json.decode(response.content, type=_LookupAnswer)
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-            raise UpstreamBadResponse(
-                f"SMT sent a malformed $lookup answer: {exc}", upstream=self.upstream.name
-            ) from None
         return flatten_concept(answer.concept(code), parent=answer.parent())
 
     async def expand_all(self, url: str, version: str | None = None) -> list[ExpansionContains]:
@@ -169,19 +162,11 @@ class SmtClient:
             }
             if version:
                 params["valueSetVersion"] = version
-            response = await self.upstream.get("/ValueSet/$expand", params=params)
-            if response.status_code >= 400:
-                raise UpstreamBadResponse(
-                    f"SMT answered HTTP {response.status_code} for $expand",
-                    upstream=self.upstream.name,
-                )
-            try:
-                body = msgspec.json.decode(response.content, type=_ExpandedValueSet)
-            except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-                raise UpstreamBadResponse(
-                    f"SMT sent a malformed expansion: {exc}", upstream=self.upstream.name
-                ) from None
-            contains = body.expansion.contains if body.expansion else []
+            # Every 4xx is an error: the value set was read before it is expanded.
+            body = await self.upstream.get_json(
+                "/ValueSet/$expand", params, type=_ExpandedValueSet, absent=frozenset()
+            )
+            contains = body.expansion.contains if body and body.expansion else []
             fresh = [c for c in contains if (c.system, c.code) not in seen]
             for item in fresh:
                 seen.add((item.system, item.code))

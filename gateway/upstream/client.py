@@ -8,6 +8,7 @@
 * ``Accept: application/fhir+json`` on every request, and a check that the answer *is*
   JSON (the SMT answers HTML without that header, a proxy may answer an HTML error page).
 
+``get_json`` adds, for every client, what a status and a body mean (``answers``).
 The transport is injectable: tests pass respx/``httpx.MockTransport``.
 """
 
@@ -16,19 +17,21 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import httpx
-import msgspec
 import stamina
 from aiolimiter import AsyncLimiter
 
 from gateway.cache.shared import SharedCache
 from gateway.errors import UpstreamBadResponse, UpstreamError, UpstreamUnavailable
 from gateway.settings import UpstreamSettings
+from gateway.upstream.answers import NOT_FOUND, JsonAnswer, read_json, worth_sharing
 from gateway.upstream.breaker import BreakerState, CircuitBreaker
 
+T = TypeVar("T")
 FHIR_JSON = "application/fhir+json"
 _RETRYABLE_STATUS = frozenset({429, 502, 503, 504})
 
@@ -66,18 +69,6 @@ def _retry_after_s(response: httpx.Response, cap_s: float) -> float | None:
     return min(cap_s, max(0.0, parsed.timestamp() - time.time()))
 
 
-def _worth_sharing(body: bytes) -> bool:
-    """A complete FHIR resource, and not an empty search (a "not found" other replicas
-    must re-ask for after the short negative TTL, not the shared tier's)."""
-    try:
-        decoded = msgspec.json.decode(body)
-    except msgspec.DecodeError:
-        return False  # truncated or not JSON: the caller rejects it, nobody shares it
-    if not isinstance(decoded, dict) or "resourceType" not in decoded:
-        return False
-    return decoded["resourceType"] != "Bundle" or bool(decoded.get("entry"))
-
-
 class UpstreamClient:
     def __init__(
         self,
@@ -87,8 +78,11 @@ class UpstreamClient:
         headers: Mapping[str, str] | None = None,
         auth: httpx.Auth | None = None,
         shared: SharedCache | None = None,
+        refusal_hint: str = "",
     ) -> None:
         self.settings = settings
+        #: Appended to the error for a 401/403: which settings to check.
+        self.refusal_hint = refusal_hint
         #: Replicas' shared tier for successful GETs (public reference data only).
         self.shared = shared
         self.name = settings.name
@@ -140,9 +134,38 @@ class UpstreamClient:
                 200, content=body, headers={"Content-Type": FHIR_JSON}, request=request
             )
         response = await self._call("GET", path, params=params, idempotent=True)
-        if response.status_code == 200 and _worth_sharing(response.content):
+        if response.status_code == 200 and worth_sharing(response.content):
             await self.shared.set(key, response.content)
         return response
+
+    @property
+    def base_url(self) -> httpx.URL:
+        return self._client.base_url
+
+    async def get_json(
+        self,
+        path: str,
+        params: Mapping[str, str] | None = None,
+        *,
+        type: type[T],
+        absent: Collection[int] = NOT_FOUND,
+    ) -> T | None:
+        """GET decoded into ``type``; ``None`` for an ``absent`` status. Any other 4xx or an
+        undecodable body raises (see ``gateway.upstream.answers``)."""
+        answer = await self.fetch_json(path, params, type=type, absent=absent)
+        return None if answer is None else answer.value
+
+    async def fetch_json(
+        self,
+        path: str,
+        params: Mapping[str, str] | None = None,
+        *,
+        type: type[T],
+        absent: Collection[int] = NOT_FOUND,
+    ) -> JsonAnswer[T] | None:
+        """``get_json`` keeping the raw body and the URL that answered (for paging)."""
+        response = await self.get(path, params)
+        return read_json(response, type, absent, self.name, self.refusal_hint)
 
     async def post(self, path: str, *, json: object, idempotent: bool = False) -> httpx.Response:
         """POST; retried only if the caller declares the operation idempotent (FHIR ops are)."""

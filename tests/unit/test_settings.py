@@ -108,7 +108,7 @@ def test_an_annuaire_page_above_200_is_refused_naming_the_variable() -> None:
 
 def test_a_snapshot_directory_that_does_not_exist_cannot_be_served(tmp_path: Path) -> None:
     missing = Settings.from_env({"GATEWAY_SNAPSHOT_DIR": str(tmp_path / "nope")})
-    with pytest.raises(ConfigError, match="GATEWAY_SNAPSHOT_DIR.*does not exist"):
+    with pytest.raises(ConfigError, match=r"GATEWAY_SNAPSHOT_DIR.*does not exist"):
         missing.snapshot.served()
     a_file = tmp_path / "file"
     a_file.write_text("x", encoding="utf-8")

@@ -105,3 +105,30 @@ async def test_lookup_unknown_code_is_a_semantic_negative(smt: SmtClient) -> Non
     )
     with pytest.raises(UnknownCode):
         await smt.lookup(TRE_R38, "NOPE")
+
+
+@pytest.mark.parametrize("status", [400, 404, 422])
+@respx.mock
+async def test_a_canonical_the_smt_cannot_parse_is_nothing_by_that_name(
+    smt: SmtClient, status: int
+) -> None:
+    respx.get(f"{SMT_URL}/CodeSystem").mock(
+        return_value=httpx.Response(status, json={"resourceType": "OperationOutcome"})
+    )
+    respx.get(f"{SMT_URL}/CodeSystem/$lookup").mock(
+        return_value=httpx.Response(status, json={"resourceType": "OperationOutcome"})
+    )
+    assert await smt.read("CodeSystem", "not a url") == []
+    with pytest.raises(UnknownCode):
+        await smt.lookup("not a url", "X")
+
+
+@respx.mock
+async def test_an_expansion_refused_is_a_bad_response_not_an_empty_value_set(
+    smt: SmtClient,
+) -> None:
+    respx.get(f"{SMT_URL}/ValueSet/$expand").mock(
+        return_value=httpx.Response(404, json={"resourceType": "OperationOutcome"})
+    )
+    with pytest.raises(UpstreamBadResponse, match="HTTP 404"):
+        await smt.expand_all(JDV_J239)
