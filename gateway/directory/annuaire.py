@@ -16,6 +16,7 @@ from gateway.directory.identifiers import PractitionerId
 from gateway.directory.model import DirectoryResource, decode_entries
 from gateway.errors import UpstreamBadResponse
 from gateway.fhir import search_pages
+from gateway.fhir.paging import TooManyPages
 from gateway.settings import MAX_ANNUAIRE_PAGE_SIZE
 from gateway.upstream import UpstreamClient
 
@@ -38,9 +39,19 @@ class AnnuaireClient:
         params = {"identifier": pid.token, "_count": str(self.page_size), **_WITH_ROLES}
         return await self._all("/Practitioner", params)
 
-    async def search_name(self, name: str, max_pages: int = 4) -> list[DirectoryResource]:
+    async def search_name(
+        self, name: str, max_pages: int = 4
+    ) -> tuple[list[DirectoryResource], bool]:
+        """The practitioners matching ``name`` and whether that is all of them (False: more
+        than ``max_pages`` pages; the first ones are kept, so a common name still gets
+        candidates, but nobody can be said to be *the* one)."""
         params = {"name": name, "_count": str(self.page_size), **_WITH_ROLES}
-        return await self._all("/Practitioner", params, max_pages)
+        found: list[tuple[bytes, list[DirectoryResource]]] = []
+        try:
+            await self._pages("/Practitioner", params, max_pages, into=found)
+        except TooManyPages:
+            return [r for _, page in found for r in page], False
+        return [r for _, page in found for r in page], True
 
     async def practitioner_pages(self, pid: PractitionerId) -> list[bytes]:
         """The raw Bundles of ``practitioner`` (for ``gateway sync directory``)."""
@@ -53,9 +64,13 @@ class AnnuaireClient:
         return [r for _, page in await self._pages(path, params, max_pages) for r in page]
 
     async def _pages(
-        self, path: str, params: dict[str, str], max_pages: int | None = None
+        self,
+        path: str,
+        params: dict[str, str],
+        max_pages: int | None = None,
+        into: list[tuple[bytes, list[DirectoryResource]]] | None = None,
     ) -> list[tuple[bytes, list[DirectoryResource]]]:
-        out: list[tuple[bytes, list[DirectoryResource]]] = []
+        out: list[tuple[bytes, list[DirectoryResource]]] = [] if into is None else into
         pages = search_pages(
             self.upstream, path, params, max_pages=max_pages or self.max_pages, absent=_NOBODY
         )

@@ -116,13 +116,16 @@ class PractitionerService:
         if self.client is not None and self.loader is not None:
             client = self.client
 
-            async def fetch() -> DirectoryIndex:
-                return DirectoryIndex.from_resources(await client.search_name(name), "annuaire")
+            async def fetch() -> tuple[DirectoryIndex, bool]:
+                resources, complete = await client.search_name(name)
+                return DirectoryIndex.from_resources(resources, "annuaire"), complete
 
             # Cached like cards (the Annuaire allows 17 calls/s), under a salted hash: the
             # name may be typed by a regulator and must not sit in memory as a key.
             result = await self.loader.get(hashed_key("name", wanted), fetch, self.freshness)
-            index, state = result.value, result.state
+            (index, complete), state = result.value, result.state
+        else:
+            complete = True
         scored = sorted(
             ((name_score(name, record), record) for record in index.records()),
             key=lambda pair: -pair[0],
@@ -131,7 +134,8 @@ class PractitionerService:
         # The SAS rule looks at every strong match, not only the page returned.
         strong = {rpps_of(r.practitioner) for score, r in scored if score >= STRONG_MATCH}
         candidates = [Candidate(await self._card_of(r), score) for score, r in scored[:limit]]
-        identified = len(strong) == 1 and None not in strong
+        # A cut result cannot prove that nobody else matches as strongly.
+        identified = complete and len(strong) == 1 and None not in strong
         return NameSearch(
             candidates,
             identified,

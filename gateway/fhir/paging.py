@@ -58,6 +58,11 @@ class JsonSource(Protocol):
     ) -> JsonAnswer[T] | None: ...
 
 
+class TooManyPages(UpstreamBadResponse):
+    """More pages than the caller allowed: what was read is a prefix of the result (a
+    caller that can use a partial answer, marked as such, catches this one)."""
+
+
 @dataclass(frozen=True, slots=True)
 class SearchPage:
     #: The page as the upstream sent it (``gateway sync`` writes it into the snapshot).
@@ -105,7 +110,10 @@ async def search_pages(
         if str(following) in seen:
             raise _bad(source, "sent a next link that loops; stopped")
         if count >= max_pages:
-            raise _bad(source, f"has more than {max_pages} result pages; stopped")
+            raise TooManyPages(
+                f"{source.name} has more than {max_pages} result pages; stopped",
+                upstream=source.name,
+            )
         url, query = str(following), None  # a next link carries its own query string
 
 

@@ -191,6 +191,27 @@ async def test_name_search_follows_next_links_without_total(online: AppClient) -
 
 
 @respx.mock
+async def test_a_name_with_more_pages_than_read_has_candidates_but_is_not_identified(
+    online: AppClient,
+) -> None:
+    # Every page holds the same strong match and points at another page: past the page
+    # limit the first pages are kept, but a namesake may hide further on.
+    pages = iter(range(2, 100))
+
+    def page(request: httpx.Request) -> httpx.Response:
+        body = _annuaire_bundle(next_url=f"{ANNUAIRE_URL}/Practitioner?_page={next(pages)}")
+        return httpx.Response(200, json=body, headers=FHIR_HEADERS)
+
+    route = respx.get(url__startswith=f"{ANNUAIRE_URL}/Practitioner").mock(side_effect=page)
+    response = await online.get("/v1/practitioners", params={"name": "paul demo-durand"})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["candidates"]
+    assert body["identified"] is False
+    assert 1 < route.call_count < 10
+
+
+@respx.mock
 async def test_a_name_search_is_cached_whatever_its_spelling(online: AppClient) -> None:
     route = respx.get(url__startswith=f"{ANNUAIRE_URL}/Practitioner").mock(
         return_value=httpx.Response(200, json=_annuaire_bundle(), headers=FHIR_HEADERS)

@@ -1,5 +1,6 @@
 """AnnuaireClient pages with the shared pager: same rule as the ROR (loops and the page
-limit are errors, never a quietly shorter result); a 404 search has found nobody."""
+limit are errors, never a quietly shorter result; a name search past its limit keeps its
+first pages, marked incomplete); a 404 search has found nobody."""
 
 from __future__ import annotations
 
@@ -68,16 +69,30 @@ async def test_a_looping_search_is_an_error(
         await annuaire.practitioner(DURAND)
 
 
-async def test_a_name_search_past_its_page_limit_is_an_error(
+async def test_a_name_search_past_its_page_limit_keeps_its_first_pages_marked_incomplete(
     router: respx.MockRouter, annuaire: AnnuaireClient
 ) -> None:
-    # a truncated name search could "identify" someone whose namesake is on the next page
+    # A common name still gets candidates, but the result says it is not all of them: a
+    # truncated search could otherwise "identify" someone whose namesake is further on.
     router.get(f"{BASE}/Practitioner").mock(return_value=bundle("p1", f"{BASE}?page=2"))
     router.get(f"{BASE}?page=2").mock(return_value=bundle("p2", f"{BASE}?page=3"))
     third = router.get(f"{BASE}?page=3").mock(return_value=bundle("p3"))
-    with pytest.raises(UpstreamBadResponse, match="more than 2 result pages"):
-        await annuaire.search_name("durand", max_pages=2)
+    found, complete = await annuaire.search_name("durand", max_pages=2)
+    assert [r.id for r in found] == ["p1", "p2"]
+    assert complete is False
     assert third.call_count == 0
+    found, complete = await annuaire.search_name("durand", max_pages=3)
+    assert ([r.id for r in found], complete) == (["p1", "p2", "p3"], True)
+
+
+async def test_a_record_lookup_past_its_page_limit_is_an_error(
+    router: respx.MockRouter, annuaire: AnnuaireClient
+) -> None:
+    router.get(f"{BASE}/Practitioner").mock(return_value=bundle("p1", f"{BASE}?page=2"))
+    router.get(f"{BASE}?page=2").mock(return_value=bundle("p2", f"{BASE}?page=3"))
+    router.get(f"{BASE}?page=3").mock(return_value=bundle("p3", f"{BASE}?page=4"))
+    with pytest.raises(UpstreamBadResponse, match="more than 3 result pages"):
+        await annuaire.practitioner(DURAND)
 
 
 async def test_a_malformed_entry_is_a_bad_response(
