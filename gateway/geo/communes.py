@@ -27,7 +27,7 @@ import msgspec
 from rapidfuzz import fuzz, process
 
 from gateway.errors import NotFound
-from gateway.terminology.textnorm import normalise
+from gateway.text import normalise
 
 DATA_FILE = Path(__file__).resolve().parent / "data" / "communes.json.gz"
 INSEE_CODE = re.compile(r"^(?:[0-9]{5}|2[AB][0-9]{3})$")

@@ -24,6 +24,7 @@ import numpy.typing as npt
 from gateway.directory.identifiers import IDNPS_SYSTEM
 from gateway.directory.index import DirectoryIndex
 from gateway.directory.model import rpps_of
+from gateway.files import atomic_writer
 from gateway.geo.communes import CommuneIndex
 from gateway.geo.spatial import SphereGrid
 from gateway.terminology.canonical import nos_id
@@ -85,13 +86,10 @@ def concat(*parts: Columns) -> Columns:
 
 
 def save_columns(path: Path, columns: Columns, meta: Mapping[str, Any]) -> None:
-    """Atomic write (temporary file, then rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    with partial.open("wb") as handle:
+    """Replaces ``path`` atomically: running replicas read it at start-up."""
+    with atomic_writer(path) as handle:
         arrays = {"meta": np.array(json.dumps(meta, sort_keys=True)), **columns}
         np.savez_compressed(handle, **arrays)  # type: ignore[arg-type]  # numpy's stub
-    partial.replace(path)
 
 
 def load_columns(path: Path) -> tuple[Columns, dict[str, Any]]:

@@ -22,7 +22,7 @@ from gateway.terminology.canonical import CanonicalIndex
 from gateway.terminology.compose_filters import filter_match
 from gateway.terminology.indexed import FlatConcept, IndexedCodeSystem, IndexedValueSet
 from gateway.terminology.model import Compose, ComposeInclude, Designation, ExpansionContains
-from gateway.terminology.textnorm import prefix_match, words
+from gateway.text import prefix_match, words
 
 
 @dataclass(frozen=True, slots=True)

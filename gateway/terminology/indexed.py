@@ -26,7 +26,7 @@ from gateway.terminology.model import (
     Identifier,
     ValueSet,
 )
-from gateway.terminology.textnorm import words
+from gateway.text import words
 
 _INACTIVE_STATUSES = frozenset({"deprecated", "retired", "inactive"})
 _TIMESTAMP = re.compile(r"^\d{14}$")

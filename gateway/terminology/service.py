@@ -21,9 +21,9 @@ from gateway.terminology.indexed import (
 )
 from gateway.terminology.resolver import Resolved, ResourceResolver, worst
 from gateway.terminology.search import SearchMatch, rank
-from gateway.terminology.textnorm import normalise
 from gateway.terminology.translate import TranslationMatch, translate
 from gateway.terminology.validation import Validation
+from gateway.text import normalise
 
 
 def parse_coding(coding: str) -> tuple[str, str]:

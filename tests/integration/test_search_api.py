@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from gateway.search.geo_math import haversine_km
+from gateway.geo.earth import haversine_km
 from tests.conftest import AppClient
 
 PARIS_8 = {"lat": 48.8727, "lon": 2.3126}
