@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from gateway.coded import label_or_code
 from gateway.errors import (
     InvalidInput,
     UnknownCode,
@@ -145,7 +146,8 @@ def _item(
     *,
     fold_case: bool = False,
 ) -> ExpansionItem:
-    best = display or (concept.display if concept else code)
+    # The value set's own display first, then the code system's (itself label or code).
+    best = label_or_code(display or (concept.display if concept else None), code)
     labels = [best, *(d.value for d in extra)]
     label_words = tuple(
         dict.fromkeys([*(words(x) for x in labels), *(concept.label_words if concept else ())])

@@ -33,9 +33,8 @@ async def _lookup(request: FhirRequest) -> ASGIResponse:
     system, code = params.system_and_code(("system",))
     if not system:
         raise InvalidInput("Parameter 'system' (or 'coding') is required", parameter="system")
-    cs, concept, state = await services(request).terminology.lookup(
-        system, code, params.text("version")
-    )
+    found = await services(request).terminology.lookup(system, code, params.text("version"))
+    cs, concept, state = found.value.codesystem, found.value.concept, found.state
     wanted = params.texts("property")
     body = encoded(
         cs.memo,
@@ -65,7 +64,7 @@ async def _expand(request: FhirRequest) -> ASGIResponse:
     offset = params.integer("offset", 0) or 0
     active_only = params.flag("activeOnly")
     text = params.text("filter")
-    vs, page, state = await services(request).terminology.expand(
+    found = await services(request).terminology.expand(
         url,
         version=params.text("valueSetVersion"),
         text_filter=text,
@@ -73,6 +72,7 @@ async def _expand(request: FhirRequest) -> ASGIResponse:
         offset=offset,
         count=count,
     )
+    vs, page, state = found.value.valueset, found.value.page, found.state
     used = {"filter": text, "count": count, "offset": offset, "activeOnly": active_only or None}
     designations = params.flag("includeDesignations")
     body = encoded(
@@ -110,7 +110,7 @@ async def _translate(request: FhirRequest) -> ASGIResponse:
         url=params.text("url"),
         target=params.text("targetsystem", "targetSystem"),
     )
-    return fhir_response(fmt.translate_parameters(matches))
+    return fhir_response(fmt.translate_parameters(matches.value))
 
 
 class FhirController(Controller):

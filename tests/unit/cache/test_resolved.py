@@ -1,0 +1,16 @@
+"""``Resolved``: a value and its freshness; a combined answer is as stale as its stalest part."""
+
+from __future__ import annotations
+
+from gateway.cache import CacheState, Resolved, worst
+
+
+def test_worst_state_wins() -> None:
+    assert worst() is CacheState.HIT
+    assert worst(CacheState.HIT, CacheState.MISS) is CacheState.MISS
+    assert worst(CacheState.STALE, CacheState.MISS, CacheState.HIT) is CacheState.STALE
+
+
+def test_map_keeps_the_state() -> None:
+    stale = Resolved(21, CacheState.STALE)
+    assert stale.map(lambda n: n * 2) == Resolved(42, CacheState.STALE)
