@@ -29,7 +29,9 @@ IDNPS_PREFIX = "8"
 #: The same rule on numbers: ``IDNPS_OFFSET + int(rpps)`` (RPPS have 11 digits).
 IDNPS_OFFSET = int(IDNPS_PREFIX) * 10**11
 
-_IDNPS = re.compile(r"8[0-9]{11}")
+#: An RPPS holder's IDNPS as a pattern string, for schemas (msgspec, OpenAPI).
+IDNPS_REGEX = rf"^{IDNPS_PREFIX}[0-9]{{11}}$"
+_IDNPS = re.compile(IDNPS_REGEX)
 _RPPS = re.compile(r"[0-9]{11}")
 
 

@@ -27,10 +27,10 @@ import msgspec
 from rapidfuzz import fuzz, process
 
 from gateway.errors import NotFound
+from gateway.geo.insee import normalise_code
 from gateway.text import normalise
 
 DATA_FILE = Path(__file__).resolve().parent / "data" / "communes.json.gz"
-INSEE_CODE = re.compile(r"^(?:[0-9]{5}|2[AB][0-9]{3})$")
 PLM_CITIES = frozenset({"75056", "69123", "13055"})
 MIN_SEARCH_SCORE = 70.0
 _POSTCODE = re.compile(r"\b([0-9]{5})\b")
@@ -87,10 +87,6 @@ class CommuneFile(msgspec.Struct, frozen=True):
 def search_key(name: str) -> str:
     """Accent/case-blind form with "Saint(e)" shortened, as people type it ("St Etienne")."""
     return _SAINT.sub(lambda m: _SAINT_SHORT[m.group(1)], _plain_normalise(name))
-
-
-def normalise_code(code: str) -> str:
-    return code.strip().upper()
 
 
 def _bigger_first(commune: Commune) -> int:
@@ -181,6 +177,17 @@ class CommuneIndex:
         if commune.parent_insee:
             return self._by_insee.get(commune.parent_insee, commune)
         return commune
+
+    def same_city(self, code: str) -> list[str]:
+        """Paris, Lyon and Marseille: an arrondissement's city code, a city's arrondissements
+        (the one source of that relation, e.g. for CPTS zones); empty for other communes."""
+        commune = self.by_insee(code)
+        if commune is None:
+            return []
+        if commune.kind == "ARM" and commune.parent_insee:
+            return [commune.parent_insee]
+        children = self._children.get(commune.insee, ())
+        return [c for c in children if self._by_insee[c].kind == "ARM"]
 
     def subdivisions_of(self, code: str) -> list[str]:
         """Arrondissements (or delegated/associated communes) of a commune."""

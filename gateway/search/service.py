@@ -16,11 +16,12 @@ from functools import cached_property
 import numpy as np
 
 from gateway.coded import CodeDisplay
-from gateway.directory.cpts import Cpts, CptsIndex, parse_insee
+from gateway.directory.cpts import Cpts, CptsIndex
 from gateway.directory.identifiers import parse_practitioner_id
 from gateway.directory.practitioner_codes import PROFESSION_NOS, SPECIALTY_NOS
 from gateway.errors import InvalidInput, NotFound
 from gateway.geo.communes import CommuneIndex, UnknownCommune
+from gateway.geo.insee import parse_insee
 from gateway.geo.spatial import SphereGrid
 from gateway.mappings.tables import ActiveMappings
 from gateway.search.engine import RankedRow, SearchEngine, SearchQuery

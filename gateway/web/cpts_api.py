@@ -13,8 +13,9 @@ import msgspec
 from litestar import Controller, Request, get
 from litestar.params import QueryParameter
 
-from gateway.directory.cpts import CptsIndex, CptsMatch, parse_insee
+from gateway.directory.cpts import CptsIndex, CptsMatch
 from gateway.errors import UpstreamUnavailable
+from gateway.geo.insee import parse_insee
 
 
 class CptsCard(msgspec.Struct):

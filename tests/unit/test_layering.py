@@ -19,6 +19,7 @@ FORBIDDEN = {
     "geo": ("search", "terminology", "directory", "mappings", "web"),
     "text.py": DOMAINS,
     "files.py": DOMAINS,
+    "coded.py": DOMAINS,
 }
 
 
