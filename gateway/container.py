@@ -16,7 +16,7 @@ from gateway.cache import BoundedStore, CachedLoader, CacheStats, Freshness
 from gateway.cache.shared import SharedCache
 from gateway.directory.annuaire import AnnuaireClient
 from gateway.directory.cards import Locate, Place
-from gateway.directory.cpts import CptsIndex, load_cpts_snapshot
+from gateway.directory.cpts import CptsIndex, CptsSnapshot
 from gateway.directory.cpts_source import communes_of
 from gateway.directory.index import DirectoryIndex
 from gateway.directory.practitioners import PractitionerService
@@ -32,10 +32,11 @@ from gateway.search.links import LinkBuilder
 from gateway.search.locations import load_locations
 from gateway.search.service import SearchService
 from gateway.settings import Settings
+from gateway.snapshot import SnapshotReport, read_snapshot
 from gateway.terminology.resolver import ResourceResolver
 from gateway.terminology.service import TerminologyService
 from gateway.terminology.smt import SmtClient
-from gateway.terminology.store import LoadReport, TerminologyStore
+from gateway.terminology.store import TerminologyStore
 from gateway.upstream import UpstreamClient
 
 log = logging.getLogger("gateway")
@@ -58,7 +59,7 @@ class Services:
     terminology: TerminologyService
     loader: CachedLoader
     smt_upstream: UpstreamClient
-    snapshot_report: LoadReport
+    snapshot_report: SnapshotReport
     practitioners: PractitionerService
     directory_loader: CachedLoader
     annuaire_upstream: UpstreamClient
@@ -143,15 +144,15 @@ class Services:
 
 def build_services(settings: Settings, transports: Transports | None = None) -> Services:
     transports = transports or Transports()
-    store = TerminologyStore()
+    store, directory, cpts_snapshot = TerminologyStore(), DirectoryIndex(), CptsSnapshot()
     started = time.perf_counter()
-    report = store.load_directory(settings.snapshot.directory)
+    report = read_snapshot(settings.snapshot.directory, store, directory, cpts_snapshot)
     log.info(
         "snapshot loaded",
         extra={
             "directory": str(settings.snapshot.directory),
             "files": report.files,
-            "resources": report.resources,
+            "resources": report.count(),
             "errors": len(report.errors),
             "seconds": round(time.perf_counter() - started, 3),
         },
@@ -173,12 +174,14 @@ def build_services(settings: Settings, transports: Transports | None = None) -> 
     terminology.seed_cache()
     geo = build_geo_service(settings, transports.geocoder)
     practitioners, directory_loader, annuaire_upstream = _build_practitioners(
-        settings, transports, terminology, practice_locator(geo), shared
+        settings, transports, terminology, practice_locator(geo), shared, directory
     )
     mappings = ActiveMappings(steward_tables(settings, geo.communes, store))
     contextual = ContextualSearch(terminology, practitioners, geo, mappings)
     started = time.perf_counter()
-    locations, _ = load_locations(settings.snapshot.directory, practitioners.snapshot, geo.communes)
+    locations, _ = load_locations(
+        settings.snapshot.directory, directory, geo.communes, store.aliases
+    )
     log.info(
         "practice locations loaded",
         extra={
@@ -198,14 +201,14 @@ def build_services(settings: Settings, transports: Transports | None = None) -> 
         directory_loader=directory_loader,
         annuaire_upstream=annuaire_upstream,
         geo=geo,
-        cpts=load_cpts_snapshot(settings.snapshot.directory, communes_of(geo.communes)),
+        cpts=cpts_snapshot.index(communes_of(geo.communes), report),
         mappings=mappings,
         contextual=contextual,
         links=LinkBuilder(contextual, settings.search.sas_search_url),
         search=SearchService(locations, terminology, geo.communes, mappings, settings.search),
         ror=ror_client(settings, transports),
         shared=shared,
-        ready=report.resources > 0,
+        ready=report.count(*TerminologyStore.RESOURCE_TYPES) > 0,
     )
 
 
@@ -252,6 +255,7 @@ def _build_practitioners(
     terminology: TerminologyService,
     locate: Locate,
     shared: SharedCache | None,
+    snapshot: DirectoryIndex,
 ) -> tuple[PractitionerService, CachedLoader, UpstreamClient]:
     annuaire = settings.annuaire
     # The API refuses anonymous calls: without a key the directory is served offline.
@@ -273,7 +277,7 @@ def _build_practitioners(
         cache.stale_if_error_s,
     )
     service = PractitionerService(
-        DirectoryIndex.load(settings.snapshot.directory),
+        snapshot,
         terminology,
         locate,
         client=AnnuaireClient(upstream, page_size=annuaire.page_size),

@@ -2,7 +2,8 @@
 
 ``build_cpts_index(resources, communes_of)`` turns ROR Organizations, HealthcareServices and
 Locations (read by ``gateway.directory.ror_fhir``) into a ``CptsIndex``. It is shared by the
-offline loader ``load_cpts_snapshot(directory, communes_of)`` and the online fetch
+offline loader (``CptsSnapshot``, fed by the one snapshot read of ``gateway.snapshot``;
+``load_cpts_snapshot(directory, communes_of)`` for a directory alone) and the online fetch
 ``gateway.directory.ror.fetch_cpts_index``, so both give the same index.
 
 Zones above commune level are expanded into communes by ``communes_of(level, code)`` (the
@@ -21,8 +22,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-import msgspec
-
 from gateway.directory.ror_fhir import (
     R201_CODES,
     FhirResource,
@@ -40,6 +39,7 @@ from gateway.directory.ror_fhir import (
     reference_id,
 )
 from gateway.geo.insee import normalise_code
+from gateway.snapshot import SnapshotReader, SnapshotReport, read_snapshot
 
 log = logging.getLogger("gateway.directory.cpts")
 
@@ -225,29 +225,49 @@ def _cpts(
     )
 
 
+class CptsSnapshot:
+    """The snapshot's ROR resources (Organizations, HealthcareServices, Locations, given by
+    ``gateway.snapshot`` as the ROR returns them), then the index they make."""
+
+    RESOURCE_TYPES = ("Organization", "HealthcareService", "Location")
+
+    def __init__(self) -> None:
+        self.resources: list[FhirResource] = []
+
+    def read_from(self, reader: SnapshotReader) -> None:
+        reader.register(self.RESOURCE_TYPES, self._take)
+
+    def _take(self, raw: bytes, file: Path) -> None:
+        self.resources.extend(decode_resources(raw, []))  # one resource: raises if refused
+
+    def index(
+        self,
+        communes_of: CommunesOf,
+        report: SnapshotReport,
+        *,
+        members_base_url: str | None = None,
+    ) -> CptsIndex:
+        """The index; ``index.report`` counts the snapshot's files and lists the problems
+        that concern CPTS (unreadable files, refused ROR resources, zones)."""
+        read_problems = report.errors_for(self.RESOURCE_TYPES)
+        index = build_cpts_index(
+            self.resources,
+            communes_of,
+            members_base_url=members_base_url,
+            problems=list(read_problems),
+        )
+        index.report.files = report.files
+        index.source = f"snapshot:{report.directory}"
+        for problem in index.report.problems[len(read_problems) :]:  # the reader logged its own
+            log.warning("CPTS snapshot problem", extra={"problem": problem})
+        return index
+
+
 def load_cpts_snapshot(
     directory: Path, communes_of: CommunesOf, *, members_base_url: str | None = None
 ) -> CptsIndex:
-    """The CPTS index from every ``*.json`` under ``directory`` (single resources or Bundles).
-
-    Files hold resources exactly as the ROR returns them; other resource types (terminology)
-    are ignored. A bad file is reported in ``index.report.problems`` and skipped, never fatal.
-    """
-    problems: list[str] = []
-    resources: list[FhirResource] = []
-    if not directory.is_dir():
-        problems.append(f"{directory}: not a directory")
-    files = sorted(directory.rglob("*.json")) if directory.is_dir() else []
-    for path in files:
-        try:
-            resources.extend(decode_resources(path.read_bytes(), problems))
-        except (OSError, msgspec.DecodeError, msgspec.ValidationError) as exc:
-            problems.append(f"{path}: {exc}")
-    index = build_cpts_index(
-        resources, communes_of, members_base_url=members_base_url, problems=problems
-    )
-    index.report.files = len(files)
-    index.source = f"snapshot:{directory}"
-    for problem in index.report.problems:
-        log.warning("CPTS snapshot problem", extra={"problem": problem})
-    return index
+    """The CPTS index of a snapshot directory (tools, tests; the gateway reads its snapshot
+    once for every loader and calls ``CptsSnapshot.index``)."""
+    found = CptsSnapshot()
+    report = read_snapshot(directory, found)
+    return found.index(communes_of, report, members_base_url=members_base_url)

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
+import pytest
+
+from gateway.container import build_services
+from gateway.settings import DEMO_SNAPSHOT_DIR
 from tests.conftest import AppClient, make_client, offline_settings
 from tests.samples import R38_OID
 
@@ -100,3 +105,28 @@ async def test_non_ascii_request_id_is_replaced(client: AppClient) -> None:
     response = await client.get("/health/live", headers={"X-Request-ID": "abcé".encode()})
     assert response.headers["x-request-id"].isascii()
     assert response.headers["x-request-id"] != "abcé"
+
+
+async def test_start_up_reads_each_snapshot_file_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    reads: Counter[Path] = Counter()
+    read_bytes = Path.read_bytes
+
+    def counting(path: Path) -> bytes:
+        reads[path] += 1
+        return read_bytes(path)
+
+    monkeypatch.setattr(Path, "read_bytes", counting)
+    services = build_services(offline_settings())
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    try:
+        snapshot_reads = {p: n for p, n in reads.items() if p.is_relative_to(DEMO_SNAPSHOT_DIR)}
+        assert sorted(snapshot_reads) == sorted(DEMO_SNAPSHOT_DIR.rglob("*.json"))
+        assert set(snapshot_reads.values()) == {1}
+        report = services.snapshot_report
+        assert report.errors == []
+        assert report.count("Practitioner") == len(services.practitioners.snapshot.practitioners)
+        assert services.cpts.report.files == report.files
+        assert len(services.cpts) > 0
+        assert services.ready
+    finally:
+        await services.aclose()

@@ -20,6 +20,7 @@ FORBIDDEN = {
     "text.py": DOMAINS,
     "files.py": DOMAINS,
     "coded.py": DOMAINS,
+    "snapshot.py": DOMAINS,
 }
 
 

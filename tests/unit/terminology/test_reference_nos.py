@@ -25,7 +25,7 @@ def test_every_reference_file_loads_including_legacy(nos_dir: Path) -> None:
     store = TerminologyStore()
     report = store.load_directory(nos_dir)
     assert report.errors == []
-    assert report.resources == report.files >= 12
+    assert report.count() == report.files >= 12
     sources = {i.source for i in store.all(IndexedCodeSystem)}
     assert len(sources) == 3  # one file name per code system, loaded twice (current + legacy)
     assert len(store.all(IndexedCodeSystem)) == 6
