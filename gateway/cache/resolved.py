@@ -8,14 +8,12 @@ resources is as fresh as its stalest part (``worst``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from gateway.cache.loader import CacheState
 
 T = TypeVar("T")
-U = TypeVar("U")
 
 _STATE_RANK = {CacheState.HIT: 0, CacheState.MISS: 1, CacheState.STALE: 2}
 
@@ -29,7 +27,3 @@ def worst(*states: CacheState) -> CacheState:
 class Resolved(Generic[T]):
     value: T
     state: CacheState
-
-    def map(self, change: Callable[[T], U]) -> Resolved[U]:
-        """The same freshness for a value derived from this one."""
-        return Resolved(change(self.value), self.state)

@@ -75,13 +75,16 @@ class TerminologyService:
 
     async def label(self, system: str, code: str) -> Resolved[CodeDisplay]:
         """The code with its label, else with the code itself as label (unknown code, or
-        terminology unreachable): what cards and search results show, never an error."""
+        terminology unreachable: then STALE): what cards and search results show, never an
+        error."""
         try:
             found = await self.lookup(system, code)
-        except (NotFound, UpstreamError):
+        except NotFound:
             return Resolved(CodeDisplay.of(code), CacheState.HIT)
+        except UpstreamError:
+            return Resolved(CodeDisplay.of(code), CacheState.STALE)
         concept = found.value.concept
-        return found.map(lambda _: CodeDisplay.of(concept.code, concept.display))
+        return Resolved(CodeDisplay.of(concept.code, concept.display), found.state)
 
     async def validate_code(
         self, system: str, code: str, *, version: str | None = None, display: str | None = None

@@ -112,6 +112,6 @@ class TerminologyStore:
         self.load_bytes(raw, f"snapshot:{file.name}")
 
     def load_directory(self, directory: Path) -> SnapshotReport:
-        """Load a snapshot directory holding only terminology (tools, tests); the gateway
+        """The terminology of a snapshot directory, read for it alone (tools, tests); the gateway
         reads its snapshot once for every loader (``gateway.snapshot.read_snapshot``)."""
         return read_snapshot(directory, self)

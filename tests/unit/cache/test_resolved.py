@@ -11,6 +11,7 @@ def test_worst_state_wins() -> None:
     assert worst(CacheState.STALE, CacheState.MISS, CacheState.HIT) is CacheState.STALE
 
 
-def test_map_keeps_the_state() -> None:
+def test_resolved_is_a_value_and_its_state() -> None:
     stale = Resolved(21, CacheState.STALE)
-    assert stale.map(lambda n: n * 2) == Resolved(42, CacheState.STALE)
+    assert (stale.value, stale.state) == (21, CacheState.STALE)
+    assert stale == Resolved(21, CacheState.STALE) != Resolved(21, CacheState.HIT)

@@ -69,4 +69,4 @@ async def test_label_survives_an_unreachable_terminology(monkeypatch: pytest.Mon
         raise UpstreamUnavailable("SMT down", upstream="smt")
 
     monkeypatch.setattr(svc, "lookup", down)
-    assert (await svc.label(CS, "CHA")).value == CodeDisplay("CHA", "CHA")
+    assert await svc.label(CS, "CHA") == Resolved(CodeDisplay("CHA", "CHA"), CacheState.STALE)
