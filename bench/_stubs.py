@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 import msgspec
 
-from gateway.directory.identifiers import IDNPS_SYSTEM, RPPS_SYSTEM, luhn_valid
+from gateway.directory.identifiers import IDNPS_SYSTEM, RPPS_SYSTEM, idnps_of, luhn_valid
 from gateway.directory.model import INSEE_EXTENSION
 from gateway.geo.communes import load_communes
 from gateway.settings import DEMO_SNAPSHOT_DIR
@@ -39,8 +39,8 @@ _NAMES = "Victor Hugo|de la République|Jean Jaurès|Pasteur|de la Gare|du Gén�
 STREETS = [f"{kind} {name}" for kind in str.split("rue avenue boulevard place allée chemin")
            for name in _NAMES.split("|")]  # fmt: skip
 #: 2,000 valid IDNPS (8 + an 11-digit RPPS passing its Luhn check) the Annuaire stub knows.
-_RPPS = (f"10{i:08d}{d}" for i in range(2000) for d in "0123456789")
-POOL = ["8" + rpps for rpps in _RPPS if luhn_valid(rpps)]
+_RPPS = [r for r in (f"10{i:08d}{d}" for i in range(2000) for d in "0123456789") if luhn_valid(r)]
+POOL = [idnps_of(rpps) for rpps in _RPPS]
 #: TRE_R38 codes the demo CodeSystem (content: fragment) lacks: cards using them → $lookup.
 EXTRA_CODES = {"SM02": "Anesthésie-réanimation", "SM28": "Néphrologie", "SM30": "Neurologie"}
 SPECIALTIES = ["SM54", "SM54", "SM04", "SM40", "SM20", "SM32", *EXTRA_CODES]
@@ -97,7 +97,7 @@ class Stubs:
     """The three stub servers, serving from ``__enter__``; ``env`` points the gateway at them."""
 
     def __init__(self, rate: float) -> None:
-        self.communes, self.pool = load_communes(), {idnps[1:] for idnps in POOL}
+        self.communes, self.pool = load_communes(), set(_RPPS)
         bundle = DEMO_SNAPSHOT_DIR / "directory" / "Bundle-demo-practitioners.json"
         self.directory = [e["resource"] for e in msgspec.json.decode(bundle.read_bytes())["entry"]]
         files = sorted((DEMO_SNAPSHOT_DIR / "terminology").glob("*.json"))
@@ -164,7 +164,7 @@ class Stubs:
     def _synthetic(self, rpps: str) -> Found:
         """A practitioner (the same for one RPPS) practising in one or two places."""
         r, pid = random.Random(rpps), f"bench-{rpps}"
-        idnps = {"system": IDNPS_SYSTEM, "value": f"8{rpps}"}
+        idnps = {"system": IDNPS_SYSTEM, "value": idnps_of(rpps)}
         ids = [idnps, {"system": RPPS_SYSTEM, "value": rpps}]
         codings = [{"system": G15, "code": "10"}, {"system": R38, "code": r.choice(SPECIALTIES)}]
         name = {"use": "usual", "family": r.choice(FAMILIES), "given": [r.choice(GIVEN)]}

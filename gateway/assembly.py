@@ -9,14 +9,23 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict
 from typing import Any, TypeVar
 
 from gateway.cache.shared import SharedCache
-from gateway.component import CacheFigures, Component, Parts, Registry, Transports
+from gateway.component import (
+    CacheFigures,
+    Component,
+    LoadedSnapshot,
+    Parts,
+    Registry,
+    Transports,
+)
 from gateway.replicas import ReplicaSync
 from gateway.settings import Settings
+from gateway.snapshot import SnapshotLoader, read_snapshot
 from gateway.upstream import UpstreamClient
 
 log = logging.getLogger("gateway")
@@ -29,6 +38,33 @@ def shared_tier(settings: Settings) -> SharedCache | None:
         return None
     log.info("shared cache tier enabled", extra={"prefix": config.prefix})
     return SharedCache(config.redis_url, prefix=config.prefix, ttl_s=config.ttl_s)
+
+
+def read_once(kinds: Iterable[type[Component]], settings: Settings) -> LoadedSnapshot:
+    """Every component's snapshot loaders, filled by one read of ``GATEWAY_SNAPSHOT_DIR``."""
+    loaders: dict[str, SnapshotLoader] = {}
+    for kind in kinds:
+        loaders.update(kind.snapshot_loaders())
+    if not loaders:
+        return LoadedSnapshot(loaders, None)
+    started = time.perf_counter()
+    report = read_snapshot(settings.snapshot.served(), *loaders.values())
+    log.info(
+        "snapshot loaded",
+        extra={
+            "directory": str(settings.snapshot.directory),
+            "files": report.files,
+            "resources": report.count(),
+            "errors": len(report.errors),
+            "seconds": round(time.perf_counter() - started, 3),
+        },
+    )
+    if report.files == 0:
+        log.warning(
+            "GATEWAY_SNAPSHOT_DIR is empty: nothing can be served offline",
+            extra={"directory": str(settings.snapshot.directory)},
+        )
+    return LoadedSnapshot(loaders, report)
 
 
 class Assembly:
@@ -52,7 +88,8 @@ class Assembly:
             if shared is None
             else ReplicaSync(shared, interval_s=settings.shared_cache.reconcile_s)
         )
-        parts = Parts(settings, transports or {}, shared, replicas)
+        kinds = list(kinds)
+        parts = Parts(settings, transports or {}, shared, replicas, read_once(kinds, settings))
         registry = Registry()
         for kind in kinds:
             registry.add(kind.build(parts, registry))

@@ -31,10 +31,12 @@ from gateway.cache import BoundedStore, CachedLoader, CacheStats
 from gateway.cache.shared import SharedCache
 from gateway.replicas import ReplicaSync, Replicated
 from gateway.settings import Settings
+from gateway.snapshot import SnapshotLoader, SnapshotReport
 from gateway.upstream import UpstreamClient
 
 T = TypeVar("T")
 C = TypeVar("C", bound="Component")
+L = TypeVar("L")
 
 #: Injectable httpx transports by upstream name (tests pass respx / MockTransport):
 #: ``Transports(smt=…, geocoder=…)``.
@@ -61,6 +63,8 @@ class Parts:
     shared: SharedCache | None = None
     #: Announces versions to the other replicas (None without a shared tier).
     replicas: ReplicaSync | None = None
+    #: The snapshot directory, read once for every component (``snapshot_loaders``).
+    snapshot: LoadedSnapshot = field(default_factory=lambda: LoadedSnapshot({}, None))
     clock: Callable[[], float] = time.monotonic
 
     def transport(self, upstream: str) -> httpx.AsyncBaseTransport | None:
@@ -70,6 +74,27 @@ class Parts:
         """A cache bounded by ``GATEWAY_CACHE_MAX_ENTRIES`` / ``_MAX_BYTES``."""
         cache = self.settings.cache
         return CachedLoader(BoundedStore(cache.max_entries, cache.max_bytes, CacheStats()))
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedSnapshot:
+    """The loaders components declared, filled from one read of the snapshot directory."""
+
+    loaders: Mapping[str, SnapshotLoader]
+    report: SnapshotReport | None
+
+    @property
+    def read(self) -> SnapshotReport:
+        """The report of the read (a component that declared loaders always has one)."""
+        if self.report is None:
+            raise LookupError("the snapshot was not read: no component declared loaders")
+        return self.report
+
+    def loader(self, name: str, kind: type[L]) -> L:
+        found = self.loaders.get(name)
+        if not isinstance(found, kind):
+            raise LookupError(f"no snapshot loader {name!r} of type {kind.__name__}")
+        return found
 
 
 class Live(Generic[T]):
@@ -93,6 +118,13 @@ class Component:
 
     #: Stable name: health entries, logs, registration.
     name: ClassVar[str]
+
+    @classmethod
+    def snapshot_loaders(cls) -> Mapping[str, SnapshotLoader]:
+        """Fresh loaders (by name) for the resources this component reads from the snapshot
+        directory; the assembly reads the directory once, for all of them, before building,
+        and ``parts.snapshot.loader(name, type)`` hands them back."""
+        return {}
 
     @classmethod
     def build(cls, parts: Parts, registry: Registry) -> Self:

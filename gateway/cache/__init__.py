@@ -2,6 +2,7 @@
 
 from gateway.cache.keys import hashed_key, versioned_key
 from gateway.cache.loader import CachedLoader, CacheResult, CacheState, Freshness
+from gateway.cache.resolved import Resolved, worst
 from gateway.cache.stats import CacheStats
 from gateway.cache.store import BoundedStore, Entry
 
@@ -13,6 +14,8 @@ __all__ = [
     "CachedLoader",
     "Entry",
     "Freshness",
+    "Resolved",
     "hashed_key",
     "versioned_key",
+    "worst",
 ]

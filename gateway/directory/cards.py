@@ -1,9 +1,10 @@
 """Practitioner cards: what the search front end shows for one practitioner.
 
-Profession (TRE_G15) and specialties (TRE_R38) labels are resolved through the terminology
-service, never hard-coded; every practice location (PractitionerRole → Organization
-address) becomes a location, placed by the ``Locate`` callable (geocoder or commune
-centroid) with the precision it achieved.
+Profession (TRE_G15) and specialties (TRE_R38) are read by
+``gateway.directory.practitioner_codes`` (as the search index reads them) and labelled by
+the terminology service (the code itself when it has no label), never hard-coded; every
+practice location (PractitionerRole → Organization address) becomes a location, placed by
+the ``Locate`` callable (geocoder or commune centroid) with the precision it achieved.
 """
 
 from __future__ import annotations
@@ -12,16 +13,10 @@ from collections.abc import Awaitable, Callable, Iterable
 
 import msgspec
 
-from gateway.directory.identifiers import IDNPS_SYSTEM
+from gateway.coded import CodeDisplay
 from gateway.directory.model import Address, Organization, Practitioner, rpps_of
-from gateway.errors import NotFound, UpstreamError
-from gateway.terminology.canonical import nos_id
+from gateway.directory.practitioner_codes import practitioner_codes, practitioner_idnps
 from gateway.terminology.service import TerminologyService
-
-
-class CodedLabel(msgspec.Struct):
-    code: str
-    display: str
 
 
 class Location(msgspec.Struct):
@@ -40,8 +35,8 @@ class PractitionerCard(msgspec.Struct):
     rpps: str
     family: str | None
     given: str | None
-    profession: CodedLabel | None
-    specialties: list[CodedLabel]
+    profession: CodeDisplay | None
+    specialties: list[CodeDisplay]
     locations: list[Location]
 
 
@@ -54,24 +49,9 @@ class Place(msgspec.Struct):
 #: (street line, insee, postcode, city) → coordinates, or None when it cannot be placed.
 Locate = Callable[[str | None, str | None, str | None, str | None], Awaitable[Place | None]]
 
-_PROFESSION_OIDS = {"urn:oid:1.2.250.1.71.1.2.7", "1.2.250.1.71.1.2.7"}
-_SPECIALTY_OIDS = {"urn:oid:1.2.250.1.213.2.28", "1.2.250.1.213.2.28"}
-
-
-def _identifier(practitioner: Practitioner, system: str) -> str | None:
-    return next((i.value for i in practitioner.identifier if i.system == system), None)
-
 
 def _street(address: Address) -> str | None:
     return ", ".join(line for line in address.line if line) or None
-
-
-async def _label(terminology: TerminologyService, system: str, code: str) -> CodedLabel:
-    try:
-        _, concept, _ = await terminology.lookup(system, code)
-    except (NotFound, UpstreamError):
-        return CodedLabel(code, code)  # an unknown code is shown as is, never dropped
-    return CodedLabel(concept.code, concept.display)
 
 
 async def build_card(
@@ -80,20 +60,14 @@ async def build_card(
     terminology: TerminologyService,
     locate: Locate,
 ) -> PractitionerCard:
-    rpps = rpps_of(practitioner) or ""
-    idnps = _identifier(practitioner, IDNPS_SYSTEM) or (f"8{rpps}" if rpps else "")
     name = next((n for n in practitioner.name if n.family), None)
-    profession: CodedLabel | None = None
-    specialties: list[CodedLabel] = []
-    for qualification in practitioner.qualification:
-        for coding in qualification.code.coding:
-            if not coding.system or not coding.code:
-                continue
-            kind = nos_id(coding.system)
-            if kind == "TRE_G15" or coding.system in _PROFESSION_OIDS:
-                profession = profession or await _label(terminology, coding.system, coding.code)
-            elif kind == "TRE_R38" or coding.system in _SPECIALTY_OIDS:
-                specialties.append(await _label(terminology, coding.system, coding.code))
+    codes = practitioner_codes(practitioner, terminology.store.aliases)
+    profession = (
+        (await terminology.label(codes.profession.system, codes.profession.code)).value
+        if codes.profession is not None
+        else None
+    )
+    specialties = [(await terminology.label(c.system, c.code)).value for c in codes.specialties]
     locations = []
     for organization in organizations:
         for address in organization.address or [Address()]:
@@ -112,8 +86,8 @@ async def build_card(
                 )
             )
     return PractitionerCard(
-        idnps=idnps,
-        rpps=rpps,
+        idnps=practitioner_idnps(practitioner) or "",
+        rpps=rpps_of(practitioner) or "",
         family=name.family if name else None,
         given=" ".join(name.given) if name and name.given else None,
         profession=profession,

@@ -14,7 +14,7 @@ from gateway.cache import CachedLoader, Freshness
 from gateway.component import CacheFigures, Component, Live, Parts, Registry
 from gateway.directory.annuaire import AnnuaireClient
 from gateway.directory.cards import Locate, Place
-from gateway.directory.cpts import CptsIndex, load_cpts_snapshot
+from gateway.directory.cpts import CptsIndex, CptsSnapshot
 from gateway.directory.cpts_source import communes_of, keep_refreshed
 from gateway.directory.index import DirectoryIndex
 from gateway.directory.practitioners import PractitionerService
@@ -22,6 +22,7 @@ from gateway.directory.ror import RorClient
 from gateway.errors import GatewayError
 from gateway.geo.component import GeoComponent
 from gateway.geo.service import GeoService
+from gateway.snapshot import SnapshotLoader
 from gateway.terminology.component import TerminologyComponent
 from gateway.upstream import UpstreamClient
 
@@ -46,6 +47,10 @@ class DirectoryComponent(Component):
         self.geo = geo
 
     @classmethod
+    def snapshot_loaders(cls) -> Mapping[str, SnapshotLoader]:
+        return {"directory": DirectoryIndex(), "cpts": CptsSnapshot()}
+
+    @classmethod
     def build(cls, parts: Parts, registry: Registry) -> Self:
         settings = parts.settings
         geo = registry.require(GeoComponent).service
@@ -60,14 +65,15 @@ class DirectoryComponent(Component):
         )
         loader = parts.cache_loader()
         practitioners = PractitionerService(
-            DirectoryIndex.load(settings.snapshot.directory),
+            parts.snapshot.loader("directory", DirectoryIndex),
             terminology,
             practice_locator(geo),
             client=AnnuaireClient(upstream, page_size=annuaire.page_size),
             loader=loader,
             freshness=Freshness.cards(settings.cache, settings.directory_cache),
         )
-        cpts = Live(load_cpts_snapshot(settings.snapshot.directory, communes_of(geo.communes)))
+        cpts_snapshot = parts.snapshot.loader("cpts", CptsSnapshot)
+        cpts = Live(cpts_snapshot.index(communes_of(geo.communes), parts.snapshot.read))
         return cls(practitioners, loader, upstream, cpts, ror_client(parts), geo)
 
     def provides(self) -> Mapping[str, object]:

@@ -2,28 +2,27 @@
 
 ``build_cpts_index(resources, communes_of)`` turns ROR Organizations, HealthcareServices and
 Locations (read by ``gateway.directory.ror_fhir``) into a ``CptsIndex``. It is shared by the
-offline loader ``load_cpts_snapshot(directory, communes_of)`` and the online fetch
+offline loader (``CptsSnapshot``, fed by the one snapshot read of ``gateway.snapshot``;
+``load_cpts_snapshot(directory, communes_of)`` for a directory alone) and the online fetch
 ``gateway.directory.ror.fetch_cpts_index``, so both give the same index.
 
 Zones above commune level are expanded into communes by ``communes_of(level, code)`` (the
 commune reference; ``level`` is the TRE_R201 code: 1 région, 2 département, 4 territoire de
 santé), called once per distinct zone. A commune covered at several levels by one CPTS
 reports the most specific level. Paris, Lyon and Marseille arrondissements and their city
-code (75056, 69123, 13055) find each other's CPTS.
+code (75056, 69123, 13055) find each other's CPTS, as the commune reference relates them.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import msgspec
+from typing import Protocol
 
 from gateway.directory.ror_fhir import (
-    INSEE_PATTERN,
     R201_CODES,
     FhirResource,
     HealthcareService,
@@ -39,21 +38,27 @@ from gateway.directory.ror_fhir import (
     phone_of,
     reference_id,
 )
-from gateway.errors import InvalidInput
+from gateway.geo.insee import normalise_code
+from gateway.snapshot import SnapshotReader, SnapshotReport, read_snapshot
 
 log = logging.getLogger("gateway.directory.cpts")
-#: ``communes_of(level, code)``: the INSEE commune codes of a TRE_R201 ``level`` (1 région,
-#: 2 département, 4 territoire de santé) and ``code``; empty when unknown.
-CommunesOf = Callable[[int, str], Iterable[str]]
 
-_CITY_OF = {
-    **{f"751{n:02d}": "75056" for n in range(1, 21)},
-    **{f"6938{n}": "69123" for n in range(1, 10)},
-    **{f"132{n:02d}": "13055" for n in range(1, 17)},
-}
-_ARRONDISSEMENTS: dict[str, list[str]] = {}
-for _arrondissement, _city in _CITY_OF.items():
-    _ARRONDISSEMENTS.setdefault(_city, []).append(_arrondissement)
+
+class CommunesOf(Protocol):
+    """What the index needs of the commune reference (``cpts_source.communes_of`` over
+    ``CommuneIndex``): zone expansion, and arrondissements, which only it knows."""
+
+    def __call__(self, level: int, code: str) -> Iterable[str]:
+        """The INSEE commune codes of a TRE_R201 ``level`` (1 région, 2 département,
+        4 territoire de santé) and ``code``; empty when unknown."""
+        ...
+
+    def same_city(self, insee: str) -> Iterable[str]:
+        """Paris, Lyon, Marseille: the city of an arrondissement, the arrondissements of
+        the city; empty for any other commune."""
+        ...
+
+
 _SPECIFICITY = {level: rank for rank, level in enumerate(ZoneLevel)}
 
 
@@ -89,6 +94,7 @@ class CptsIndex:
 
     def __init__(self, cpts: Iterable[Cpts], communes_of: CommunesOf) -> None:
         self.cpts = list(cpts)
+        self._same_city = communes_of.same_city
         self.report = CptsReport()
         #: Where the index came from (``snapshot:<dir>`` or ``ror:<url>``), for health checks.
         self.source = "memory"
@@ -129,8 +135,8 @@ class CptsIndex:
 
     def covering(self, insee: str) -> list[CptsMatch]:
         """The CPTS whose zone contains commune ``insee``: most specific level, then name."""
-        code = insee.strip().upper()
-        related = [_CITY_OF[code]] if code in _CITY_OF else _ARRONDISSEMENTS.get(code, [])
+        code = normalise_code(insee)
+        related = list(self._same_city(code))
         if not related:
             return list(self._by_insee.get(code, ()))
         merged: dict[str, CptsMatch] = {}
@@ -140,18 +146,6 @@ class CptsIndex:
                 if kept is None or _order(match) < _order(kept):
                     merged[match.cpts.id] = match
         return sorted(merged.values(), key=_order)
-
-
-def parse_insee(text: str, parameter: str = "insee") -> str:
-    """A well-formed INSEE commune code (``92036``, ``2A004``), else ``InvalidInput``."""
-    code = text.strip().upper()
-    if not INSEE_PATTERN.match(code):
-        raise InvalidInput(
-            f"Parameter '{parameter}' must be an INSEE commune code: 5 digits, or 2A/2B and "
-            "3 digits in Corsica",
-            parameter=parameter,
-        )
-    return code
 
 
 def build_cpts_index(
@@ -231,29 +225,49 @@ def _cpts(
     )
 
 
+class CptsSnapshot:
+    """The snapshot's ROR resources (Organizations, HealthcareServices, Locations, given by
+    ``gateway.snapshot`` as the ROR returns them), then the index they make."""
+
+    RESOURCE_TYPES = ("Organization", "HealthcareService", "Location")
+
+    def __init__(self) -> None:
+        self.resources: list[FhirResource] = []
+
+    def read_from(self, reader: SnapshotReader) -> None:
+        reader.register(self.RESOURCE_TYPES, self._take)
+
+    def _take(self, raw: bytes, file: Path) -> None:
+        self.resources.extend(decode_resources(raw, []))  # one resource: raises if refused
+
+    def index(
+        self,
+        communes_of: CommunesOf,
+        report: SnapshotReport,
+        *,
+        members_base_url: str | None = None,
+    ) -> CptsIndex:
+        """The index; ``index.report`` counts the snapshot's files and lists the problems
+        that concern CPTS (unreadable files, refused ROR resources, zones)."""
+        read_problems = report.errors_for(self.RESOURCE_TYPES)
+        index = build_cpts_index(
+            self.resources,
+            communes_of,
+            members_base_url=members_base_url,
+            problems=list(read_problems),
+        )
+        index.report.files = report.files
+        index.source = f"snapshot:{report.directory}"
+        for problem in index.report.problems[len(read_problems) :]:  # the reader logged its own
+            log.warning("CPTS snapshot problem", extra={"problem": problem})
+        return index
+
+
 def load_cpts_snapshot(
     directory: Path, communes_of: CommunesOf, *, members_base_url: str | None = None
 ) -> CptsIndex:
-    """The CPTS index from every ``*.json`` under ``directory`` (single resources or Bundles).
-
-    Files hold resources exactly as the ROR returns them; other resource types (terminology)
-    are ignored. A bad file is reported in ``index.report.problems`` and skipped, never fatal.
-    """
-    problems: list[str] = []
-    resources: list[FhirResource] = []
-    if not directory.is_dir():
-        problems.append(f"{directory}: not a directory")
-    files = sorted(directory.rglob("*.json")) if directory.is_dir() else []
-    for path in files:
-        try:
-            resources.extend(decode_resources(path.read_bytes(), problems))
-        except (OSError, msgspec.DecodeError, msgspec.ValidationError) as exc:
-            problems.append(f"{path}: {exc}")
-    index = build_cpts_index(
-        resources, communes_of, members_base_url=members_base_url, problems=problems
-    )
-    index.report.files = len(files)
-    index.source = f"snapshot:{directory}"
-    for problem in index.report.problems:
-        log.warning("CPTS snapshot problem", extra={"problem": problem})
-    return index
+    """The CPTS index of a snapshot directory (tools, tests; the gateway reads its snapshot
+    once for every loader and calls ``CptsSnapshot.index``)."""
+    found = CptsSnapshot()
+    report = read_snapshot(directory, found)
+    return found.index(communes_of, report, members_base_url=members_base_url)

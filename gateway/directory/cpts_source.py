@@ -18,17 +18,26 @@ from gateway.geo.communes import CommuneIndex
 log = logging.getLogger("gateway.directory")
 
 
-def communes_of(communes: CommuneIndex) -> CommunesOf:
-    """TRE_R201 levels 1 (région) and 2 (département) expand to their communes."""
+class _CommuneReference:
+    """``CommunesOf`` over the commune reference."""
 
-    def expand(level: int, code: str) -> list[str]:
+    def __init__(self, communes: CommuneIndex) -> None:
+        self.communes = communes
+
+    def __call__(self, level: int, code: str) -> list[str]:
+        """TRE_R201 levels 1 (région) and 2 (département) expand to their communes."""
         if level == 2:
-            return communes.communes_of_departement(code)
+            return self.communes.communes_of_departement(code)
         if level == 1:
-            return communes.communes_of_region(code)
+            return self.communes.communes_of_region(code)
         return []
 
-    return expand
+    def same_city(self, insee: str) -> list[str]:
+        return self.communes.same_city(insee)
+
+
+def communes_of(communes: CommuneIndex) -> CommunesOf:
+    return _CommuneReference(communes)
 
 
 async def keep_refreshed(

@@ -5,6 +5,10 @@
 * IDNPS: ``8`` + the 11-digit RPPS, system ``urn:oid:1.2.250.1.71.4.2.1``, written either
   bare (``810003461033``) or as a token ``urn:oid:1.2.250.1.71.4.2.1|810003461033``.
 
+The rule "IDNPS = 8 + RPPS" lives here only (as text: ``idnps_of``/``rpps_in_idnps``; as a
+number for numeric columns: ``IDNPS_OFFSET``); cards, the search index, the INT_L01 reader
+and the demo generator all ask this module.
+
 Hand-written: the formats are French-specific and a dozen lines; no library covers them.
 """
 
@@ -20,8 +24,36 @@ RPPS_SYSTEM = "https://rpps.esante.gouv.fr"
 IDNST_SYSTEM = "urn:oid:1.2.250.1.71.4.2.2"
 FINESS_SYSTEM = "https://finess.esante.gouv.fr"
 
-_IDNPS = re.compile(r"^8[0-9]{11}$")
-_RPPS = re.compile(r"^[0-9]{11}$")
+#: An RPPS holder's IDNPS is this prefix and the RPPS.
+IDNPS_PREFIX = "8"
+#: The same rule on numbers: ``IDNPS_OFFSET + int(rpps)`` (RPPS have 11 digits).
+IDNPS_OFFSET = int(IDNPS_PREFIX) * 10**11
+
+#: An RPPS holder's IDNPS as a pattern string, for schemas (msgspec, OpenAPI).
+IDNPS_REGEX = rf"^{IDNPS_PREFIX}[0-9]{{11}}$"
+_IDNPS = re.compile(IDNPS_REGEX)
+_RPPS = re.compile(r"[0-9]{11}")
+
+
+def idnps_of(rpps: str) -> str:
+    return IDNPS_PREFIX + rpps
+
+
+def rpps_in_idnps(idnps: str) -> str | None:
+    """The RPPS of an RPPS holder's IDNPS (``8`` + 11 digits); None for anything else
+    (an IDNPS built on another register, or a malformed value)."""
+    return idnps[len(IDNPS_PREFIX) :] if _IDNPS.fullmatch(idnps) else None
+
+
+def idnps_token(idnps: str) -> str:
+    """``urn:oid:1.2.250.1.71.4.2.1|<idnps>``: the INT_L01 and FHIR search form."""
+    return f"{IDNPS_SYSTEM}|{idnps}"
+
+
+def idnps_in_token(text: str) -> str | None:
+    """The IDNPS of an exact ``urn:oid:1.2.250.1.71.4.2.1|8XXXXXXXXXXX`` token, else None."""
+    system, sep, value = text.partition("|")
+    return value if sep and system == IDNPS_SYSTEM and rpps_in_idnps(value) else None
 
 
 def luhn_valid(digits: str) -> bool:
@@ -41,11 +73,11 @@ class PractitionerId:
 
     @property
     def idnps(self) -> str:
-        return "8" + self.rpps
+        return idnps_of(self.rpps)
 
     @property
     def token(self) -> str:
-        return f"{IDNPS_SYSTEM}|{self.idnps}"
+        return idnps_token(self.idnps)
 
     @property
     def warnings(self) -> list[str]:
@@ -67,19 +99,18 @@ def parse_practitioner_id(text: str, parameter: str = "idnps") -> PractitionerId
             )
         if system == RPPS_SYSTEM:
             return _from_rpps(value, parameter)
-        if not _IDNPS.match(value):
+        rpps = rpps_in_idnps(value)
+        if rpps is None:
             raise InvalidInput(
                 "An IDNPS is '8' followed by the 11-digit RPPS (12 digits)",
                 parameter=parameter,
             )
-        return _from_rpps(value[1:], parameter)
-    if _IDNPS.match(value):
-        return _from_rpps(value[1:], parameter)
-    return _from_rpps(value, parameter)
+        return _from_rpps(rpps, parameter)
+    return _from_rpps(rpps_in_idnps(value) or value, parameter)
 
 
 def _from_rpps(value: str, parameter: str) -> PractitionerId:
-    if not _RPPS.match(value):
+    if not _RPPS.fullmatch(value):
         raise InvalidInput(
             "Expected an IDNPS ('8' + 11 digits) or an 11-digit RPPS",
             parameter=parameter,

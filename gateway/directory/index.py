@@ -1,16 +1,13 @@
 """Practitioners, roles and organizations indexed for card building.
 
-The same index serves the snapshot (``GATEWAY_SNAPSHOT_DIR``, read recursively: single
-resources and Bundles, exactly as the Annuaire returns them) and each upstream answer.
+The same index serves the snapshot (its Practitioners, PractitionerRoles and Organizations,
+exactly as the Annuaire returns them, given by ``gateway.snapshot``) and each upstream answer.
 """
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import msgspec
 
 from gateway.directory.cards import PractitionerCard
 from gateway.directory.model import (
@@ -22,8 +19,9 @@ from gateway.directory.model import (
     local_id,
     rpps_of,
 )
+from gateway.snapshot import SnapshotReader, read_snapshot
 
-log = logging.getLogger("gateway.directory")
+RESOURCE_TYPES = ("Practitioner", "PractitionerRole", "Organization")
 
 
 @dataclass(slots=True)
@@ -84,15 +82,16 @@ class DirectoryIndex:
         index.add(resources)
         return index
 
+    def read_from(self, reader: SnapshotReader) -> None:
+        reader.register(RESOURCE_TYPES, self._take)
+
+    def _take(self, raw: bytes, file: Path) -> None:
+        self.add(decode_directory(raw)[0])
+
     @classmethod
     def load(cls, directory: Path) -> DirectoryIndex:
-        """Every directory resource under ``directory``; a bad file is logged and skipped."""
+        """Every directory resource under ``directory`` (tools, tests; the gateway reads its
+        snapshot once for every loader); a refused file or resource is logged and skipped."""
         index = cls(source="snapshot")
-        if not directory.is_dir():
-            return index
-        for path in sorted(directory.rglob("*.json")):
-            try:
-                index.add(decode_directory(path.read_bytes())[0])
-            except (OSError, msgspec.DecodeError, msgspec.ValidationError) as exc:
-                log.warning("snapshot file skipped", extra={"file": str(path), "error": str(exc)})
+        read_snapshot(directory, index)
         return index

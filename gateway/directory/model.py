@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import msgspec
 
-from gateway.directory.identifiers import IDNPS_SYSTEM, RPPS_SYSTEM
+from gateway.directory.identifiers import IDNPS_SYSTEM, RPPS_SYSTEM, rpps_in_idnps
 from gateway.fhir import (
     Bundle,
     CodeableConcept,
@@ -114,6 +114,6 @@ def rpps_of(practitioner: Practitioner) -> str | None:
     for ident in practitioner.identifier:
         if ident.system == RPPS_SYSTEM and ident.value:
             return ident.value
-        if ident.system == IDNPS_SYSTEM and ident.value and len(ident.value) == 12:
-            return ident.value[1:]
+        if ident.system == IDNPS_SYSTEM and ident.value and rpps_in_idnps(ident.value):
+            return rpps_in_idnps(ident.value)
     return None

@@ -24,7 +24,7 @@ from gateway.directory.model import rpps_of
 from gateway.errors import InvalidInput, UnknownPractitioner
 from gateway.settings import CacheSettings, DirectoryCacheSettings
 from gateway.terminology.service import TerminologyService
-from gateway.terminology.textnorm import normalise
+from gateway.text import normalise
 
 #: Candidates at or above this score are "strong" matches for identification.
 STRONG_MATCH = 90.0

@@ -31,6 +31,7 @@ from gateway.fhir import (
     bundle_entries,
     resource_type,
 )
+from gateway.geo.insee import INSEE_CODE
 
 TERRITORIAL_DIVISION = (
     "https://interop.esante.gouv.fr/ig/fhir/ror/StructureDefinition/ror-territorial-division"
@@ -43,7 +44,6 @@ CPTS_CATEGORY = "604"
 IDNST_SYSTEM = "urn:oid:1.2.250.1.71.4.2.2"
 SAS_CPTS_PROFILE = "sas-cpts-organization-aggregator"
 _CONTACT = "ror-healthcareservice-contact"
-INSEE_PATTERN = re.compile(r"^([0-9]{5}|2[AB][0-9]{3})$")
 _FINESS = re.compile(r"^([0-9]{9}|2[AB][0-9]{7})$")
 
 
@@ -65,7 +65,7 @@ R201_LEVELS = {
 }
 R201_CODES = {level: code for code, level in R201_LEVELS.items()}
 _ZONE_CODE = {
-    ZoneLevel.COMMUNE: INSEE_PATTERN,
+    ZoneLevel.COMMUNE: INSEE_CODE,
     ZoneLevel.TERRITOIRE: re.compile(r"^[0-9A-Z_.-]{1,20}$"),  # ARS-defined codes
     ZoneLevel.DEPARTEMENT: re.compile(r"^([0-9]{2,3}|2[AB])$"),
     ZoneLevel.REGION: re.compile(r"^[0-9]{2}$"),

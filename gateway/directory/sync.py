@@ -13,7 +13,8 @@ from gateway.directory.annuaire import AnnuaireClient
 from gateway.directory.identifiers import PractitionerId
 from gateway.directory.ror import RorClient
 from gateway.errors import GatewayError
-from gateway.terminology.sync import SyncReport, write_atomically
+from gateway.files import write_atomically
+from gateway.terminology.sync import SyncReport
 
 
 async def sync_directory(

@@ -27,10 +27,10 @@ import msgspec
 from rapidfuzz import fuzz, process
 
 from gateway.errors import NotFound
-from gateway.terminology.textnorm import normalise
+from gateway.geo.insee import normalise_code
+from gateway.text import normalise
 
 DATA_FILE = Path(__file__).resolve().parent / "data" / "communes.json.gz"
-INSEE_CODE = re.compile(r"^(?:[0-9]{5}|2[AB][0-9]{3})$")
 PLM_CITIES = frozenset({"75056", "69123", "13055"})
 MIN_SEARCH_SCORE = 70.0
 _POSTCODE = re.compile(r"\b([0-9]{5})\b")
@@ -89,18 +89,6 @@ def search_key(name: str) -> str:
     return _SAINT.sub(lambda m: _SAINT_SHORT[m.group(1)], _plain_normalise(name))
 
 
-def normalise_code(code: str) -> str:
-    return code.strip().upper()
-
-
-def _bigger_first(commune: Commune) -> int:
-    return -(commune.population or 0)
-
-
-def _parent(commune: Commune) -> str:
-    return commune.parent_insee or ""
-
-
 def _group(communes: Iterable[Commune], key: Callable[[Commune], str]) -> dict[str, list[str]]:
     found: dict[str, list[str]] = defaultdict(list)
     for commune in communes:
@@ -133,7 +121,7 @@ class CommuneIndex:
                     found[postcode].append(commune)
         for shared in found.values():
             if len(shared) > 1:
-                shared.sort(key=_bigger_first)
+                shared.sort(key=lambda c: -(c.population or 0))  # bigger first
         return found
 
     @cached_property
@@ -146,7 +134,8 @@ class CommuneIndex:
 
     @cached_property
     def _children(self) -> dict[str, list[str]]:
-        return _group((c for c in self._by_insee.values() if c.parent_insee), _parent)
+        children = (c for c in self._by_insee.values() if c.parent_insee)
+        return _group(children, lambda c: c.parent_insee or "")
 
     @cached_property
     def _exact(self) -> dict[str, list[int]]:
@@ -181,6 +170,14 @@ class CommuneIndex:
         if commune.parent_insee:
             return self._by_insee.get(commune.parent_insee, commune)
         return commune
+
+    def same_city(self, code: str) -> list[str]:
+        """Paris, Lyon, Marseille: an arrondissement's city, a city's arrondissements (the
+        one source of that relation, e.g. for CPTS zones); empty for other communes."""
+        commune = self.by_insee(code)
+        if commune is not None and commune.kind == "ARM" and commune.parent_insee:
+            return [commune.parent_insee]
+        return self.subdivisions_of(code) if normalise_code(code) in PLM_CITIES else []
 
     def subdivisions_of(self, code: str) -> list[str]:
         """Arrondissements (or delegated/associated communes) of a commune."""

@@ -31,15 +31,14 @@ import httpx
 from gateway.errors import InvalidInput, NotFound, UpstreamError, UpstreamUnavailable
 from gateway.geo.address_cache import AddressCache
 from gateway.geo.communes import (
-    INSEE_CODE,
     PLM_CITIES,
     Commune,
     CommuneIndex,
     UnknownCommune,
     load_communes,
-    normalise_code,
 )
 from gateway.geo.geocoder import MAX_QUERY_LENGTH, MIN_QUERY_LENGTH, GeocoderClient, GeocoderHit
+from gateway.geo.insee import INSEE_CODE, normalise_code
 from gateway.settings import Settings
 from gateway.upstream import UpstreamClient
 

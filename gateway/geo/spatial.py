@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from gateway.search.geo_math import EARTH_RADIUS_KM
+from gateway.geo.earth import EARTH_RADIUS_KM
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]

@@ -25,7 +25,7 @@ from gateway.mappings.tables import (
     load_mappings,
 )
 from gateway.terminology.store import TerminologyStore
-from gateway.terminology.textnorm import normalise
+from gateway.text import normalise
 
 #: file → (columns, key column, how the key is compared)
 _TABLES: dict[str, tuple[tuple[str, ...], str, Callable[[str], str]]] = {

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from gateway.mappings.codes import CodeChecker
 from gateway.mappings.csvfile import Problems, read_rows
-from gateway.terminology.textnorm import normalise
+from gateway.text import normalise
 
 COLUMNS = ("text", "nos", "code", "note")
 NOS_SYSTEMS = {

@@ -36,12 +36,13 @@ class SearchComponent(Component):
         settings = parts.settings
         terminology = registry.require(TerminologyComponent).service
         practitioners = registry.require(DirectoryComponent).practitioners
+        aliases = registry.require(TerminologyComponent).store.aliases
         geo = registry.require(GeoComponent).service
         mappings = registry.require(MappingsComponent).active
         contextual = ContextualSearch(terminology, practitioners, geo, mappings)
         started = time.perf_counter()
         locations, _ = load_locations(
-            settings.snapshot.directory, practitioners.snapshot, geo.communes
+            settings.snapshot.directory, practitioners.snapshot, geo.communes, aliases
         )
         log.info(
             "practice locations loaded",

@@ -23,6 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from gateway.directory.cpts import CptsIndex
+from gateway.directory.identifiers import IDNPS_OFFSET
 from gateway.geo.communes import PLM_CITIES, CommuneIndex
 from gateway.search.locations import LOCATIONS_FILE, NO_SLOT, Columns, save_columns, validate
 
@@ -180,7 +181,7 @@ def generate_columns(
     first_slot = np.where(has_slot, base + rng.integers(1, 72, n) * 3600, NO_SLOT)
     member = rng.random(n) < np.where(doctor, 0.5, 0.3)
     bodies = 2_900_000_000 + rng.permutation(10**8)[:practitioners].astype(np.int64)
-    idnps = 800_000_000_000 + bodies * 10 + luhn_check_digits(bodies)
+    idnps = IDNPS_OFFSET + bodies * 10 + luhn_check_digits(bodies)  # 8 + a valid RPPS
     families = np.array([f"DEMO-{f}" for f in FAMILIES], dtype="S40")
     givens = np.array([g.encode() for g in GIVENS], dtype="S40")
     return validate(

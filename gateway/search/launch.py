@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
-from gateway.directory.identifiers import IDNPS_SYSTEM
+from gateway.directory.identifiers import idnps_in_token
 
 #: The INT_L01 parameters, in the order of the SAS launch URL.
 PARAMETERS = (
@@ -25,7 +25,6 @@ DEFAULT_SPECIALTY_LABEL = "Consultation de médecine générale"
 #: TRE_R38 SM54 (médecine générale), the specialty behind the default label.
 DEFAULT_SPECIALTY_CODING = ("urn:oid:1.2.250.1.213.2.28", "SM54")
 
-_IDNPS_TOKEN = re.compile(r"^urn:oid:1\.2\.250\.1\.71\.4\.2\.1\|(8[0-9]{11})$")
 _OID_CODING = re.compile(r"^urn:oid:([0-2](?:\.(?:0|[1-9][0-9]*))+)\|([A-Za-z0-9._-]{1,64})$")
 _IDENTIFIER_LIKE = re.compile(r"^(?:urn:|oid:|[0-9][0-9. |]*$)|\|", re.IGNORECASE)
 
@@ -72,9 +71,9 @@ def read_practitioner(raw: str | None) -> PractitionerValue:
     text = (raw or "").strip()
     if not text:
         return PractitionerValue(PractitionerForm.MISSING)
-    token = _IDNPS_TOKEN.match(text)
-    if token:
-        return PractitionerValue(PractitionerForm.IDNPS, token.group(1))
+    idnps = idnps_in_token(text)
+    if idnps is not None:
+        return PractitionerValue(PractitionerForm.IDNPS, idnps)
     if _IDENTIFIER_LIKE.search(text):
         return PractitionerValue(PractitionerForm.MALFORMED)
     return PractitionerValue(PractitionerForm.NAME, " ".join(text.split()))
@@ -106,7 +105,3 @@ def read_specialty(raw: str | None) -> SpecialtyValue:
     if text.lower().startswith(("urn:", "oid:")) or "|" in text:
         return SpecialtyValue(SpecialtyForm.MALFORMED)
     return SpecialtyValue(SpecialtyForm.TEXT, text=text)
-
-
-def idnps_token(idnps: str) -> str:
-    return f"{IDNPS_SYSTEM}|{idnps}"

@@ -16,8 +16,9 @@ from urllib.parse import quote
 from rapidfuzz import fuzz, process
 
 from gateway.directory.cpts import CptsIndex
+from gateway.directory.identifiers import idnps_token, rpps_in_idnps
 from gateway.search.contextual import PF_FOUND, ContextualSearch, Resolution
-from gateway.search.launch import PARAMETERS, LaunchParams, idnps_token
+from gateway.search.launch import PARAMETERS, LaunchParams
 from gateway.search.specialty import SpecialtyChoice
 
 #: Parameters LRM software commonly sends that INT_L01 does not define.
@@ -29,7 +30,6 @@ _KNOWN_EXTRAS = {
     "lon": "the SAS geocodes the address itself",
     "radius": "the radius comes from the département's default",
 }
-_BARE_IDNPS = re.compile(r"^8[0-9]{11}$")
 _DIGITS = re.compile(r"[0-9]+")
 
 
@@ -110,7 +110,7 @@ class LinkBuilder:
     @staticmethod
     def _normalise(kept: dict[str, str], diagnostics: list[Diagnostic]) -> None:
         practitioner = kept.get("practitioner", "")
-        if _BARE_IDNPS.match(practitioner):
+        if rpps_in_idnps(practitioner) is not None:
             kept["practitioner"] = idnps_token(practitioner)
             diagnostics.append(
                 Diagnostic(

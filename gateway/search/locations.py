@@ -21,12 +21,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from gateway.directory.identifiers import IDNPS_SYSTEM
 from gateway.directory.index import DirectoryIndex
-from gateway.directory.model import rpps_of
+from gateway.directory.practitioner_codes import practitioner_codes, practitioner_idnps
+from gateway.files import atomic_writer
 from gateway.geo.communes import CommuneIndex
 from gateway.geo.spatial import SphereGrid
-from gateway.terminology.canonical import nos_id
+from gateway.terminology.canonical import CanonicalIndex
 
 LOCATIONS_FILE = "practice-locations.npz"
 NO_SLOT = -1
@@ -85,13 +85,10 @@ def concat(*parts: Columns) -> Columns:
 
 
 def save_columns(path: Path, columns: Columns, meta: Mapping[str, Any]) -> None:
-    """Atomic write (temporary file, then rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    with partial.open("wb") as handle:
+    """Replaces ``path`` atomically: running replicas read it at start-up."""
+    with atomic_writer(path) as handle:
         arrays = {"meta": np.array(json.dumps(meta, sort_keys=True)), **columns}
         np.savez_compressed(handle, **arrays)  # type: ignore[arg-type]  # numpy's stub
-    partial.replace(path)
 
 
 def load_columns(path: Path) -> tuple[Columns, dict[str, Any]]:
@@ -104,32 +101,21 @@ def load_columns(path: Path) -> tuple[Columns, dict[str, Any]]:
     return validate(columns, str(path)), meta
 
 
-def _codes(practitioner: Any) -> tuple[str, str]:
-    profession = specialty = ""
-    for qualification in practitioner.qualification:
-        for coding in qualification.code.coding:
-            kind = nos_id(coding.system or "")
-            if kind == "TRE_G15" and not profession:
-                profession = coding.code or ""
-            elif kind == "TRE_R38" and not specialty:
-                specialty = coding.code or ""
-    return profession, specialty
-
-
-def from_directory(index: DirectoryIndex, communes: CommuneIndex) -> Columns:
-    """Rows for the snapshot's FHIR practitioners, at their commune's point."""
+def from_directory(
+    index: DirectoryIndex, communes: CommuneIndex, aliases: CanonicalIndex | None = None
+) -> Columns:
+    """Rows for the snapshot's FHIR practitioners, at their commune's point; profession
+    and specialty read as their cards read them (``aliases``: the terminology's)."""
     rows: list[tuple[Any, ...]] = []
     for record in index.records():
         practitioner = record.practitioner
-        rpps = rpps_of(practitioner)
-        idnps = next(
-            (i.value for i in practitioner.identifier if i.system == IDNPS_SYSTEM and i.value),
-            f"8{rpps}" if rpps else None,
-        )
+        idnps = practitioner_idnps(practitioner)
         if idnps is None or not idnps.isdigit():
             continue
         name = next((n for n in practitioner.name if n.family), None)
-        profession, specialty = _codes(practitioner)
+        codes = practitioner_codes(practitioner, aliases)
+        profession = codes.profession.code if codes.profession else ""
+        specialty = codes.specialty.code if codes.specialty else ""
         ordinal = 0
         for organization in record.organizations:
             for address in organization.address:
@@ -207,7 +193,10 @@ def mix(values: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
 
 
 def load_locations(
-    snapshot: Path, directory: DirectoryIndex, communes: CommuneIndex
+    snapshot: Path,
+    directory: DirectoryIndex,
+    communes: CommuneIndex,
+    aliases: CanonicalIndex | None = None,
 ) -> tuple[PracticeLocations, dict[str, Any]]:
     """The snapshot's locations file (if any) plus its FHIR practitioners not in it."""
     path = snapshot / "directory" / LOCATIONS_FILE
@@ -216,7 +205,7 @@ def load_locations(
     if path.exists():
         columns, meta = load_columns(path)
         parts.append(columns)
-    fhir = from_directory(directory, communes)
+    fhir = from_directory(directory, communes, aliases)
     if parts and fhir["idnps"].size:
         # Scan the big column for the few FHIR practitioners (np.isin the other way round
         # sorts the million rows: ~0.7 s).

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-from gateway.search.geo_math import haversine_km
+from gateway.geo.earth import haversine_km
 
 LocationType = Literal["address", "city", "county", "postcode"]
 CardKind = Literal["practitioner", "cpts"]

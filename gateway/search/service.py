@@ -15,10 +15,13 @@ from functools import cached_property
 
 import numpy as np
 
-from gateway.directory.cpts import Cpts, CptsIndex, parse_insee
+from gateway.coded import CodeDisplay
+from gateway.directory.cpts import Cpts, CptsIndex
 from gateway.directory.identifiers import parse_practitioner_id
-from gateway.errors import InvalidInput, NotFound, UpstreamError
+from gateway.directory.practitioner_codes import PROFESSION_NOS, SPECIALTY_NOS
+from gateway.errors import InvalidInput, NotFound
 from gateway.geo.communes import CommuneIndex, UnknownCommune
+from gateway.geo.insee import parse_insee
 from gateway.geo.spatial import SphereGrid
 from gateway.mappings.tables import ActiveMappings
 from gateway.search.engine import RankedRow, SearchEngine, SearchQuery
@@ -28,7 +31,7 @@ from gateway.settings import SearchSettings
 from gateway.terminology.canonical import nos_id
 from gateway.terminology.service import TerminologyService
 
-_NOS_COLUMN = {"TRE_G15": "profession", "TRE_R38": "specialty"}
+_NOS_COLUMN = {PROFESSION_NOS: "profession", SPECIALTY_NOS: "specialty"}
 _PROFESSION_CODE = re.compile(r"^[0-9]{1,3}$")
 
 
@@ -47,12 +50,6 @@ class SearchRequest:
 
 
 @dataclass(frozen=True, slots=True)
-class Label:
-    code: str
-    display: str
-
-
-@dataclass(frozen=True, slots=True)
 class ResultCard:
     id: str
     kind: str
@@ -64,8 +61,8 @@ class ResultCard:
     idnps: str | None
     family: str | None
     given: str | None
-    profession: Label | None
-    specialty: Label | None
+    profession: CodeDisplay | None
+    specialty: CodeDisplay | None
     insee: str | None
     lat: float | None
     lon: float | None
@@ -121,7 +118,7 @@ class SearchService:
         self.communes = communes
         self.mappings = mappings
         self.settings = settings
-        self._labels: dict[tuple[str, str], Label] = {}
+        self._labels: dict[tuple[str, str], CodeDisplay] = {}
 
     @cached_property
     def _commune_grid(self) -> tuple[SphereGrid, list[str]]:
@@ -213,29 +210,29 @@ class SearchService:
             system, _, code = text.rpartition("|")
         else:
             code = text
-            system = "TRE_G15" if _PROFESSION_CODE.match(text) else "TRE_R38"
+            system = PROFESSION_NOS if _PROFESSION_CODE.match(text) else SPECIALTY_NOS
         try:
-            cs, concept, _ = await self.terminology.lookup(system, code)
+            found = (await self.terminology.lookup(system, code)).value
         except NotFound:
             return ()
-        column = _NOS_COLUMN.get(nos_id(cs.url) or "")
+        column = _NOS_COLUMN.get(nos_id(found.codesystem.url) or "")
         if column is None:
             raise InvalidInput(
                 "specialty must be a TRE_R38 specialty or a TRE_G15 profession",
                 parameter="specialty",
             )
-        return column, concept.code
+        return column, found.concept.code
 
-    async def _label(self, nos: str, code: str) -> Label | None:
+    async def _label(self, nos: str, code: str) -> CodeDisplay | None:
         if not code:
             return None
         found = self._labels.get((nos, code))
         if found is None:
-            try:
-                _, concept, _ = await self.terminology.lookup(nos, code)
-            except (NotFound, UpstreamError):
-                return Label(code, code)
-            found = self._labels[(nos, code)] = Label(concept.code, concept.display)
+            found = (await self.terminology.label(nos, code)).value
+            if found.display != found.code:
+                # Only real labels are remembered: the code alone may be a terminology
+                # outage, and the label should appear once it is back.
+                self._labels[(nos, code)] = found
         return found
 
     async def _card(self, row: RankedRow, cpts: dict[str | None, Cpts]) -> ResultCard:
@@ -255,8 +252,8 @@ class SearchService:
             idnps=idnps,
             family=loc.text("family", p),
             given=loc.text("given", p),
-            profession=await self._label("TRE_G15", loc.text("profession", p)),
-            specialty=await self._label("TRE_R38", loc.text("specialty", p)),
+            profession=await self._label(PROFESSION_NOS, loc.text("profession", p)),
+            specialty=await self._label(SPECIALTY_NOS, loc.text("specialty", p)),
             insee=loc.text("insee", p),
             lat=float(columns["lat"][p]),
             lon=float(columns["lon"][p]),

@@ -66,7 +66,7 @@ class SpecialtyResolver:
         assert system is not None
         assert code is not None
         try:
-            _, concept, _ = await self.terminology.lookup(system, code)
+            concept = (await self.terminology.lookup(system, code)).value.concept
         except NotFound:
             errors.append(
                 Problem(
@@ -92,11 +92,8 @@ class SpecialtyResolver:
         """A free-text specialty's coding: a stewards' synonym, else a close JDV_J239 label."""
         synonym = synonyms.get(text)
         if synonym is not None:
-            try:
-                _, concept, _ = await self.terminology.lookup(synonym.system, synonym.code)
-            except (NotFound, UpstreamError):
-                return (synonym.system, synonym.code, synonym.code), "synonym"
-            return (synonym.system, concept.code, concept.display), "synonym"
+            label = (await self.terminology.label(synonym.system, synonym.code)).value
+            return (synonym.system, label.code, label.display), "synonym"
         try:
             found = await self.terminology.search(text, valueset=SAS_SPECIALTIES, limit=1)
         except GatewayError:  # no such value set here, or the SMT is down

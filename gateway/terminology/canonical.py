@@ -26,6 +26,10 @@ _NOS_FAMILIES = re.compile(
     re.IGNORECASE,
 )
 OID_PREFIX = "urn:oid:"
+#: OIDs of the NOS the gateway's own rules name, known before any resource is loaded: the
+#: Annuaire codes qualifications with them, and practitioners are read at start-up (the
+#: snapshot may hold no terminology, and the SMT is searched by URL, never by OID).
+NOS_OIDS = {"1.2.250.1.71.1.2.7": "TRE_G15", "1.2.250.1.213.2.28": "TRE_R38"}
 
 
 def strip_url(url: str) -> str:
@@ -64,7 +68,9 @@ class CanonicalIndex:
     """Alias → identity key. The identity of a NOS resource is its NOS id, else its URL."""
 
     def __init__(self) -> None:
-        self._aliases: dict[str, str] = {}
+        self._aliases: dict[str, str] = {
+            alias: nos for oid, nos in NOS_OIDS.items() for alias in (oid, OID_PREFIX + oid)
+        }
         # Requests repeat the same few systems: remember raw input → identity.
         self._resolved: dict[str, str] = {}
 

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Mapping, Sequence
 from typing import Any, Self
 
 from gateway.cache import CachedLoader, Freshness
 from gateway.component import CacheFigures, Component, Parts, Registry
+from gateway.snapshot import SnapshotLoader, SnapshotReport
 from gateway.terminology.resolver import ResourceResolver
 from gateway.terminology.service import TerminologyService
 from gateway.terminology.smt import SmtClient
-from gateway.terminology.store import LoadReport, TerminologyStore
+from gateway.terminology.store import TerminologyStore
 from gateway.upstream import UpstreamClient
 
 log = logging.getLogger("gateway")
@@ -24,7 +24,7 @@ class TerminologyComponent(Component):
     def __init__(
         self,
         store: TerminologyStore,
-        report: LoadReport,
+        report: SnapshotReport | None,
         loader: CachedLoader,
         upstream: UpstreamClient,
         service: TerminologyService,
@@ -36,26 +36,14 @@ class TerminologyComponent(Component):
         self.service = service
 
     @classmethod
+    def snapshot_loaders(cls) -> Mapping[str, SnapshotLoader]:
+        return {"terminology": TerminologyStore()}
+
+    @classmethod
     def build(cls, parts: Parts, registry: Registry) -> Self:
         settings = parts.settings
-        store = TerminologyStore()
-        started = time.perf_counter()
-        report = store.load_directory(settings.snapshot.served())
-        if report.files == 0:
-            log.warning(
-                "GATEWAY_SNAPSHOT_DIR is empty: nothing can be served offline",
-                extra={"directory": str(settings.snapshot.directory)},
-            )
-        log.info(
-            "snapshot loaded",
-            extra={
-                "directory": str(settings.snapshot.directory),
-                "files": report.files,
-                "resources": report.resources,
-                "errors": len(report.errors),
-                "seconds": round(time.perf_counter() - started, 3),
-            },
-        )
+        store = parts.snapshot.loader("terminology", TerminologyStore)
+        report = parts.snapshot.report
         loader = parts.cache_loader()
         upstream = UpstreamClient(
             settings.smt, transport=parts.transport("smt"), shared=parts.shared
@@ -75,14 +63,17 @@ class TerminologyComponent(Component):
 
     @property
     def ready(self) -> bool:
-        return self.report.resources > 0
+        """Serving needs NOS resources from the snapshot (the offline fallback)."""
+        report = self.report
+        return report is not None and report.count(*TerminologyStore.RESOURCE_TYPES) > 0
 
     def health(self) -> Mapping[str, Any]:
+        report = self.report
         return {
             "snapshot": {
-                "files": self.report.files,
+                "files": report.files if report is not None else 0,
                 "resources": self.store.summary(),
-                "errors": self.report.errors,
+                "errors": report.errors if report is not None else [],
             }
         }
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from gateway.coded import label_or_code
 from gateway.errors import (
     InvalidInput,
     UnknownCode,
@@ -22,7 +23,7 @@ from gateway.terminology.canonical import CanonicalIndex
 from gateway.terminology.compose_filters import filter_match
 from gateway.terminology.indexed import FlatConcept, IndexedCodeSystem, IndexedValueSet
 from gateway.terminology.model import Compose, ComposeInclude, Designation, ExpansionContains
-from gateway.terminology.textnorm import prefix_match, words
+from gateway.text import prefix_match, words
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +146,8 @@ def _item(
     *,
     fold_case: bool = False,
 ) -> ExpansionItem:
-    best = display or (concept.display if concept else code)
+    # The value set's own display first, then the code system's (itself label or code).
+    best = label_or_code(display or (concept.display if concept else None), code)
     labels = [best, *(d.value for d in extra)]
     label_words = tuple(
         dict.fromkeys([*(words(x) for x in labels), *(concept.label_words if concept else ())])

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 
 from cachetools import LRUCache
 
+from gateway.coded import label_or_code
 from gateway.terminology.canonical import CanonicalIndex, nos_name, oid_of
 from gateway.terminology.model import (
     CanonicalResource,
@@ -26,7 +27,7 @@ from gateway.terminology.model import (
     Identifier,
     ValueSet,
 )
-from gateway.terminology.textnorm import words
+from gateway.text import words
 
 _INACTIVE_STATUSES = frozenset({"deprecated", "retired", "inactive"})
 _TIMESTAMP = re.compile(r"^\d{14}$")
@@ -86,7 +87,7 @@ def flatten_concept(
 ) -> FlatConcept:
     """One concept, indexed: status/inactive derived, label words pre-normalised."""
     status, inactive = _status_of(concept, now_iso or _now_iso())
-    display = concept.display or concept.code
+    display = label_or_code(concept.display, concept.code)
     labels = [display, *(d.value for d in concept.designation)]
     return FlatConcept(
         code=concept.code,

@@ -9,10 +9,9 @@ snapshot copy (marked STALE) when the SMT fails.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import TypeVar
 
-from gateway.cache import CachedLoader, CacheState, Freshness, versioned_key
+from gateway.cache import CachedLoader, CacheState, Freshness, Resolved, versioned_key, worst
 from gateway.errors import (
     InvalidInput,
     NotFound,
@@ -34,7 +33,6 @@ from gateway.terminology.indexed import (
 from gateway.terminology.smt import SmtClient
 from gateway.terminology.store import TerminologyStore
 
-T = TypeVar("T")
 I = TypeVar("I", IndexedCodeSystem, IndexedValueSet, IndexedConceptMap)  # noqa: E741
 
 _KIND_NAMES: dict[type, str] = {
@@ -47,17 +45,6 @@ _UNKNOWN: dict[type, type[NotFound]] = {
     IndexedValueSet: UnknownValueSet,
     IndexedConceptMap: UnknownConceptMap,
 }
-_STATE_RANK = {CacheState.HIT: 0, CacheState.MISS: 1, CacheState.STALE: 2}
-
-
-def worst(*states: CacheState) -> CacheState:
-    return max(states, key=_STATE_RANK.__getitem__, default=CacheState.HIT)
-
-
-@dataclass(frozen=True, slots=True)
-class Resolved(Generic[T]):
-    value: T
-    state: CacheState
 
 
 def _sizeof(value: object) -> int:

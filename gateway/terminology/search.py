@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz
 
 from gateway.terminology.engine import ExpansionItem
-from gateway.terminology.textnorm import normalise, prefix_match
+from gateway.text import normalise, prefix_match
 
 MIN_SCORE = 60.0
 

@@ -1,13 +1,18 @@
 """Terminology service: the operations ($lookup, $validate-code, $expand, $translate,
-search) over resources the ``ResourceResolver`` finds (cache → SMT → snapshot).
+search, labels) over resources the ``ResourceResolver`` finds (cache → SMT → snapshot).
 
+Every operation answers ``Resolved[T]``: the value, and the cache state of the stalest
+resource it used (the web layer turns that into ``X-Cache``/``Warning`` headers).
 Knows nothing about HTTP frameworks.
 """
 
 from __future__ import annotations
 
-from gateway.cache import CacheState
-from gateway.errors import InvalidInput
+from dataclasses import dataclass
+
+from gateway.cache import CacheState, Resolved, worst
+from gateway.coded import CodeDisplay
+from gateway.errors import InvalidInput, NotFound, UpstreamError
 from gateway.terminology import engine, validation
 from gateway.terminology.engine import ExpandPage, ExpansionItem
 from gateway.terminology.indexed import (
@@ -19,11 +24,11 @@ from gateway.terminology.indexed import (
     Memo,
     new_memo,
 )
-from gateway.terminology.resolver import Resolved, ResourceResolver, worst
+from gateway.terminology.resolver import ResourceResolver
 from gateway.terminology.search import SearchMatch, rank
-from gateway.terminology.textnorm import normalise
 from gateway.terminology.translate import TranslationMatch, translate
 from gateway.terminology.validation import Validation
+from gateway.text import normalise
 
 
 def parse_coding(coding: str) -> tuple[str, str]:
@@ -37,6 +42,18 @@ def parse_coding(coding: str) -> tuple[str, str]:
     return system, code
 
 
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    codesystem: IndexedCodeSystem
+    concept: FlatConcept
+
+
+@dataclass(frozen=True, slots=True)
+class Expanded:
+    valueset: IndexedValueSet
+    page: ExpandPage
+
+
 class TerminologyService:
     def __init__(self, resolver: ResourceResolver) -> None:
         self.resolver = resolver
@@ -47,16 +64,27 @@ class TerminologyService:
     def seed_cache(self) -> int:
         return self.resolver.seed_cache()
 
-    async def lookup(
-        self, system: str, code: str, version: str | None = None
-    ) -> tuple[IndexedCodeSystem, FlatConcept, CacheState]:
+    async def lookup(self, system: str, code: str, version: str | None = None) -> Resolved[Lookup]:
         cs = await self.resolver.codesystem(system, version)
         concept = cs.value.get(code)
         if concept is None and not cs.value.complete and self.resolver.smt is not None:
             # We hold only part of this code system: ask the SMT for the missing code.
             found = await self.resolver.remote_lookup(cs.value, code)
-            return cs.value, found.value, worst(cs.state, found.state)
-        return cs.value, engine.lookup(cs.value, code), cs.state
+            return Resolved(Lookup(cs.value, found.value), worst(cs.state, found.state))
+        return Resolved(Lookup(cs.value, engine.lookup(cs.value, code)), cs.state)
+
+    async def label(self, system: str, code: str) -> Resolved[CodeDisplay]:
+        """The code with its label, else with the code itself as label (unknown code, or
+        terminology unreachable: then STALE): what cards and search results show, never an
+        error."""
+        try:
+            found = await self.lookup(system, code)
+        except NotFound:
+            return Resolved(CodeDisplay.of(code), CacheState.HIT)
+        except UpstreamError:
+            return Resolved(CodeDisplay.of(code), CacheState.STALE)
+        concept = found.value.concept
+        return Resolved(CodeDisplay.of(concept.code, concept.display), found.state)
 
     async def validate_code(
         self, system: str, code: str, *, version: str | None = None, display: str | None = None
@@ -73,7 +101,7 @@ class TerminologyService:
         active_only: bool = False,
         offset: int = 0,
         count: int | None = None,
-    ) -> tuple[IndexedValueSet, ExpandPage, CacheState]:
+    ) -> Resolved[Expanded]:
         vs = await self.resolver.valueset(url, version)
         closure = await self.resolver.closure(vs.value)
         page = engine.expand(
@@ -85,7 +113,7 @@ class TerminologyService:
             offset=offset,
             count=count,
         )
-        return vs.value, page, worst(vs.state, closure.state)
+        return Resolved(Expanded(vs.value, page), worst(vs.state, closure.state))
 
     async def validate_in_valueset(
         self,
@@ -105,12 +133,17 @@ class TerminologyService:
 
     async def translate(
         self, *, system: str, code: str, url: str | None = None, target: str | None = None
-    ) -> list[TranslationMatch]:
+    ) -> Resolved[list[TranslationMatch]]:
         if url:
-            maps = [(await self.resolver.conceptmap(url)).value]
+            found = await self.resolver.conceptmap(url)
+            maps, state = [found.value], found.state
         else:
-            maps = self.store.latest(IndexedConceptMap)  # none loaded: simply no match
-        return translate(maps, self.store.aliases, system=system, code=code, target_system=target)
+            # none loaded: simply no match
+            maps, state = self.store.latest(IndexedConceptMap), CacheState.HIT
+        matches = translate(
+            maps, self.store.aliases, system=system, code=code, target_system=target
+        )
+        return Resolved(matches, state)
 
     async def search(
         self,
@@ -171,7 +204,8 @@ class TerminologyService:
         return self._catalogue_memo
 
     def find(self, kind: str, url: str, version: str | None) -> list[Indexed]:
-        """Snapshot resources for ``/fhir/<kind>?url=`` searches."""
+        """Snapshot resources for ``/fhir/<kind>?url=`` searches (the snapshot only, never
+        the cache nor the SMT: no cache state to report, so a plain list)."""
         model = {
             "CodeSystem": IndexedCodeSystem,
             "ValueSet": IndexedValueSet,

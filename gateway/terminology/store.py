@@ -1,19 +1,17 @@
 """In-memory store of materialised terminology resources (the snapshot), by identity+version.
 
-Loaded at start-up from ``GATEWAY_SNAPSHOT_DIR`` (read recursively: single resources and
-Bundles); kept for the life of the process as the stale-if-error fallback.
+Loaded at start-up with the snapshot's CodeSystems, ValueSets and ConceptMaps (given by
+``gateway.snapshot``, which reads the directory once for every loader); kept for the life
+of the process as the stale-if-error fallback.
 """
 
 from __future__ import annotations
 
-import logging
 from collections import defaultdict
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
-import msgspec
-
+from gateway.snapshot import SnapshotReader, SnapshotReport, read_snapshot
 from gateway.terminology.canonical import CanonicalIndex
 from gateway.terminology.indexed import (
     Indexed,
@@ -25,18 +23,12 @@ from gateway.terminology.indexed import (
 )
 from gateway.terminology.model import decode_resources
 
-log = logging.getLogger("gateway.terminology")
 R = TypeVar("R", IndexedCodeSystem, IndexedValueSet, IndexedConceptMap)
 
 
-@dataclass(slots=True)
-class LoadReport:
-    files: int = 0
-    resources: int = 0
-    errors: list[str] = field(default_factory=list)
-
-
 class TerminologyStore:
+    RESOURCE_TYPES = ("CodeSystem", "ValueSet", "ConceptMap")
+
     def __init__(self) -> None:
         self.aliases = CanonicalIndex()
         self._by_kind: dict[type, dict[str, dict[str, Indexed]]] = defaultdict(dict)
@@ -113,18 +105,13 @@ class TerminologyStore:
             count += 1
         return count
 
-    def load_directory(self, directory: Path) -> LoadReport:
-        """Load every ``*.json`` under ``directory``; a bad file is reported, not fatal."""
-        report = LoadReport()
-        if not directory.is_dir():
-            report.errors.append(f"{directory}: not a directory")
-            return report
-        for path in sorted(directory.rglob("*.json")):
-            report.files += 1
-            try:
-                report.resources += self.load_bytes(path.read_bytes(), f"snapshot:{path.name}")
-            except (OSError, msgspec.DecodeError, msgspec.ValidationError) as exc:
-                message = f"{path}: {exc}"
-                report.errors.append(message)
-                log.warning("snapshot file skipped", extra={"file": str(path), "error": str(exc)})
-        return report
+    def read_from(self, reader: SnapshotReader) -> None:
+        reader.register(self.RESOURCE_TYPES, self._take)
+
+    def _take(self, raw: bytes, file: Path) -> None:
+        self.load_bytes(raw, f"snapshot:{file.name}")
+
+    def load_directory(self, directory: Path) -> SnapshotReport:
+        """The terminology of a snapshot directory, read for it alone (tools, tests); the gateway
+        reads its snapshot once for every loader (``gateway.snapshot.read_snapshot``)."""
+        return read_snapshot(directory, self)

@@ -8,19 +8,33 @@ when they reference a code system the snapshot does not hold.
 
 from __future__ import annotations
 
-import os
-import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import msgspec
 
 from gateway.errors import GatewayError
-from gateway.mappings.nos import MirroredNos
+from gateway.files import write_atomically
 from gateway.terminology.canonical import nos_id
 from gateway.terminology.indexed import version_order
 from gateway.terminology.model import ValueSet
 from gateway.terminology.smt import SmtClient
+
+
+class Mirrored(Protocol):
+    """One resource to mirror. The list is the stewards' (``mappings/nos.csv``): the caller
+    passes it, so the terminology never imports the mappings that build on it."""
+
+    @property
+    def name(self) -> str: ...  # the NOS name, for file names and reports
+
+    @property
+    def kind(self) -> str: ...  # CodeSystem, ValueSet or ConceptMap
+
+    @property
+    def canonical(self) -> str: ...
 
 
 @dataclass(slots=True)
@@ -29,21 +43,9 @@ class SyncReport:
     failed: list[str] = field(default_factory=list)
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-async def sync_terminology(smt: SmtClient, entries: list[MirroredNos], out_dir: Path) -> SyncReport:
+async def sync_terminology(
+    smt: SmtClient, entries: Sequence[Mirrored], out_dir: Path
+) -> SyncReport:
     report = SyncReport()
     mirrored_systems = {nos_id(e.canonical) for e in entries if e.kind == "CodeSystem"}
     for entry in entries:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from gateway.terminology.canonical import CanonicalIndex
 from gateway.terminology.engine import Closure, expand_all
 from gateway.terminology.indexed import IndexedCodeSystem, IndexedValueSet
-from gateway.terminology.textnorm import normalise
+from gateway.text import normalise
 
 
 @dataclass(frozen=True, slots=True)

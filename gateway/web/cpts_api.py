@@ -16,7 +16,8 @@ from litestar.params import QueryParameter
 
 from gateway.auth.policy import ACCESS, SEARCH
 from gateway.component import Live
-from gateway.directory.cpts import CptsIndex, CptsMatch, parse_insee
+from gateway.directory.cpts import CptsIndex, CptsMatch
+from gateway.geo.insee import parse_insee
 
 
 class CptsCard(msgspec.Struct):

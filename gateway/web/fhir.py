@@ -37,7 +37,8 @@ async def _lookup(request: FhirRequest, terminology: Terminology) -> ASGIRespons
     system, code = params.system_and_code(("system",))
     if not system:
         raise InvalidInput("Parameter 'system' (or 'coding') is required", parameter="system")
-    cs, concept, state = await terminology.lookup(system, code, params.text("version"))
+    found = await terminology.lookup(system, code, params.text("version"))
+    cs, concept, state = found.value.codesystem, found.value.concept, found.state
     wanted = params.texts("property")
     body = encoded(
         cs.memo,
@@ -67,7 +68,7 @@ async def _expand(request: FhirRequest, terminology: Terminology) -> ASGIRespons
     offset = params.integer("offset", 0) or 0
     active_only = params.flag("activeOnly")
     text = params.text("filter")
-    vs, page, state = await terminology.expand(
+    found = await terminology.expand(
         url,
         version=params.text("valueSetVersion"),
         text_filter=text,
@@ -75,6 +76,7 @@ async def _expand(request: FhirRequest, terminology: Terminology) -> ASGIRespons
         offset=offset,
         count=count,
     )
+    vs, page, state = found.value.valueset, found.value.page, found.state
     used = {"filter": text, "count": count, "offset": offset, "activeOnly": active_only or None}
     designations = params.flag("includeDesignations")
     body = encoded(
@@ -112,7 +114,7 @@ async def _translate(request: FhirRequest, terminology: Terminology) -> ASGIResp
         url=params.text("url"),
         target=params.text("targetsystem", "targetSystem"),
     )
-    return fhir_response(fmt.translate_parameters(matches))
+    return fhir_response(fmt.translate_parameters(matches.value))
 
 
 class FhirController(Controller):

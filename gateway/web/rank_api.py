@@ -13,7 +13,9 @@ from litestar import Controller, Response, post
 from litestar.params import JSONBody
 
 from gateway.auth.policy import ACCESS, SEARCH
+from gateway.directory.identifiers import IDNPS_REGEX
 from gateway.errors import InvalidInput
+from gateway.geo.insee import INSEE_REGEX
 from gateway.search.ranking import Candidate, CardKind, LocationType, RankQuery, rank
 
 MAX_CANDIDATES = 10_000
@@ -22,7 +24,7 @@ MAX_PAGE_SIZE = 100
 Latitude = Annotated[float, msgspec.Meta(ge=-90.0, le=90.0)]
 Longitude = Annotated[float, msgspec.Meta(ge=-180.0, le=180.0)]
 AwareDatetime = Annotated[datetime, msgspec.Meta(tz=True)]
-Idnps = Annotated[str, msgspec.Meta(pattern=r"^8[0-9]{11}$", description="8 + 11-digit RPPS")]
+Idnps = Annotated[str, msgspec.Meta(pattern=IDNPS_REGEX, description="8 + 11-digit RPPS")]
 
 
 class Center(msgspec.Struct, forbid_unknown_fields=True):
@@ -46,7 +48,7 @@ class RankRequest(msgspec.Struct, forbid_unknown_fields=True):
     radius_km: Annotated[float, msgspec.Meta(gt=0.0, le=200.0)]
     seed: Annotated[str, msgspec.Meta(max_length=200)]
     candidates: Annotated[list[RankCandidate], msgspec.Meta(max_length=MAX_CANDIDATES)]
-    insee: Annotated[str, msgspec.Meta(pattern=r"^(?:[0-9]{5}|2[AB][0-9]{3})$")] | None = None
+    insee: Annotated[str, msgspec.Meta(pattern=INSEE_REGEX)] | None = None
     preferred_doctor: Idnps | None = None
     page: Annotated[int, msgspec.Meta(ge=1)] = 1
     page_size: Annotated[int, msgspec.Meta(ge=1, le=MAX_PAGE_SIZE)] = 20

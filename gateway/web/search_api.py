@@ -12,6 +12,7 @@ from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
 from gateway.auth.policy import ACCESS, SEARCH
+from gateway.coded import CodeDisplay
 from gateway.component import Live
 from gateway.directory.cpts import CptsIndex
 from gateway.search.ranking import LocationType
@@ -19,11 +20,6 @@ from gateway.search.service import ResultCard, SearchRequest, SearchService
 from gateway.web.rank_api import MAX_PAGE_SIZE
 
 _NO_STORE = {"Cache-Control": "no-store"}
-
-
-class CodedOut(msgspec.Struct):
-    code: str
-    display: str
 
 
 class CptsOut(msgspec.Struct):
@@ -47,8 +43,8 @@ class SearchCard(msgspec.Struct):
     idnps: str | None
     family: str | None
     given: str | None
-    profession: CodedOut | None
-    specialty: CodedOut | None
+    profession: CodeDisplay | None
+    specialty: CodeDisplay | None
     insee: str | None
     lat: float | None
     lon: float | None
@@ -79,12 +75,8 @@ def _card(card: ResultCard) -> SearchCard:
         idnps=card.idnps if practitioner else None,
         family=card.family if practitioner else None,
         given=card.given if practitioner else None,
-        profession=CodedOut(card.profession.code, card.profession.display)
-        if practitioner and card.profession
-        else None,
-        specialty=CodedOut(card.specialty.code, card.specialty.display)
-        if practitioner and card.specialty
-        else None,
+        profession=card.profession if practitioner else None,
+        specialty=card.specialty if practitioner else None,
         insee=card.insee,
         lat=card.lat,
         lon=card.lon,

@@ -44,7 +44,8 @@ class TerminologyController(Controller):
             )
         if not code:
             raise InvalidInput("Parameter 'code' is required", parameter="code")
-        cs, concept, state = await terminology.lookup(system, code, version)
+        found = await terminology.lookup(system, code, version)
+        cs, concept, state = found.value.codesystem, found.value.concept, found.state
         body = ResolvedCode(
             system=cs.url,
             code=concept.code,

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
+import pytest
+
+from gateway.app import build_assembly
+from gateway.directory.component import DirectoryComponent
+from gateway.settings import DEMO_SNAPSHOT_DIR, ConfigError
+from gateway.terminology.component import TerminologyComponent
 from tests.conftest import AppClient, make_client, offline_settings
 from tests.samples import R38_OID
 
@@ -28,13 +35,19 @@ async def test_readiness_lists_snapshot_versions_and_upstream_state(client: AppC
     assert body["upstreams"]["smt"]["state"] == "offline"
 
 
-async def test_readiness_is_false_without_a_snapshot(tmp_path: Path) -> None:
+async def test_readiness_is_false_with_an_empty_snapshot(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
     async with make_client(offline_settings(tmp_path / "empty")) as empty:
         response = await empty.get("/health/ready")
         assert response.status_code == 503
         body = response.json()
         assert body["status"] == "not_ready"
-        assert "not a directory" in body["snapshot"]["errors"][0]
+        assert body["snapshot"]["files"] == 0
+
+
+def test_a_snapshot_directory_that_does_not_exist_stops_start_up(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="GATEWAY_SNAPSHOT_DIR"):
+        build_assembly(offline_settings(tmp_path / "missing"))
 
 
 async def test_metrics_count_requests_by_route_template(client: AppClient) -> None:
@@ -100,3 +113,30 @@ async def test_non_ascii_request_id_is_replaced(client: AppClient) -> None:
     response = await client.get("/health/live", headers={"X-Request-ID": "abcé".encode()})
     assert response.headers["x-request-id"].isascii()
     assert response.headers["x-request-id"] != "abcé"
+
+
+async def test_start_up_reads_each_snapshot_file_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    reads: Counter[Path] = Counter()
+    read_bytes = Path.read_bytes
+
+    def counting(path: Path) -> bytes:
+        reads[path] += 1
+        return read_bytes(path)
+
+    monkeypatch.setattr(Path, "read_bytes", counting)
+    services = build_assembly(offline_settings())
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    try:
+        snapshot_reads = {p: n for p, n in reads.items() if p.is_relative_to(DEMO_SNAPSHOT_DIR)}
+        assert sorted(snapshot_reads) == sorted(DEMO_SNAPSHOT_DIR.rglob("*.json"))
+        assert set(snapshot_reads.values()) == {1}
+        report = services.parts.snapshot.read
+        directory = services.get(DirectoryComponent)
+        assert services.get(TerminologyComponent).report is report
+        assert report.errors == []
+        assert report.count("Practitioner") == len(directory.practitioners.snapshot.practitioners)
+        assert directory.cpts.current.report.files == report.files
+        assert len(directory.cpts.current) > 0
+        assert services.ready
+    finally:
+        await services.aclose()

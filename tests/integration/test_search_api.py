@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import shutil
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from gateway.directory.identifiers import RPPS_SYSTEM
+from gateway.directory.model import INSEE_EXTENSION
+from gateway.geo.earth import haversine_km
 from gateway.mappings.component import MappingsComponent
-from gateway.search.geo_math import haversine_km
-from tests.conftest import AppClient
+from gateway.settings import DEMO_SNAPSHOT_DIR
+from tests.conftest import AppClient, make_client, offline_settings, searchset
 
 PARIS_8 = {"lat": 48.8727, "lon": 2.3126}
 MENDE = {"lat": 44.5178, "lon": 3.5012}
@@ -169,3 +175,69 @@ async def test_a_departement_search_uses_its_barycentre_and_county_radius(
 async def test_an_unknown_insee_code_is_404(client: AppClient) -> None:
     body = await search(client, 404, lat=48, lon=2, insee="99999")
     assert body["error"]["code"] == "unknown_commune"
+
+
+MENDE_INSEE = "48095"
+
+
+def oid_coded_snapshot(target: Path, g15: str, r38: str) -> Path:
+    """The demo terminology and one practitioner in Mende whose profession and specialty
+    are coded by OID (as the Annuaire may write them), without the demo locations file."""
+    shutil.copytree(DEMO_SNAPSHOT_DIR / "terminology", target / "terminology")
+    practitioner = {
+        "resourceType": "Practitioner",
+        "id": "oid-coded",
+        "identifier": [{"system": RPPS_SYSTEM, "value": "10003461033"}],
+        "name": [{"family": "DEMO-OID", "given": ["Alix"]}],
+        "qualification": [
+            {"code": {"coding": [{"system": g15, "code": "10"}]}},
+            {"code": {"coding": [{"system": r38, "code": "SM04"}]}},
+        ],
+    }
+    role = {
+        "resourceType": "PractitionerRole",
+        "id": "oid-coded-role",
+        "practitioner": {"reference": "Practitioner/oid-coded"},
+        "organization": {"reference": "Organization/oid-coded-office"},
+    }
+    office = {
+        "resourceType": "Organization",
+        "id": "oid-coded-office",
+        "address": [
+            {
+                "city": "Mende",
+                "extension": [{"url": INSEE_EXTENSION, "valueCoding": {"code": MENDE_INSEE}}],
+            }
+        ],
+    }
+    (target / "directory").mkdir()
+    bundle = searchset(practitioner, role, office)
+    (target / "directory" / "bundle.json").write_text(json.dumps(bundle), encoding="utf-8")
+    return target
+
+
+@pytest.mark.parametrize(
+    ("g15", "r38"),
+    [
+        ("urn:oid:1.2.250.1.71.1.2.7", "urn:oid:1.2.250.1.213.2.28"),
+        ("1.2.250.1.71.1.2.7", "1.2.250.1.213.2.28"),
+        (
+            "https://smt.esante.gouv.fr/fhir/CodeSystem/tre-g15-professionsante",
+            "https://smt.esante.gouv.fr/fhir/CodeSystem/tre-r38-specialiteordinale",
+        ),
+    ],
+)
+async def test_a_practitioner_coded_by_oid_is_found_by_specialty_and_labelled(
+    tmp_path: Path, g15: str, r38: str
+) -> None:
+    settings = offline_settings(oid_coded_snapshot(tmp_path / "snapshot", g15, r38))
+    async with make_client(settings) as oid_client:
+        for specialty in ("urn:oid:1.2.250.1.213.2.28|SM04", "SM04", "10"):
+            body = await search(oid_client, **MENDE, radius_km=10, specialty=specialty)
+            assert [r["idnps"] for r in body["results"]] == ["810003461033"], specialty
+        result = body["results"][0]
+        assert result["profession"] == {"code": "10", "display": "Médecin"}
+        assert result["specialty"]["display"].startswith("Cardiologie")
+        card = (await oid_client.get("/v1/practitioners/810003461033")).json()
+    assert card["profession"] == {"code": "10", "display": "Médecin"}
+    assert card["specialties"] == [result["specialty"]]

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import cache
 from typing import Any
 
 from gateway.directory.cpts import CommunesOf
 from gateway.directory.ror_fhir import TERRITORIAL_DIVISION, TRE_R66
+from gateway.geo.communes import CommuneIndex, load_communes
 
 ROR_URL = "https://ror.test/fhir"
 TOKEN_URL = "https://auth.ror.test/realms/ror/protocol/openid-connect/token"
@@ -36,6 +38,15 @@ class FakeCommunes:
     def __call__(self, level: int, code: str) -> Iterable[str]:
         self.calls.append((level, code))
         return list(self.mapping.get((level, code), []))
+
+    def same_city(self, insee: str) -> Iterable[str]:
+        """Arrondissements as the real commune reference relates them (their only source)."""
+        return _reference().same_city(insee)
+
+
+@cache
+def _reference() -> CommuneIndex:
+    return load_communes()
 
 
 def fake_communes() -> CommunesOf:

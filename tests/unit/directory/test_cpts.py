@@ -21,7 +21,6 @@ from gateway.directory.cpts import (
     CptsIndex,
     build_cpts_index,
     load_cpts_snapshot,
-    parse_insee,
 )
 from gateway.directory.identifiers import luhn_valid
 from gateway.directory.ror import RorClient, fetch_cpts_index
@@ -34,7 +33,7 @@ from gateway.directory.ror_fhir import (
     decode_resources,
     parse_zones,
 )
-from gateway.errors import InvalidInput, UpstreamBadResponse, UpstreamUnavailable
+from gateway.errors import UpstreamBadResponse, UpstreamUnavailable
 from gateway.settings import DEMO_SNAPSHOT_DIR, RorSettings, UpstreamSettings
 from tests.unit.directory import (
     FHIR_HEADERS,
@@ -213,18 +212,6 @@ def test_finess_from_a_finess_identifier_and_members_url() -> None:
     [cpts] = index_of(org, members_base_url="https://ror.test/fhir/").cpts
     assert cpts.finess == "929999901"
     assert cpts.members_url == "https://ror.test/fhir/PractitionerRole?organization=Organization/x"
-
-
-@pytest.mark.parametrize(("text", "code"), [("92036", "92036"), (" 2a004 ", "2A004")])
-def test_parse_insee_accepts(text: str, code: str) -> None:
-    assert parse_insee(text) == code
-
-
-@pytest.mark.parametrize("text", ["9203", "920366", "ABCDE", "2C004", ""])
-def test_parse_insee_rejects_and_names_the_parameter(text: str) -> None:
-    with pytest.raises(InvalidInput) as raised:
-        parse_insee(text)
-    assert raised.value.parameter == "insee"
 
 
 # --- offline snapshot -------------------------------------------------------------------

@@ -2,7 +2,16 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.directory.identifiers import IDNPS_SYSTEM, luhn_valid, parse_practitioner_id
+from gateway.directory.identifiers import (
+    IDNPS_OFFSET,
+    IDNPS_SYSTEM,
+    idnps_in_token,
+    idnps_of,
+    idnps_token,
+    luhn_valid,
+    parse_practitioner_id,
+    rpps_in_idnps,
+)
 from gateway.errors import InvalidInput
 
 
@@ -56,3 +65,24 @@ def test_luhn_check_is_only_a_warning() -> None:
 )
 def test_luhn_known_values(number: str, valid: bool) -> None:
     assert luhn_valid(number) is valid
+
+
+def test_idnps_is_8_and_the_rpps_in_every_form() -> None:
+    assert idnps_of("10003461033") == "810003461033"
+    assert rpps_in_idnps("810003461033") == "10003461033"
+    assert IDNPS_OFFSET + int("10003461033") == int("810003461033")
+    assert idnps_token("810003461033") == f"{IDNPS_SYSTEM}|810003461033"
+    assert idnps_in_token(f"{IDNPS_SYSTEM}|810003461033") == "810003461033"
+
+
+@pytest.mark.parametrize(
+    "value", ["010003461033", "81000346103", "8100034610330", "81000346103a", "810003461033\n"]
+)
+def test_anything_else_is_no_rpps_holders_idnps(value: str) -> None:
+    assert rpps_in_idnps(value) is None
+    assert idnps_in_token(f"{IDNPS_SYSTEM}|{value}") is None
+
+
+def test_a_token_needs_the_idnps_system() -> None:
+    assert idnps_in_token("urn:oid:1.2.3|810003461033") is None
+    assert idnps_in_token("810003461033") is None

@@ -196,6 +196,20 @@ def test_communes_of_departement_and_region(index: CommuneIndex) -> None:
     assert index.communes_of_departement("00") == []
 
 
+def test_same_city_relates_arrondissements_and_their_city_only(index: CommuneIndex) -> None:
+    assert index.same_city("75108") == ["75056"]
+    assert index.same_city("69381") == ["69123"]
+    assert sorted(index.same_city("13055")) == [f"132{n:02d}" for n in range(1, 17)]
+    assert len(index.same_city("75056")) == 20
+    assert len(index.same_city("69123")) == 9
+    # other communes, even with delegated communes, and unknown codes: nothing
+    assert index.same_city("92036") == []
+    merged = {r.parent_insee for r in index.records() if r.kind == "COMD"} - {None}
+    assert merged
+    assert all(index.same_city(str(code)) == [] for code in merged)
+    assert index.same_city("99999") == []
+
+
 def test_text_guesses_for_the_offline_fallback(index: CommuneIndex) -> None:
     by_postcode = index.find_in_text("12 rue de la Paix 75002 Paris")
     assert by_postcode is not None

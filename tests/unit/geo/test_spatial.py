@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from gateway.geo.earth import haversine_km
 from gateway.geo.spatial import SphereGrid, chord_to_km
-from gateway.search.geo_math import haversine_km
 
 RNG = np.random.default_rng(42)
 LAT = np.concatenate([RNG.uniform(41.0, 51.5, 20_000), RNG.uniform(-21.4, -20.8, 500)])

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gateway.search.geo_math import haversine_km
+from gateway.geo.earth import haversine_km
 from gateway.search.ranking import Candidate, RankedCard, RankQuery, rank
 
 PARIS = (48.8566, 2.3522)

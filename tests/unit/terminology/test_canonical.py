@@ -82,3 +82,18 @@ def test_foreign_url_with_a_nos_looking_segment_stays_foreign() -> None:
     identity = index.register(url, [])
     assert index.resolve("http://evil.example/TRE_R38") != identity
     assert index.resolve("tre_r38") == identity  # bare NOS names are case-insensitive
+
+
+@pytest.mark.parametrize(
+    ("system", "nos"),
+    [
+        ("urn:oid:1.2.250.1.71.1.2.7", "TRE_G15"),
+        ("1.2.250.1.71.1.2.7", "TRE_G15"),
+        ("urn:oid:1.2.250.1.213.2.28", "TRE_R38"),
+        ("1.2.250.1.213.2.28 ", "TRE_R38"),
+    ],
+)
+def test_the_directory_nos_oids_are_known_before_any_resource(system: str, nos: str) -> None:
+    # The Annuaire codes qualifications by OID; practitioners are read before (or without)
+    # any terminology resource being loaded.
+    assert CanonicalIndex().resolve(system) == nos

@@ -52,7 +52,8 @@ def service_with(*resources: dict[str, Any]) -> TerminologyService:
 
 async def test_lookup_flattens_hierarchy_and_reports_parent() -> None:
     svc = service_with(ANIMALS)
-    cs, concept, _ = await svc.lookup("urn:oid:9.9.9", "CHA")
+    found = (await svc.lookup("urn:oid:9.9.9", "CHA")).value
+    cs, concept = found.codesystem, found.concept
     assert cs.url == CS
     assert concept.display == "Chat domestique"
     assert concept.parent == "MAM"
@@ -61,7 +62,7 @@ async def test_lookup_flattens_hierarchy_and_reports_parent() -> None:
 
 async def test_lookup_is_case_insensitive_when_code_system_says_so() -> None:
     svc = service_with(ANIMALS)
-    _, concept, _ = await svc.lookup(CS, "cha")
+    concept = (await svc.lookup(CS, "cha")).value.concept
     assert concept.code == "CHA"
 
 
@@ -74,7 +75,7 @@ async def test_lookup_is_case_sensitive_when_code_system_says_so() -> None:
 
 async def test_retired_status_makes_a_concept_inactive() -> None:
     svc = service_with(ANIMALS)
-    _, concept, _ = await svc.lookup(CS, "DIN")
+    concept = (await svc.lookup(CS, "DIN")).value.concept
     assert concept.inactive
     assert concept.status == "retired"
 
@@ -109,10 +110,10 @@ async def test_validate_code_accepts_inactive_code_with_a_warning() -> None:
 async def test_expand_whole_system_with_total_count_and_offset() -> None:
     vs_url = "https://example.test/ValueSet/all"
     svc = service_with(ANIMALS, valueset(vs_url, {"include": [{"system": CS}]}))
-    _, page, _ = await svc.expand(vs_url)
+    page = (await svc.expand(vs_url)).value.page
     assert page.total == 5
     assert [i.code for i in page.items] == ["MAM", "CHI", "CHA", "OIS", "DIN"]
-    _, page, _ = await svc.expand(vs_url, offset=1, count=2)
+    page = (await svc.expand(vs_url, offset=1, count=2)).value.page
     assert page.total == 5
     assert [i.code for i in page.items] == ["CHI", "CHA"]
 
@@ -120,7 +121,7 @@ async def test_expand_whole_system_with_total_count_and_offset() -> None:
 async def test_expand_active_only_drops_inactive_codes() -> None:
     vs_url = "https://example.test/ValueSet/all"
     svc = service_with(ANIMALS, valueset(vs_url, {"include": [{"system": CS}]}))
-    _, page, _ = await svc.expand(vs_url, active_only=True)
+    page = (await svc.expand(vs_url, active_only=True)).value.page
     assert "DIN" not in [i.code for i in page.items]
     assert page.total == 4
 
@@ -128,11 +129,11 @@ async def test_expand_active_only_drops_inactive_codes() -> None:
 async def test_expand_filter_is_word_prefix_accent_insensitive() -> None:
     vs_url = "https://example.test/ValueSet/all"
     svc = service_with(ANIMALS, valueset(vs_url, {"include": [{"system": CS}]}))
-    _, page, _ = await svc.expand(vs_url, text_filter="MAMMIFERE")
+    page = (await svc.expand(vs_url, text_filter="MAMMIFERE")).value.page
     assert [i.code for i in page.items] == ["MAM"]
-    _, page, _ = await svc.expand(vs_url, text_filter="gar chi")
+    page = (await svc.expand(vs_url, text_filter="gar chi")).value.page
     assert [i.code for i in page.items] == ["CHI"]
-    _, page, _ = await svc.expand(vs_url, text_filter="omestique")  # not a word prefix
+    page = (await svc.expand(vs_url, text_filter="omestique")).value.page  # not a word prefix
     assert page.total == 0
 
 
@@ -144,10 +145,10 @@ async def test_expand_enumerated_concepts_use_the_value_set_display() -> None:
         ]
     }
     svc = service_with(ANIMALS, valueset(vs_url, compose))
-    _, page, _ = await svc.expand(vs_url)
+    page = (await svc.expand(vs_url)).value.page
     assert [(i.code, i.display) for i in page.items] == [("CHA", "Chat")]
     # the code system's own label still matches a filter
-    _, page, _ = await svc.expand(vs_url, text_filter="domestique")
+    page = (await svc.expand(vs_url, text_filter="domestique")).value.page
     assert page.total == 1
 
 
@@ -160,7 +161,7 @@ async def test_expand_exclude_and_is_a_filter() -> None:
         "exclude": [{"system": CS, "concept": [{"code": "CHI"}]}],
     }
     svc = service_with(ANIMALS, valueset(vs_url, compose))
-    _, page, _ = await svc.expand(vs_url)
+    page = (await svc.expand(vs_url)).value.page
     assert [i.code for i in page.items] == ["MAM", "CHA"]
 
 
@@ -170,7 +171,7 @@ async def test_expand_property_equality_filter() -> None:
         "include": [{"system": CS, "filter": [{"property": "family", "op": "=", "value": "felin"}]}]
     }
     svc = service_with(ANIMALS, valueset(vs_url, compose))
-    _, page, _ = await svc.expand(vs_url)
+    page = (await svc.expand(vs_url)).value.page
     assert [i.code for i in page.items] == ["CHA"]
 
 
@@ -199,7 +200,7 @@ async def test_expand_combines_systems_and_nested_value_sets() -> None:
             {"include": [{"valueSet": [inner]}, {"system": CS, "concept": [{"code": "OIS"}]}]},
         ),
     )
-    _, page, _ = await svc.expand(outer)
+    page = (await svc.expand(outer)).value.page
     assert sorted((i.system, i.code) for i in page.items) == [
         (CS, "OIS"),
         (OTHER, "R"),
@@ -258,10 +259,10 @@ async def test_translate_over_a_loaded_concept_map() -> None:
         ],
     }
     svc = service_with(ANIMALS, COLOURS, cmap)
-    matches = await svc.translate(system="urn:oid:9.9.9", code="CHA")
+    matches = (await svc.translate(system="urn:oid:9.9.9", code="CHA")).value
     assert [(m.system, m.code, m.equivalence) for m in matches] == [(OTHER, "R", "equivalent")]
-    assert await svc.translate(system=CS, code="OIS") == []
-    assert await svc.translate(system=CS, code="CHA", target="https://example.test/x") == []
+    assert (await svc.translate(system=CS, code="OIS")).value == []
+    assert (await svc.translate(system=CS, code="CHA", target="https://example.test/x")).value == []
 
 
 async def test_include_and_exclude_match_the_system_through_any_alias() -> None:
@@ -289,10 +290,10 @@ async def test_include_and_exclude_match_the_system_through_any_alias() -> None:
             },
         ),
     )
-    _, page, _ = await svc.expand(by_oid)
+    page = (await svc.expand(by_oid)).value.page
     assert [i.code for i in page.items] == ["MAM", "CHI", "CHA"]
     assert not (await svc.validate_in_valueset(by_oid, code="OIS", system=CS)).value.result
-    _, page, _ = await svc.expand(twice)
+    page = (await svc.expand(twice)).value.page
     assert [i.code for i in page.items] == ["CHA"]
 
 
@@ -306,7 +307,7 @@ async def test_stored_expansion_stands_in_for_a_code_system_we_do_not_hold() -> 
         ],
     }
     svc = service_with(synced)
-    _, page, _ = await svc.expand(vs_url, text_filter="zebre")
+    page = (await svc.expand(vs_url, text_filter="zebre")).value.page
     assert [(i.code, i.display) for i in page.items] == [("Z", "Zèbre")]
     found = await svc.search("zebre", valueset=vs_url)
     assert [m.code for m in found.value] == ["Z"]

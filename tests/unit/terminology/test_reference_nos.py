@@ -25,7 +25,7 @@ def test_every_reference_file_loads_including_legacy(nos_dir: Path) -> None:
     store = TerminologyStore()
     report = store.load_directory(nos_dir)
     assert report.errors == []
-    assert report.resources == report.files >= 12
+    assert report.count() == report.files >= 12
     sources = {i.source for i in store.all(IndexedCodeSystem)}
     assert len(sources) == 3  # one file name per code system, loaded twice (current + legacy)
     assert len(store.all(IndexedCodeSystem)) == 6
@@ -34,23 +34,25 @@ def test_every_reference_file_loads_including_legacy(nos_dir: Path) -> None:
 async def test_oid_lookup_gives_the_latest_timestamp_version(
     reference_service: TerminologyService,
 ) -> None:
-    cs, concept, _ = await reference_service.lookup("urn:oid:1.2.250.1.213.2.28", "SM54")
+    found = (await reference_service.lookup("urn:oid:1.2.250.1.213.2.28", "SM54")).value
+    cs, concept = found.codesystem, found.concept
     assert cs.version == "20260730120000"
     assert concept.display == "Médecine générale (SM)"
-    cs, concept, _ = await reference_service.lookup("urn:oid:1.2.250.1.71.1.2.7", "40")
+    found = (await reference_service.lookup("urn:oid:1.2.250.1.71.1.2.7", "40")).value
+    cs, concept = found.codesystem, found.concept
     assert concept.display == "Chirurgien-Dentiste"
 
 
 async def test_legacy_version_is_still_addressable(reference_service: TerminologyService) -> None:
-    cs, _, _ = await reference_service.lookup("TRE_R38", "SM54", version="0.1.0")
+    cs = (await reference_service.lookup("TRE_R38", "SM54", version="0.1.0")).value.codesystem
     assert cs.version == "0.1.0"
 
 
 async def test_deprecated_code_is_inactive_in_current_and_legacy_formats(
     reference_service: TerminologyService,
 ) -> None:
-    _, current, _ = await reference_service.lookup("TRE_R38", "SP01")
-    _, legacy, _ = await reference_service.lookup("TRE_R38", "SP01", version="0.1.0")
+    current = (await reference_service.lookup("TRE_R38", "SP01")).value.concept
+    legacy = (await reference_service.lookup("TRE_R38", "SP01", version="0.1.0")).value.concept
     assert current.inactive
     assert current.status == "deprecated"
     # the legacy export has no status property, only a past dateFin
@@ -64,7 +66,7 @@ async def test_smt_url_family_and_trailing_slash_resolve(
         "https://smt.esante.gouv.fr/fhir/CodeSystem/tre-r38-specialiteordinale",
         "https://mos.esante.gouv.fr/NOS/TRE_R38-SpecialiteOrdinale/FHIR/TRE-R38-SpecialiteOrdinale/",
     ):
-        _, concept, _ = await reference_service.lookup(system, "SM04")
+        concept = (await reference_service.lookup(system, "SM04")).value.concept
         assert concept.code == "SM04"
 
 
@@ -83,7 +85,7 @@ def test_legacy_j239_url_typo_is_the_same_value_set(reference_service: Terminolo
 async def test_j239_expands_to_17_specialties_and_9_professions(
     reference_service: TerminologyService,
 ) -> None:
-    _, page, _ = await reference_service.expand("urn:oid:1.2.250.1.213.3.4.104")
+    page = (await reference_service.expand("urn:oid:1.2.250.1.213.3.4.104")).value.page
     assert page.total == 26
     systems = {item.system.rsplit("/", 1)[-1] for item in page.items}
     assert systems == {"TRE-R38-SpecialiteOrdinale", "TRE-G15-ProfessionSante"}
@@ -110,7 +112,7 @@ async def test_search_in_j239_ranks_the_expected_code_first(
 
 
 async def test_expand_filter_over_tre_r38_in_j210(reference_service: TerminologyService) -> None:
-    _, page, _ = await reference_service.expand("JDV_J210", text_filter="chir", count=5)
+    page = (await reference_service.expand("JDV_J210", text_filter="chir", count=5)).value.page
     assert page.total > 5
     assert len(page.items) == 5
     assert all("chir" in " ".join(w for lw in i.label_words for w in lw) for i in page.items)

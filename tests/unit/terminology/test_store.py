@@ -25,7 +25,8 @@ def test_snapshot_directory_is_read_recursively_with_bundles(tmp_path: Path) -> 
     store = TerminologyStore()
     report = store.load_directory(tmp_path)
     assert report.errors == []
-    assert (report.files, report.resources) == (2, 3)
+    assert (report.files, report.count()) == (2, 3)
+    assert report.ignored == 1  # the Practitioner: no terminology loader wants it
     assert store.codesystem("TRE_G15") is not None
     assert store.valueset("JDV_J239") is not None
 
@@ -58,5 +59,5 @@ def test_latest_version_prefers_timestamps_over_legacy_semver(tmp_path: Path) ->
 
 def test_missing_directory_is_reported_not_raised(tmp_path: Path) -> None:
     report = TerminologyStore().load_directory(tmp_path / "absent")
-    assert report.resources == 0
+    assert report.count() == 0
     assert report.errors

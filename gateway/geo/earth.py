@@ -1,4 +1,9 @@
-"""Great-circle distance on a spherical Earth (haversine)."""
+"""The Earth as the gateway measures it: one radius, great-circle distance (haversine).
+
+Geography, not search: the spatial grid (``gateway.geo.spatial``) and the ranking both
+measure with this one radius, so a distance never differs between filtering and ordering.
+Search imports geo, never the reverse.
+"""
 
 from __future__ import annotations
 

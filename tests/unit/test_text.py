@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.terminology.textnorm import normalise, prefix_match, words
+from gateway.text import normalise, prefix_match, words
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,8 @@
-"""French label normalisation shared by ``$expand`` filters and fuzzy search.
+"""French text normalisation, shared by every package that compares words typed by people.
+
+Terminology (``$expand`` filters, fuzzy label search, display checks), commune names, the
+stewards' synonyms and practitioner names all compare text this one way, so it lives in no
+domain package (geo and mappings import it without importing the terminology).
 
 "Médecine générale", "MEDECINE GENERALE" and "medecine-generale" normalise alike:
 accents stripped (NFKD), case folded, hyphens/apostrophes/punctuation to spaces,
