@@ -10,7 +10,7 @@ import msgspec
 from litestar import Controller, Request, Response, get
 from litestar.params import QueryParameter
 
-from gateway.search.ranking import LocationType
+from gateway.search.engine import LocationType
 from gateway.search.service import ResultCard, SearchRequest
 from gateway.web.cpts_api import cpts_index
 from gateway.web.deps import services
