@@ -18,6 +18,7 @@ from gateway.search.contextual import Resolution
 from gateway.search.launch import LaunchParams
 from gateway.web.cpts_api import CptsCard, cpts_card, cpts_index
 from gateway.web.deps import services
+from gateway.web.error_docs import json_errors
 
 _NO_STORE = {"Cache-Control": "no-store"}
 _Text = Annotated[str | None, QueryParameter(required=False, max_length=300)]
@@ -157,6 +158,7 @@ class ContextualSearchController(Controller):
             "the flow (`origin.valid: false`, nothing else resolved). Problems with one "
             "parameter are listed in `errors` without failing the others."
         ),
+        responses=json_errors(400, 503),
     )
     async def resolve(
         self,
@@ -179,6 +181,7 @@ class ContextualSearchController(Controller):
         "/links",
         status_code=200,
         summary="Build the canonical INT_L01 launch URL, with a diagnostic per parameter",
+        responses=json_errors(400, 413, 503),
     )
     async def links(
         self, request: Request[Any, Any, Any], data: JSONBody[LinkRequest]

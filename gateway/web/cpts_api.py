@@ -15,6 +15,7 @@ from litestar.params import QueryParameter
 
 from gateway.directory.cpts import CptsIndex, CptsMatch, parse_insee
 from gateway.errors import UpstreamUnavailable
+from gateway.web.error_docs import json_errors
 
 
 class CptsCard(msgspec.Struct):
@@ -56,6 +57,7 @@ class CptsController(Controller):
         summary="CPTS covering a commune",
         description="CPTS whose ROR intervention zone contains the commune, most specific "
         "zone level first (commune, territoire de santé, département, région).",
+        responses=json_errors(400, 404, 503),
     )
     async def covering(
         self,

@@ -12,9 +12,18 @@ from gateway.errors import InvalidInput
 from gateway.terminology.indexed import IndexedCodeSystem
 from gateway.web import fhir_format as fmt
 from gateway.web.deps import encoded, fhir_response, services
+from gateway.web.error_docs import fhir_errors
 from gateway.web.fhir_params import OperationParams
 
 Q = Annotated[str | None, QueryParameter(required=False)]
+#: Error answers (gateway.web.error_docs): a terminology operation may name an unknown
+#: resource or code (404) and fetch from the SMT (503); a ValueSet's compose may use an
+#: unsupported filter (422); a POST's body may be too large (413).
+_ERRORS = fhir_errors(400, 404, 503)
+_BODY_ERRORS = fhir_errors(400, 404, 413, 503)
+_VS_ERRORS = fhir_errors(400, 404, 422, 503)
+_VS_BODY_ERRORS = fhir_errors(400, 404, 413, 422, 503)
+_SEARCH_ERRORS = fhir_errors(400)
 FhirRequest = Request[Any, Any, Any]
 
 
@@ -117,14 +126,18 @@ class FhirController(Controller):
     path = "/fhir"
     tags = ["FHIR terminology"]
 
-    @get("/metadata", summary="CapabilityStatement (mode=terminology: TerminologyCapabilities)")
+    @get(
+        "/metadata",
+        summary="CapabilityStatement (mode=terminology: TerminologyCapabilities)",
+        responses=fhir_errors(400),
+    )
     async def metadata(self, request: FhirRequest, mode: Q = None) -> ASGIResponse:
         if mode == "terminology":
             codesystems = services(request).store.all(IndexedCodeSystem)
             return fhir_response(fmt.terminology_capabilities(codesystems))
         return fhir_response(fmt.capability_statement(_base(request)))
 
-    @get("/CodeSystem/$lookup", summary="CodeSystem $lookup")
+    @get("/CodeSystem/$lookup", summary="CodeSystem $lookup", responses=_ERRORS)
     async def lookup_get(
         self,
         request: FhirRequest,
@@ -136,11 +149,16 @@ class FhirController(Controller):
     ) -> ASGIResponse:
         return await _lookup(request)
 
-    @post("/CodeSystem/$lookup", summary="CodeSystem $lookup (Parameters body)", status_code=200)
+    @post(
+        "/CodeSystem/$lookup",
+        summary="CodeSystem $lookup (Parameters body)",
+        status_code=200,
+        responses=_BODY_ERRORS,
+    )
     async def lookup_post(self, request: FhirRequest) -> ASGIResponse:
         return await _lookup(request)
 
-    @get("/CodeSystem/$validate-code", summary="CodeSystem $validate-code")
+    @get("/CodeSystem/$validate-code", summary="CodeSystem $validate-code", responses=_ERRORS)
     async def validate_cs_get(
         self,
         request: FhirRequest,
@@ -157,11 +175,12 @@ class FhirController(Controller):
         "/CodeSystem/$validate-code",
         summary="CodeSystem $validate-code (Parameters body)",
         status_code=200,
+        responses=_BODY_ERRORS,
     )
     async def validate_cs_post(self, request: FhirRequest) -> ASGIResponse:
         return await _validate_cs(request)
 
-    @get("/ValueSet/$expand", summary="ValueSet $expand")
+    @get("/ValueSet/$expand", summary="ValueSet $expand", responses=_VS_ERRORS)
     async def expand_get(
         self,
         request: FhirRequest,
@@ -181,11 +200,16 @@ class FhirController(Controller):
     ) -> ASGIResponse:
         return await _expand(request)
 
-    @post("/ValueSet/$expand", summary="ValueSet $expand (Parameters body)", status_code=200)
+    @post(
+        "/ValueSet/$expand",
+        summary="ValueSet $expand (Parameters body)",
+        status_code=200,
+        responses=_VS_BODY_ERRORS,
+    )
     async def expand_post(self, request: FhirRequest) -> ASGIResponse:
         return await _expand(request)
 
-    @get("/ValueSet/$validate-code", summary="ValueSet $validate-code")
+    @get("/ValueSet/$validate-code", summary="ValueSet $validate-code", responses=_VS_ERRORS)
     async def validate_vs_get(
         self,
         request: FhirRequest,
@@ -204,11 +228,12 @@ class FhirController(Controller):
         "/ValueSet/$validate-code",
         summary="ValueSet $validate-code (Parameters body)",
         status_code=200,
+        responses=_VS_BODY_ERRORS,
     )
     async def validate_vs_post(self, request: FhirRequest) -> ASGIResponse:
         return await _validate_vs(request)
 
-    @get("/ConceptMap/$translate", summary="ConceptMap $translate")
+    @get("/ConceptMap/$translate", summary="ConceptMap $translate", responses=_ERRORS)
     async def translate_get(
         self,
         request: FhirRequest,
@@ -221,24 +246,27 @@ class FhirController(Controller):
         return await _translate(request)
 
     @post(
-        "/ConceptMap/$translate", summary="ConceptMap $translate (Parameters body)", status_code=200
+        "/ConceptMap/$translate",
+        summary="ConceptMap $translate (Parameters body)",
+        status_code=200,
+        responses=_BODY_ERRORS,
     )
     async def translate_post(self, request: FhirRequest) -> ASGIResponse:
         return await _translate(request)
 
-    @get("/CodeSystem", summary="Search CodeSystems by canonical url")
+    @get("/CodeSystem", summary="Search CodeSystems by canonical url", responses=_SEARCH_ERRORS)
     async def search_codesystems(
         self, request: FhirRequest, url: Q = None, version: Q = None
     ) -> ASGIResponse:
         return self._search(request, "CodeSystem", url, version)
 
-    @get("/ValueSet", summary="Search ValueSets by canonical url")
+    @get("/ValueSet", summary="Search ValueSets by canonical url", responses=_SEARCH_ERRORS)
     async def search_valuesets(
         self, request: FhirRequest, url: Q = None, version: Q = None
     ) -> ASGIResponse:
         return self._search(request, "ValueSet", url, version)
 
-    @get("/ConceptMap", summary="Search ConceptMaps by canonical url")
+    @get("/ConceptMap", summary="Search ConceptMaps by canonical url", responses=_SEARCH_ERRORS)
     async def search_conceptmaps(
         self, request: FhirRequest, url: Q = None, version: Q = None
     ) -> ASGIResponse:

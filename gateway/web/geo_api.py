@@ -14,6 +14,7 @@ from litestar import Controller, Request, Response, get
 from litestar.params import QueryParameter
 
 from gateway.geo.service import GeoService
+from gateway.web.error_docs import json_errors
 
 _NO_STORE = {"Cache-Control": "no-store"}
 
@@ -49,6 +50,7 @@ class GeoController(Controller):
             "`streetnumber` (digits only are kept). Falls back to the commune's point "
             "(`source: communes`) when the geocoder is offline, failing or finds nothing."
         ),
+        responses=json_errors(400, 404, 503),
     )
     async def geocode(
         self,

@@ -6,19 +6,30 @@ from dataclasses import asdict
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
+from litestar.openapi.datastructures import ResponseSpec
 
 from gateway.observability.metrics import CONTENT_TYPE
 from gateway.web.deps import services
+from gateway.web.error_docs import json_errors
+
+#: Not an error body: the same report as a 200, with ``status: not_ready``.
+_NOT_READY = ResponseSpec(
+    data_container=dict[str, Any], description="Not ready (same report)", generate_examples=False
+)
 
 
 class OpsController(Controller):
     tags = ["Operations"]
 
-    @get("/health/live", summary="The process is up")
+    @get("/health/live", summary="The process is up", responses=json_errors())
     async def live(self) -> dict[str, str]:
         return {"status": "ok"}
 
-    @get("/health/ready", summary="Snapshot loaded; upstream reachable / degraded / offline")
+    @get(
+        "/health/ready",
+        summary="Snapshot loaded; upstream reachable / degraded / offline",
+        responses={**json_errors(), 503: _NOT_READY},
+    )
     async def ready(self, request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
         svc = services(request)
         report = svc.snapshot_report
@@ -45,11 +56,11 @@ class OpsController(Controller):
         }
         return Response(body, status_code=200 if svc.ready else 503)
 
-    @get("/metrics", summary="Prometheus metrics", media_type=CONTENT_TYPE)
+    @get("/metrics", summary="Prometheus metrics", media_type=CONTENT_TYPE, responses=json_errors())
     async def metrics(self, request: Request[Any, Any, Any]) -> Response[bytes]:
         return Response(request.app.state.metrics.render(), media_type=CONTENT_TYPE)
 
-    @get("/admin/cache/stats", summary="Cache counters and sizes")
+    @get("/admin/cache/stats", summary="Cache counters and sizes", responses=json_errors())
     async def cache_stats(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
         svc = services(request)
         out: dict[str, Any] = {}
@@ -69,6 +80,7 @@ class OpsController(Controller):
         "/admin/cache/purge",
         summary="Drop every cache entry (snapshot stays loaded)",
         status_code=200,
+        responses=json_errors(),
     )
     async def cache_purge(self, request: Request[Any, Any, Any]) -> dict[str, int]:
         return {"purged": await services(request).purge_caches()}
@@ -79,6 +91,7 @@ class OpsController(Controller):
         description="A table with any problem is rejected (422, every problem with its file "
         "and line) and the version in force stays active.",
         status_code=200,
+        responses=json_errors(422),
     )
     async def mappings_reload(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
         previous, loaded = await services(request).reload_mappings()

@@ -11,6 +11,7 @@ from litestar.params import PathParameter, QueryParameter
 from gateway.directory.cards import PractitionerCard
 from gateway.directory.identifiers import parse_practitioner_id
 from gateway.web.deps import cache_headers, services
+from gateway.web.error_docs import json_errors
 
 
 class ScoredCard(PractitionerCard):
@@ -28,7 +29,11 @@ class PractitionersController(Controller):
     path = "/v1/practitioners"
     tags = ["Directory"]
 
-    @get("/{idnps:str}", summary="Practitioner card by IDNPS (or RPPS)")
+    @get(
+        "/{idnps:str}",
+        summary="Practitioner card by IDNPS (or RPPS)",
+        responses=json_errors(400, 404, 503),
+    )
     async def card(
         self,
         request: Request[Any, Any, Any],
@@ -41,7 +46,11 @@ class PractitionersController(Controller):
             headers["Warning"] = f'199 sas-gateway "{pid.warnings[0]}"'
         return Response(card, headers=headers)
 
-    @get("/", summary="Practitioner candidates by name (accent/case-insensitive, any order)")
+    @get(
+        "/",
+        summary="Practitioner candidates by name (accent/case-insensitive, any order)",
+        responses=json_errors(400, 503),
+    )
     async def search(
         self,
         request: Request[Any, Any, Any],

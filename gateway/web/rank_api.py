@@ -17,6 +17,7 @@ from litestar.params import JSONBody
 from gateway.errors import InvalidInput
 from gateway.search.candidates import Candidate, CardKind, RankQuery, rank_page
 from gateway.search.engine import LocationType
+from gateway.web.error_docs import json_errors
 
 MAX_CANDIDATES = 10_000
 MAX_PAGE_SIZE = 100
@@ -94,7 +95,12 @@ class RankController(Controller):
     path = "/v1/rank"
     tags = ["Search"]
 
-    @post("/", status_code=200, summary="Order caller-supplied candidate cards by the SAS rules")
+    @post(
+        "/",
+        status_code=200,
+        summary="Order caller-supplied candidate cards by the SAS rules",
+        responses=json_errors(400, 413),
+    )
     async def rank_cards(self, data: JSONBody[RankRequest]) -> Response[RankResponse]:
         query = RankQuery(
             center_lat=data.center.lat,

@@ -14,6 +14,7 @@ from gateway.search.engine import LocationType
 from gateway.search.service import ResultCard, SearchRequest
 from gateway.web.cpts_api import cpts_index
 from gateway.web.deps import services
+from gateway.web.error_docs import json_errors
 from gateway.web.rank_api import MAX_PAGE_SIZE
 
 _NO_STORE = {"Cache-Control": "no-store"}
@@ -111,6 +112,7 @@ class SearchController(Controller):
             "(address) or seeded random order (city, county, postcode), availability "
             "partition, CPTS card in place of its members when `insee` is given."
         ),
+        responses=json_errors(400, 404, 503),
     )
     async def search(
         self,

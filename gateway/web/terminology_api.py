@@ -10,6 +10,7 @@ from litestar.params import QueryParameter
 from gateway.errors import InvalidInput
 from gateway.terminology.service import parse_coding
 from gateway.web.deps import cache_headers, services
+from gateway.web.error_docs import json_errors
 from gateway.web.schemas import ResolvedCode, TermMatch, TermSearchResult
 
 
@@ -17,7 +18,11 @@ class TerminologyController(Controller):
     path = "/v1/terminology"
     tags = ["Terminology (JSON)"]
 
-    @get("/resolve", summary="Resolve a NOS coding to its label and status")
+    @get(
+        "/resolve",
+        summary="Resolve a NOS coding to its label and status",
+        responses=json_errors(400, 404, 503),
+    )
     async def resolve(
         self,
         request: Request[Any, Any, Any],
@@ -54,7 +59,11 @@ class TerminologyController(Controller):
         )
         return Response(body, headers=cache_headers(state))
 
-    @get("/search", summary="Fuzzy French label search, optionally within a value set")
+    @get(
+        "/search",
+        summary="Fuzzy French label search, optionally within a value set",
+        responses=json_errors(400, 404, 422, 503),
+    )
     async def search(
         self,
         request: Request[Any, Any, Any],
