@@ -1,13 +1,17 @@
-"""SAS ranking over the in-memory practice-location index (``GET /v1/search``).
+"""The SAS ranking: the one production implementation, for ``GET /v1/search`` (over the
+in-memory practice-location index) and ``POST /v1/rank`` (over the caller's candidates, see
+:mod:`gateway.search.candidates`).
 
-The same rules as :mod:`gateway.search.ranking` (its docstring lists them), vectorised with
-numpy so that a 10 km search in central Paris (~70,000 locations inside the circle out of
-1,000,000) ranks in a few milliseconds:
+The rules are listed in :mod:`gateway.search.ranking`, a plain-Python reference kept as the
+test oracle (tests check that both order alike). Vectorised with numpy so that a 10 km
+search in central Paris (~70,000 locations inside the circle out of 1,000,000) ranks in a
+few milliseconds:
 
 * one composite sort key per hit: the availability group (which already puts participants
   first) in the high part, then nearness (``1 - dot``) for an address search, or a seeded
-  hash of the row for commune/département/postcode searches (the same seed gives the same
-  order; the hash depends on the practitioner and location, not on the index layout);
+  hash of the row for commune/département/postcode searches: ``mix(row_hash ^ seed_hash)``
+  (the same seed gives the same order; ``row_hash`` depends on the practitioner and
+  location, i.e. on the card id ``<idnps>-<ordinal>``, not on the index layout);
 * only the requested page is selected (``argpartition``), then sorted, ties by position;
 * CPTS: for each CPTS covering the searched commune, its best-ranked member becomes the
   CPTS card and its other members are dropped;
@@ -22,14 +26,16 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Collection
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 
 from gateway.geo.spatial import chord_to_km, unit_vectors
 from gateway.search.locations import NO_SLOT, PracticeLocations, mix
-from gateway.search.ranking import LocationType
 
+#: ``address``: distance order; the others (commune, département, postcode): seeded order.
+LocationType = Literal["address", "city", "county", "postcode"]
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
 _GROUP_SHIFT = np.uint64(61)
@@ -89,6 +95,7 @@ class SearchPage:
 
 
 def seed_hash(seed: str) -> np.uint64:
+    """The first 8 bytes (big-endian) of the seed's SHA-256."""
     return np.uint64(int.from_bytes(hashlib.sha256(seed.encode("utf-8")).digest()[:8], "big"))
 
 

@@ -1,4 +1,11 @@
-"""SAS ranking of candidate cards (DESIGN §2 "SAS search"), pure and framework-free.
+"""SAS ranking of candidate cards (DESIGN §2 "SAS search"): the reference rules, in plain
+Python, kept as the **test oracle only**.
+
+No production route uses this module: ``GET /v1/search`` and ``POST /v1/rank`` both rank
+with :class:`gateway.search.engine.SearchEngine` (``/v1/rank`` through
+:mod:`gateway.search.candidates`). Tests check that the engine orders exactly as
+:func:`rank` does, for every location type; a change to the rules goes here and in the
+engine together.
 
 Rules, applied in this order:
 
@@ -10,9 +17,14 @@ Rules, applied in this order:
 2. **Strict circle**: the other candidates are kept only when their haversine distance to
    the centre is ``<= radius_km``; a candidate without coordinates is excluded.
 3. **Base order**: SAS participants before non-participants; within each group, distance
-   ascending when ``location_type`` is ``"address"``, otherwise a seeded random order
-   (``random.Random`` seeded with a SHA-256 digest of ``seed``: the same seed and input
-   always give the same order, and nobody is systematically favoured).
+   ascending when ``location_type`` is ``"address"``, otherwise a seeded random order:
+   ascending ``splitmix64(splitmix64(card_identity(id)) ^ sha256(seed)[:8]) >> 3``, ties
+   by input order; ``card_identity`` (:mod:`gateway.search.candidates`) is
+   ``idnps * 256 + ordinal`` for a ``/v1/search`` card id ``<idnps>-<ordinal>``, else the
+   first 8 bytes of the id's SHA-256. This is the engine's seeded order, the one
+   ``/v1/search`` has always served: the same seed and cards always give the same order,
+   a card's place depends on its id and the seed only, and nobody is systematically
+   favoured.
 4. **Availability partition** (stable): [slots & participant], [slots],
    [no slot & participant], [rest]; "slots" means ``first_slot`` is not null.
 5. **CPTS**: when the query carries an ``insee`` code, every distinct ``cpts_finess`` found
@@ -27,40 +39,16 @@ Rules, applied in this order:
 from __future__ import annotations
 
 import hashlib
-import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
 
 from gateway.geo.earth import haversine_km
+from gateway.search.candidates import Candidate, CardKind, RankQuery, card_identity
+from gateway.search.engine import LocationType
 
-LocationType = Literal["address", "city", "county", "postcode"]
-CardKind = Literal["practitioner", "cpts"]
-
-
-@dataclass(frozen=True, slots=True)
-class Candidate:
-    """One card supplied by the caller."""
-
-    id: str
-    idnps: str | None = None
-    lat: float | None = None
-    lon: float | None = None
-    sas_participant: bool = False
-    first_slot: datetime | None = None
-    cpts_finess: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class RankQuery:
-    center_lat: float
-    center_lon: float
-    location_type: LocationType
-    radius_km: float
-    seed: str
-    insee: str | None = None
-    preferred_doctor: str | None = None
+__all__ = ["Candidate", "LocationType", "RankQuery", "RankedCard", "rank", "seeded_key"]
+_U64 = (1 << 64) - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,10 +70,18 @@ class _Scored:
     distance_km: float | None
 
 
-def seeded_rng(seed: str) -> random.Random:
-    """A PRNG that depends only on ``seed`` (``hash()`` is salted per process)."""
-    digest = hashlib.sha256(seed.encode("utf-8")).digest()
-    return random.Random(int.from_bytes(digest[:8], "big"))
+def _splitmix64(value: int) -> int:
+    """The splitmix64 finaliser on Python integers (the engine's is numpy's uint64)."""
+    z = (value + 0x9E3779B97F4A7C15) & _U64
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _U64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _U64
+    return z ^ (z >> 31)
+
+
+def seeded_key(card_id: str, seed: str) -> int:
+    """A card's place in the seeded order (smaller first); depends on nothing else."""
+    seed_bits = int.from_bytes(hashlib.sha256(seed.encode("utf-8")).digest()[:8], "big")
+    return _splitmix64(_splitmix64(card_identity(card_id)) ^ seed_bits) >> 3
 
 
 def _distance(query: RankQuery, candidate: Candidate) -> float | None:
@@ -129,8 +125,7 @@ def _base_order(query: RankQuery, eligible: list[_Scored]) -> list[_Scored]:
     if query.location_type == "address":
         ordered = sorted(eligible, key=lambda s: (s.distance_km or 0.0, s.index))
     else:
-        ordered = list(eligible)
-        seeded_rng(query.seed).shuffle(ordered)
+        ordered = sorted(eligible, key=lambda s: (seeded_key(s.candidate.id, query.seed), s.index))
     ordered.sort(key=lambda s: not s.candidate.sas_participant)  # stable
     ordered.sort(key=lambda s: _availability_group(s.candidate))  # stable partition
     return ordered

@@ -24,9 +24,8 @@ from gateway.geo.communes import CommuneIndex, UnknownCommune
 from gateway.geo.insee import parse_insee
 from gateway.geo.spatial import SphereGrid
 from gateway.mappings.tables import ActiveMappings
-from gateway.search.engine import RankedRow, SearchEngine, SearchQuery
+from gateway.search.engine import LocationType, RankedRow, SearchEngine, SearchQuery
 from gateway.search.locations import NO_SLOT, PracticeLocations
-from gateway.search.ranking import LocationType
 from gateway.settings import SearchSettings
 from gateway.terminology.canonical import nos_id
 from gateway.terminology.service import TerminologyService

@@ -22,6 +22,7 @@ from gateway.search.contextual import ContextualSearch, Resolution
 from gateway.search.launch import LaunchParams
 from gateway.search.links import LinkBuilder
 from gateway.web.cpts_api import CptsCard, cpts_card
+from gateway.web.error_docs import json_errors
 
 _NO_STORE = {"Cache-Control": "no-store"}
 _Text = Annotated[str | None, QueryParameter(required=False, max_length=300)]
@@ -162,6 +163,7 @@ class ContextualSearchController(Controller):
             "the flow (`origin.valid: false`, nothing else resolved). Problems with one "
             "parameter are listed in `errors` without failing the others."
         ),
+        responses=json_errors(400, 503),
     )
     async def resolve(
         self,
@@ -186,6 +188,7 @@ class ContextualSearchController(Controller):
         opt={ACCESS: LINKS},
         status_code=200,
         summary="Build the canonical INT_L01 launch URL, with a diagnostic per parameter",
+        responses=json_errors(400, 413, 503),
     )
     async def links(
         self,

@@ -1,6 +1,6 @@
 """``GET /v1/cpts?insee=…``: the CPTS whose intervention zone covers a commune.
 
-Thin controller over the ``CptsIndex`` kept in the application state (``app.state.cpts``).
+Thin controller over the current ``CptsIndex`` (the ``cpts`` holder, by dependency injection).
 A malformed INSEE code is a 400 naming ``insee``; a commune no CPTS covers answers
 ``{"cpts": []}``.
 """
@@ -18,6 +18,7 @@ from gateway.auth.policy import ACCESS, SEARCH
 from gateway.component import Live
 from gateway.directory.cpts import CptsIndex, CptsMatch
 from gateway.geo.insee import parse_insee
+from gateway.web.error_docs import json_errors
 
 
 class CptsCard(msgspec.Struct):
@@ -53,6 +54,7 @@ class CptsController(Controller):
         summary="CPTS covering a commune",
         description="CPTS whose ROR intervention zone contains the commune, most specific "
         "zone level first (commune, territoire de santé, département, région).",
+        responses=json_errors(400, 404, 503),
     )
     async def covering(
         self,

@@ -17,6 +17,13 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
 from gateway.errors import GatewayError, RateLimited, Unauthorized, UpstreamUnavailable
+from gateway.web.schemas import (
+    ErrorBody,
+    ErrorResponse,
+    OperationOutcome,
+    OutcomeDetails,
+    OutcomeIssue,
+)
 
 log = logging.getLogger("gateway.errors")
 #: Values quoted in validation messages ("Invalid enum value 'x'"): a free-text field may
@@ -60,23 +67,18 @@ def render_error(
     headers: dict[str, str] | None = None,
 ) -> Response[bytes]:
     if _is_fhir(request):
-        outcome: dict[str, Any] = {
-            "resourceType": "OperationOutcome",
-            "issue": [
-                {
-                    "severity": "error",
-                    "code": fhir_issue,
-                    "details": {"text": message},
-                    "diagnostics": code,
-                }
-            ],
-        }
         parameter = details.get("parameter")
-        if parameter:
-            outcome["issue"][0]["expression"] = [str(parameter)]
+        issue = OutcomeIssue(
+            severity="error",
+            code=fhir_issue,
+            details=OutcomeDetails(text=message),
+            diagnostics=code,
+            expression=[str(parameter)] if parameter else None,
+        )
+        outcome = OperationOutcome(resourceType="OperationOutcome", issue=[issue])
         body, media = msgspec.json.encode(outcome), FHIR_JSON
     else:
-        problem = {"error": {"code": code, "message": message, "details": details}}
+        problem = ErrorResponse(ErrorBody(code=code, message=message, details=details))
         body, media = msgspec.json.encode(problem), MediaType.JSON
     return Response(content=body, status_code=status, media_type=media, headers=headers)
 

@@ -15,9 +15,18 @@ from gateway.terminology.indexed import IndexedCodeSystem
 from gateway.terminology.service import TerminologyService
 from gateway.web import fhir_format as fmt
 from gateway.web.deps import encoded, fhir_response
+from gateway.web.error_docs import fhir_errors
 from gateway.web.fhir_params import OperationParams
 
 Q = Annotated[str | None, QueryParameter(required=False)]
+#: Error answers (gateway.web.error_docs): a terminology operation may name an unknown
+#: resource or code (404) and fetch from the SMT (503); a ValueSet's compose may use an
+#: unsupported filter (422); a POST's body may be too large (413).
+_ERRORS = fhir_errors(400, 404, 503)
+_BODY_ERRORS = fhir_errors(400, 404, 413, 503)
+_VS_ERRORS = fhir_errors(400, 404, 422, 503)
+_VS_BODY_ERRORS = fhir_errors(400, 404, 413, 422, 503)
+_SEARCH_ERRORS = fhir_errors(400)
 FhirRequest = Request[Any, Any, Any]
 Terminology = NamedDependency[TerminologyService]
 
@@ -122,7 +131,11 @@ class FhirController(Controller):
     tags = ["FHIR terminology"]
     opt = {ACCESS: SEARCH}
 
-    @get("/metadata", summary="CapabilityStatement (mode=terminology: TerminologyCapabilities)")
+    @get(
+        "/metadata",
+        summary="CapabilityStatement (mode=terminology: TerminologyCapabilities)",
+        responses=fhir_errors(400),
+    )
     async def metadata(
         self, request: FhirRequest, terminology: Terminology, mode: Q = None
     ) -> ASGIResponse:
@@ -131,7 +144,7 @@ class FhirController(Controller):
             return fhir_response(fmt.terminology_capabilities(codesystems))
         return fhir_response(fmt.capability_statement(_base(request)))
 
-    @get("/CodeSystem/$lookup", summary="CodeSystem $lookup")
+    @get("/CodeSystem/$lookup", summary="CodeSystem $lookup", responses=_ERRORS)
     async def lookup_get(
         self,
         request: FhirRequest,
@@ -144,11 +157,16 @@ class FhirController(Controller):
     ) -> ASGIResponse:
         return await _lookup(request, terminology)
 
-    @post("/CodeSystem/$lookup", summary="CodeSystem $lookup (Parameters body)", status_code=200)
+    @post(
+        "/CodeSystem/$lookup",
+        summary="CodeSystem $lookup (Parameters body)",
+        status_code=200,
+        responses=_BODY_ERRORS,
+    )
     async def lookup_post(self, request: FhirRequest, terminology: Terminology) -> ASGIResponse:
         return await _lookup(request, terminology)
 
-    @get("/CodeSystem/$validate-code", summary="CodeSystem $validate-code")
+    @get("/CodeSystem/$validate-code", summary="CodeSystem $validate-code", responses=_ERRORS)
     async def validate_cs_get(
         self,
         request: FhirRequest,
@@ -166,13 +184,14 @@ class FhirController(Controller):
         "/CodeSystem/$validate-code",
         summary="CodeSystem $validate-code (Parameters body)",
         status_code=200,
+        responses=_BODY_ERRORS,
     )
     async def validate_cs_post(
         self, request: FhirRequest, terminology: Terminology
     ) -> ASGIResponse:
         return await _validate_cs(request, terminology)
 
-    @get("/ValueSet/$expand", summary="ValueSet $expand")
+    @get("/ValueSet/$expand", summary="ValueSet $expand", responses=_VS_ERRORS)
     async def expand_get(
         self,
         request: FhirRequest,
@@ -193,11 +212,16 @@ class FhirController(Controller):
     ) -> ASGIResponse:
         return await _expand(request, terminology)
 
-    @post("/ValueSet/$expand", summary="ValueSet $expand (Parameters body)", status_code=200)
+    @post(
+        "/ValueSet/$expand",
+        summary="ValueSet $expand (Parameters body)",
+        status_code=200,
+        responses=_VS_BODY_ERRORS,
+    )
     async def expand_post(self, request: FhirRequest, terminology: Terminology) -> ASGIResponse:
         return await _expand(request, terminology)
 
-    @get("/ValueSet/$validate-code", summary="ValueSet $validate-code")
+    @get("/ValueSet/$validate-code", summary="ValueSet $validate-code", responses=_VS_ERRORS)
     async def validate_vs_get(
         self,
         request: FhirRequest,
@@ -217,13 +241,14 @@ class FhirController(Controller):
         "/ValueSet/$validate-code",
         summary="ValueSet $validate-code (Parameters body)",
         status_code=200,
+        responses=_VS_BODY_ERRORS,
     )
     async def validate_vs_post(
         self, request: FhirRequest, terminology: Terminology
     ) -> ASGIResponse:
         return await _validate_vs(request, terminology)
 
-    @get("/ConceptMap/$translate", summary="ConceptMap $translate")
+    @get("/ConceptMap/$translate", summary="ConceptMap $translate", responses=_ERRORS)
     async def translate_get(
         self,
         request: FhirRequest,
@@ -237,12 +262,15 @@ class FhirController(Controller):
         return await _translate(request, terminology)
 
     @post(
-        "/ConceptMap/$translate", summary="ConceptMap $translate (Parameters body)", status_code=200
+        "/ConceptMap/$translate",
+        summary="ConceptMap $translate (Parameters body)",
+        status_code=200,
+        responses=_BODY_ERRORS,
     )
     async def translate_post(self, request: FhirRequest, terminology: Terminology) -> ASGIResponse:
         return await _translate(request, terminology)
 
-    @get("/CodeSystem", summary="Search CodeSystems by canonical url")
+    @get("/CodeSystem", summary="Search CodeSystems by canonical url", responses=_SEARCH_ERRORS)
     async def search_codesystems(
         self,
         request: FhirRequest,
@@ -252,7 +280,7 @@ class FhirController(Controller):
     ) -> ASGIResponse:
         return self._search(request, terminology, "CodeSystem", url, version)
 
-    @get("/ValueSet", summary="Search ValueSets by canonical url")
+    @get("/ValueSet", summary="Search ValueSets by canonical url", responses=_SEARCH_ERRORS)
     async def search_valuesets(
         self,
         request: FhirRequest,
@@ -262,7 +290,7 @@ class FhirController(Controller):
     ) -> ASGIResponse:
         return self._search(request, terminology, "ValueSet", url, version)
 
-    @get("/ConceptMap", summary="Search ConceptMaps by canonical url")
+    @get("/ConceptMap", summary="Search ConceptMaps by canonical url", responses=_SEARCH_ERRORS)
     async def search_conceptmaps(
         self,
         request: FhirRequest,

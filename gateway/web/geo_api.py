@@ -1,6 +1,6 @@
 """JSON geocoding API (``GET /v1/geocode``): a thin controller over ``GeoService``.
 
-The service is ``request.app.state.geo``. Answers carry ``Cache-Control: no-store``: the
+The service comes by dependency injection (``geo``). Answers carry ``Cache-Control: no-store``: the
 query is a patient's address. Errors are raised from ``gateway.errors`` and rendered by
 the app-wide boundary (``gateway.web.errors``).
 """
@@ -16,6 +16,7 @@ from litestar.params import QueryParameter
 
 from gateway.auth.policy import ACCESS, SEARCH
 from gateway.geo.service import GeoService
+from gateway.web.error_docs import json_errors
 
 _NO_STORE = {"Cache-Control": "no-store"}
 
@@ -47,6 +48,7 @@ class GeoController(Controller):
             "`streetnumber` (digits only are kept). Falls back to the commune's point "
             "(`source: communes`) when the geocoder is offline, failing or finds nothing."
         ),
+        responses=json_errors(400, 404, 503),
     )
     async def geocode(
         self,

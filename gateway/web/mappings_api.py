@@ -9,6 +9,7 @@ from litestar.di import NamedDependency
 
 from gateway.auth.policy import ACCESS, ADMIN
 from gateway.mappings.component import MappingsComponent
+from gateway.web.error_docs import json_errors
 
 
 class MappingsController(Controller):
@@ -22,6 +23,7 @@ class MappingsController(Controller):
         description="A table with any problem is rejected (422, every problem with its file "
         "and line) and the version in force stays active.",
         status_code=200,
+        responses=json_errors(422),
     )
     async def mappings_reload(
         self, steward_tables: NamedDependency[MappingsComponent]

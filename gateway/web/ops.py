@@ -9,21 +9,32 @@ from typing import Any
 
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
 
 from gateway.assembly import Assembly
 from gateway.auth.policy import ACCESS, ADMIN, OPS
 from gateway.observability.metrics import CONTENT_TYPE, Metrics
+from gateway.web.error_docs import json_errors
+
+#: Not an error body: the same report as a 200, with ``status: not_ready``.
+_NOT_READY = ResponseSpec(
+    data_container=dict[str, Any], description="Not ready (same report)", generate_examples=False
+)
 
 
 class OpsController(Controller):
     tags = ["Operations"]
     opt = {ACCESS: OPS}
 
-    @get("/health/live", summary="The process is up")
+    @get("/health/live", summary="The process is up", responses=json_errors())
     async def live(self) -> dict[str, str]:
         return {"status": "ok"}
 
-    @get("/health/ready", summary="Snapshot loaded; upstream reachable / degraded / offline")
+    @get(
+        "/health/ready",
+        summary="Snapshot loaded; upstream reachable / degraded / offline",
+        responses={**json_errors(), 503: _NOT_READY},
+    )
     async def ready(self, assembly: NamedDependency[Assembly]) -> Response[dict[str, Any]]:
         ready = assembly.ready
         body: dict[str, Any] = {
@@ -40,11 +51,16 @@ class OpsController(Controller):
         }
         return Response(body, status_code=200 if ready else 503)
 
-    @get("/metrics", summary="Prometheus metrics", media_type=CONTENT_TYPE)
+    @get("/metrics", summary="Prometheus metrics", media_type=CONTENT_TYPE, responses=json_errors())
     async def metrics(self, metrics: NamedDependency[Metrics]) -> Response[bytes]:
         return Response(metrics.render(), media_type=CONTENT_TYPE)
 
-    @get("/admin/cache/stats", summary="Cache counters and sizes", opt={ACCESS: ADMIN})
+    @get(
+        "/admin/cache/stats",
+        summary="Cache counters and sizes",
+        opt={ACCESS: ADMIN},
+        responses=json_errors(),
+    )
     async def cache_stats(self, assembly: NamedDependency[Assembly]) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for name, figures in assembly.caches().items():
@@ -64,6 +80,7 @@ class OpsController(Controller):
         summary="Drop every cache entry (snapshot stays loaded)",
         status_code=200,
         opt={ACCESS: ADMIN},
+        responses=json_errors(),
     )
     async def cache_purge(self, assembly: NamedDependency[Assembly]) -> dict[str, int]:
         return {"purged": await assembly.purge()}

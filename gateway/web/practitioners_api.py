@@ -14,6 +14,7 @@ from gateway.directory.cards import PractitionerCard
 from gateway.directory.identifiers import parse_practitioner_id
 from gateway.directory.practitioners import PractitionerService
 from gateway.web.deps import cache_headers
+from gateway.web.error_docs import json_errors
 
 
 class ScoredCard(PractitionerCard):
@@ -32,7 +33,11 @@ class PractitionersController(Controller):
     tags = ["Directory"]
     opt = {ACCESS: SEARCH}
 
-    @get("/{idnps:str}", summary="Practitioner card by IDNPS (or RPPS)")
+    @get(
+        "/{idnps:str}",
+        summary="Practitioner card by IDNPS (or RPPS)",
+        responses=json_errors(400, 404, 503),
+    )
     async def card(
         self,
         practitioners: NamedDependency[PractitionerService],
@@ -45,7 +50,11 @@ class PractitionersController(Controller):
             headers["Warning"] = f'199 sas-gateway "{pid.warnings[0]}"'
         return Response(card, headers=headers)
 
-    @get("/", summary="Practitioner candidates by name (accent/case-insensitive, any order)")
+    @get(
+        "/",
+        summary="Practitioner candidates by name (accent/case-insensitive, any order)",
+        responses=json_errors(400, 503),
+    )
     async def search(
         self,
         practitioners: NamedDependency[PractitionerService],

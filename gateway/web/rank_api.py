@@ -1,6 +1,8 @@
 """``POST /v1/rank``: the front end sends its candidate cards, the gateway orders them.
 
-A thin adapter over :mod:`gateway.search.ranking`; see its docstring for the rules.
+A thin adapter over :func:`gateway.search.candidates.rank_page`, which ranks with the search
+engine (the rules are listed in :mod:`gateway.search.ranking`): the same seed gives the same
+order here as in ``GET /v1/search``.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from gateway.auth.policy import ACCESS, SEARCH
 from gateway.directory.identifiers import IDNPS_REGEX
 from gateway.errors import InvalidInput
 from gateway.geo.insee import INSEE_REGEX
-from gateway.search.ranking import Candidate, CardKind, LocationType, RankQuery, rank
+from gateway.search.candidates import Candidate, CardKind, RankQuery, rank_page
+from gateway.search.engine import LocationType
+from gateway.web.error_docs import json_errors
 
 MAX_CANDIDATES = 10_000
 MAX_PAGE_SIZE = 100
@@ -95,7 +99,12 @@ class RankController(Controller):
     tags = ["Search"]
     opt = {ACCESS: SEARCH}
 
-    @post("/", status_code=200, summary="Order caller-supplied candidate cards by the SAS rules")
+    @post(
+        "/",
+        status_code=200,
+        summary="Order caller-supplied candidate cards by the SAS rules",
+        responses=json_errors(400, 413),
+    )
     async def rank_cards(self, data: JSONBody[RankRequest]) -> Response[RankResponse]:
         query = RankQuery(
             center_lat=data.center.lat,
@@ -107,9 +116,7 @@ class RankController(Controller):
             preferred_doctor=data.preferred_doctor,
         )
         candidates = [_to_candidate(i, c) for i, c in enumerate(data.candidates)]
-        ranked = rank(query, candidates)
-        start = (data.page - 1) * data.page_size
-        page = ranked[start : start + data.page_size]
+        ranked = rank_page(query, candidates, page=data.page, page_size=data.page_size)
         results = [
             RankResult(
                 id=card.id,
@@ -119,10 +126,10 @@ class RankController(Controller):
                 sas_participant=card.sas_participant,
                 first_slot=card.first_slot,
             )
-            for card in page
+            for card in ranked.cards
         ]
         body = RankResponse(
-            results=results, radius_km=data.radius_km, enlarged=False, total=len(ranked)
+            results=results, radius_km=data.radius_km, enlarged=False, total=ranked.total
         )
         # Distances from the patient's point: never stored by a cache on the way.
         return Response(body, headers={"Cache-Control": "no-store"})

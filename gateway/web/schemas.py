@@ -1,6 +1,10 @@
-"""msgspec Structs of the JSON API (``/v1``): the response contract of DESIGN §4."""
+"""msgspec Structs of the JSON API (``/v1``): the response contract of DESIGN §4, and the
+error bodies of both families (``gateway.web.errors`` encodes its answers with these, and
+``gateway.web.error_docs`` declares them in the OpenAPI document)."""
 
 from __future__ import annotations
+
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -30,10 +34,37 @@ class TermSearchResult(msgspec.Struct):
 
 
 class ErrorBody(msgspec.Struct):
-    code: str
+    code: Annotated[str, msgspec.Meta(description="Stable machine-readable identifier")]
     message: str
-    details: dict[str, object]
+    details: Annotated[
+        dict[str, object],
+        msgspec.Meta(description="e.g. ``parameter``: the parameter or body field at fault"),
+    ]
 
 
 class ErrorResponse(msgspec.Struct):
+    """Every error outside ``/fhir``."""
+
     error: ErrorBody
+
+
+class OutcomeDetails(msgspec.Struct):
+    text: str
+
+
+class OutcomeIssue(msgspec.Struct, omit_defaults=True):
+    severity: Literal["error"]
+    #: FHIR issue type (``invalid``, ``not-found``, ``transient``…).
+    code: str
+    details: OutcomeDetails
+    #: The gateway's error code (as ``error.code`` outside ``/fhir``).
+    diagnostics: str
+    #: The parameter at fault, when known.
+    expression: list[str] | None = None
+
+
+class OperationOutcome(msgspec.Struct):
+    """Every error under ``/fhir`` (``application/fhir+json``)."""
+
+    resourceType: Literal["OperationOutcome"]  # noqa: N815 (the FHIR field name)
+    issue: list[OutcomeIssue]

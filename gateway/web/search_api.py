@@ -15,8 +15,9 @@ from gateway.auth.policy import ACCESS, SEARCH
 from gateway.coded import CodeDisplay
 from gateway.component import Live
 from gateway.directory.cpts import CptsIndex
-from gateway.search.ranking import LocationType
+from gateway.search.engine import LocationType
 from gateway.search.service import ResultCard, SearchRequest, SearchService
+from gateway.web.error_docs import json_errors
 from gateway.web.rank_api import MAX_PAGE_SIZE
 
 _NO_STORE = {"Cache-Control": "no-store"}
@@ -106,6 +107,7 @@ class SearchController(Controller):
             "(address) or seeded random order (city, county, postcode), availability "
             "partition, CPTS card in place of its members when `insee` is given."
         ),
+        responses=json_errors(400, 404, 503),
     )
     async def search(
         self,

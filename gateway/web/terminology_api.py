@@ -12,6 +12,7 @@ from gateway.auth.policy import ACCESS, SEARCH
 from gateway.errors import InvalidInput
 from gateway.terminology.service import TerminologyService, parse_coding
 from gateway.web.deps import cache_headers
+from gateway.web.error_docs import json_errors
 from gateway.web.schemas import ResolvedCode, TermMatch, TermSearchResult
 
 
@@ -20,7 +21,11 @@ class TerminologyController(Controller):
     tags = ["Terminology (JSON)"]
     opt = {ACCESS: SEARCH}
 
-    @get("/resolve", summary="Resolve a NOS coding to its label and status")
+    @get(
+        "/resolve",
+        summary="Resolve a NOS coding to its label and status",
+        responses=json_errors(400, 404, 503),
+    )
     async def resolve(
         self,
         terminology: NamedDependency[TerminologyService],
@@ -58,7 +63,11 @@ class TerminologyController(Controller):
         )
         return Response(body, headers=cache_headers(state))
 
-    @get("/search", summary="Fuzzy French label search, optionally within a value set")
+    @get(
+        "/search",
+        summary="Fuzzy French label search, optionally within a value set",
+        responses=json_errors(400, 404, 422, 503),
+    )
     async def search(
         self,
         terminology: NamedDependency[TerminologyService],

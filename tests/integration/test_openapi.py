@@ -40,3 +40,53 @@ def test_openapi_documents_every_contract_route() -> None:
     ):
         assert path in paths, path
     assert {"get", "post"} <= set(paths["/fhir/ValueSet/$expand"])
+
+
+#: Operations that may call an upstream (SMT, directory, geocoder, ROR): they answer 503.
+UPSTREAM_BACKED = (
+    "/fhir/CodeSystem/$",
+    "/fhir/ValueSet/$",
+    "/fhir/ConceptMap/$",
+    "/v1/terminology/",
+    "/v1/practitioners",
+    "/v1/geocode",
+    "/v1/cpts",
+    "/v1/search",
+    "/v1/contextual-search/",
+)
+
+
+def test_every_operation_documents_its_error_answers() -> None:
+    document = json.loads(OPENAPI_FILE.read_text(encoding="utf-8"))
+    operations = [
+        (path, method, op)
+        for path, item in document["paths"].items()
+        for method, op in item.items()
+        if method in {"get", "post"}
+    ]
+    assert len(operations) >= 30
+    for path, method, op in operations:
+        where = f"{method.upper()} {path}"
+        responses = op["responses"]
+        fhir = path.startswith("/fhir")
+        media, schema = (
+            ("application/fhir+json", "OperationOutcome")
+            if fhir
+            else ("application/json", "ErrorResponse")
+        )
+        errors = {status: r for status, r in responses.items() if status.startswith(("4", "5"))}
+        expected = {"401", "403", "429"}  # the API key guard, on any route
+        # FHIR POSTs read their Parameters body themselves: it is not in the document.
+        if op.get("parameters") or op.get("requestBody") or (fhir and method == "post"):
+            expected.add("400")
+        if path.startswith(UPSTREAM_BACKED):
+            expected.add("503")
+        assert expected <= set(errors), (where, sorted(errors))
+        for status, answer in errors.items():
+            if path == "/health/ready" and status == "503":
+                continue  # not an error body: the readiness report itself
+            assert list(answer["content"]) == [media], (where, status)
+            ref = answer["content"][media]["schema"]["$ref"]
+            assert ref == f"#/components/schemas/{schema}", (where, status)
+    body = document["components"]["schemas"]["ErrorBody"]
+    assert set(body["required"]) == {"code", "message", "details"}

@@ -1,16 +1,22 @@
-"""``POST /v1/rank`` over HTTP: happy path, pagination, CPTS cards, 400s naming the field."""
+"""``POST /v1/rank`` over HTTP: happy path, pagination, CPTS cards, 400s naming the field,
+and the same order as the search engine (``GET /v1/search``'s) for the same cards and seed."""
 
 from __future__ import annotations
 
+import random
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 from litestar import Litestar
 
+from gateway.search.engine import SearchEngine, SearchQuery
+from gateway.search.locations import NO_SLOT, PracticeLocations
 from gateway.web.errors import EXCEPTION_HANDLERS
 from gateway.web.rank_api import RankController
+from tests.unit.search import CPTS, PARIS, card_id, make_locations
 
 DOC = "810001234567"
 
@@ -158,3 +164,69 @@ async def test_missing_field_and_malformed_json(api: httpx.AsyncClient) -> None:
     )
     assert resp.status_code == 400
     assert resp.json()["error"]["code"] == "invalid_input"
+
+
+def search_cards(loc: PracticeLocations) -> list[dict[str, Any]]:
+    """The index's locations as the front end would send them (ids as /v1/search shows)."""
+    c = loc.columns
+    out = []
+    for p in range(len(loc)):
+        slot = int(c["first_slot"][p])
+        cpts = c["cpts"][p].decode()
+        out.append(
+            {
+                "id": card_id(loc, p),
+                "idnps": str(int(c["idnps"][p])),
+                "lat": float(c["lat"][p]),
+                "lon": float(c["lon"][p]),
+                "sas_participant": bool(c["participant"][p]),
+                "first_slot": None
+                if slot == NO_SLOT
+                else datetime.fromtimestamp(slot, UTC).isoformat(),
+                **({"cpts_finess": cpts} if cpts else {}),
+            }
+        )
+    return out
+
+
+@pytest.mark.parametrize("location_type", ["address", "city", "county", "postcode"])
+@pytest.mark.parametrize("seed", ["", "patient-42", "é"])
+async def test_same_cards_and_seed_give_the_engines_order(
+    api: httpx.AsyncClient, location_type: str, seed: str
+) -> None:
+    loc = make_locations(160, len(seed) + len(location_type), spread_deg=0.1)
+    doctor = int(loc.columns["idnps"][7])
+    engine = SearchEngine(loc).search(
+        SearchQuery(
+            *PARIS,
+            location_type,  # type: ignore[arg-type]
+            8.0,
+            seed=seed,
+            cpts=CPTS,
+            preferred_doctor=doctor,
+            page_size=10_000,
+        )
+    )
+    expected = [r.cpts.finess if r.cpts else card_id(loc, r.position) for r in engine.rows]
+    assert len(expected) > 40
+    assert set(CPTS) <= set(expected)
+    cards = search_cards(loc)
+    random.Random(seed).shuffle(cards)  # a card's place does not depend on the input order
+    payload = body(
+        cards,
+        center={"lat": PARIS[0], "lon": PARIS[1]},
+        location_type=location_type,
+        radius_km=8.0,
+        seed=seed,
+        insee="75101",
+        preferred_doctor=str(doctor),
+        page_size=100,
+    )
+    got: list[str] = []
+    for page in (1, 2, 3):
+        data = (await api.post("/v1/rank", json={**payload, "page": page})).json()
+        assert data["total"] == engine.total
+        got += [r["id"] for r in data["results"]]
+    assert got == expected
+    first = expected[0]
+    assert first.startswith(str(doctor))  # the preferred doctor heads both
