@@ -1,12 +1,16 @@
-"""Real gateway processes for tests that need one (``gateway serve`` over loopback)."""
+"""Real processes for tests that need them: ``gateway serve`` over loopback, and a
+``redis-server`` (from Debian, installed with apt-get when missing and possible)."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import httpx
 import pytest
@@ -40,3 +44,84 @@ def start_gateway(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
         time.sleep(0.2)
     process.terminate()
     pytest.fail("a gateway did not become ready")
+
+
+@contextmanager
+def gateways(env: dict[str, str], count: int = 2) -> Iterator[list[str]]:
+    """``count`` gateway processes with ``env``; their base URLs. Stopped on exit."""
+    started = [start_gateway(env) for _ in range(count)]
+    try:
+        yield [base for _, base in started]
+    finally:
+        for process, _ in started:
+            process.terminate()
+        for process, _ in started:
+            process.wait(timeout=20)
+
+
+def redis_binary() -> str | None:
+    found = shutil.which("redis-server")
+    if found or os.geteuid() != 0 or shutil.which("apt-get") is None:
+        return found
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for command in (
+        ["apt-get", "update", "-qq"],
+        ["apt-get", "install", "-y", "-qq", "redis-server"],
+    ):
+        try:
+            subprocess.run(command, env=env, capture_output=True, timeout=300, check=False)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+    return shutil.which("redis-server")
+
+
+def redis_or_skip() -> RedisServer:
+    binary = redis_binary()
+    if binary is None:
+        pytest.skip("redis-server is not installed and cannot be installed here (apt-get, root)")
+    return RedisServer(binary)
+
+
+class RedisServer:
+    """One redis-server on a fixed port, that a test can stop and start again."""
+
+    def __init__(self, binary: str) -> None:
+        self.binary = binary
+        self.port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                self.binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while not self._answers():
+            if time.monotonic() > deadline:
+                pytest.fail("redis-server did not start")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+            self.process = None
+
+    def _answers(self) -> bool:
+        with socket.socket() as s:
+            return s.connect_ex(("127.0.0.1", self.port)) == 0

@@ -4,7 +4,6 @@ across replicas."""
 
 from __future__ import annotations
 
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -15,41 +14,7 @@ import pytest
 
 from gateway.auth.keys import Role, new_key
 from tests.conftest import copy_mappings
-from tests.integration.test_scale_out import redis_binary
-from tests.processes import free_port, start_gateway
-
-
-class Redis:
-    """One redis-server on a fixed port, that a test can stop and start again."""
-
-    def __init__(self, binary: str) -> None:
-        self.binary = binary
-        self.port = free_port()
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        wait_until(lambda: self._answers(), "redis-server did not start")
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.kill()
-            self.process.wait(timeout=10)
-            self.process = None
-
-    def _answers(self) -> bool:
-        import socket
-
-        with socket.socket() as s:
-            return s.connect_ex(("127.0.0.1", self.port)) == 0
+from tests.processes import RedisServer, gateways, redis_or_skip
 
 
 def wait_until(condition: Callable[[], bool], message: str, timeout_s: float = 20.0) -> None:
@@ -62,11 +27,8 @@ def wait_until(condition: Callable[[], bool], message: str, timeout_s: float = 2
 
 
 @pytest.fixture
-def redis() -> Iterator[Redis]:
-    binary = redis_binary()
-    if binary is None:
-        pytest.skip("redis-server is not installed and cannot be installed here (apt-get, root)")
-    server = Redis(binary)
+def redis() -> Iterator[RedisServer]:
+    server = redis_or_skip()
     server.start()
     try:
         yield server
@@ -74,7 +36,7 @@ def redis() -> Iterator[Redis]:
         server.stop()
 
 
-def replica_env(redis: Redis, mappings: Path, **extra: str) -> dict[str, str]:
+def replica_env(redis: RedisServer, mappings: Path, **extra: str) -> dict[str, str]:
     return {
         "GATEWAY_REDIS_URL": redis.url,
         "GATEWAY_REDIS_PREFIX": f"conv{time.monotonic_ns()}",
@@ -91,17 +53,11 @@ def replica_env(redis: Redis, mappings: Path, **extra: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def two_replicas(redis: Redis, tmp_path: Path) -> Iterator[tuple[str, str, Path]]:
+def two_replicas(redis: RedisServer, tmp_path: Path) -> Iterator[tuple[str, str, Path]]:
     mappings = copy_mappings(tmp_path / "mappings")
     env = replica_env(redis, mappings)
-    started = [start_gateway(env), start_gateway(env)]
-    try:
-        yield started[0][1], started[1][1], mappings
-    finally:
-        for process, _ in started:
-            process.terminate()
-        for process, _ in started:
-            process.wait(timeout=20)
+    with gateways(env) as (a, b):
+        yield a, b, mappings
 
 
 def ready(base: str) -> dict[str, object]:
@@ -114,7 +70,7 @@ def version(base: str) -> str:
 
 
 def test_a_reload_while_valkey_is_down_reaches_the_other_replica_once_it_is_back(
-    redis: Redis, two_replicas: tuple[str, str, Path]
+    redis: RedisServer, two_replicas: tuple[str, str, Path]
 ) -> None:
     a, b, mappings = two_replicas
     old = version(a)
@@ -140,7 +96,7 @@ def test_a_reload_while_valkey_is_down_reaches_the_other_replica_once_it_is_back
 
 
 def test_a_replica_that_missed_the_message_reconciles_from_the_files(
-    redis: Redis, two_replicas: tuple[str, str, Path]
+    redis: RedisServer, two_replicas: tuple[str, str, Path]
 ) -> None:
     a, b, mappings = two_replicas
     with (mappings / "lrm_authorities.csv").open("a", encoding="utf-8") as handle:
@@ -154,7 +110,7 @@ def test_a_replica_that_missed_the_message_reconciles_from_the_files(
 
 
 def test_a_purge_while_valkey_is_down_reaches_the_other_replica(
-    redis: Redis, two_replicas: tuple[str, str, Path]
+    redis: RedisServer, two_replicas: tuple[str, str, Path]
 ) -> None:
     a, b, _ = two_replicas
 
@@ -172,14 +128,13 @@ def test_a_purge_while_valkey_is_down_reaches_the_other_replica(
     assert (purges_applied(a), purges_applied(b)) == (0, 1)
 
 
-def test_a_key_rate_is_one_limit_across_replicas(redis: Redis, tmp_path: Path) -> None:
+def test_a_key_rate_is_one_limit_across_replicas(redis: RedisServer, tmp_path: Path) -> None:
     plain, line = new_key(Role.SEARCH, "front")
     keys = tmp_path / "keys"
     keys.write_text(line + "\n", encoding="utf-8")
     mappings = copy_mappings(tmp_path / "mappings")
     env = replica_env(redis, mappings, GATEWAY_API_KEYS_FILE=str(keys), GATEWAY_KEY_RATE="5")
-    started = [start_gateway(env), start_gateway(env)]
-    try:
+    with gateways(env) as bases:
         headers = {"X-API-Key": plain}
         url = "/v1/terminology/resolve?coding=urn:oid:1.2.250.1.213.2.28|SM54"
         # Align on the start of a one-second window so that all calls fall in the same one.
@@ -187,12 +142,7 @@ def test_a_key_rate_is_one_limit_across_replicas(redis: Redis, tmp_path: Path) -
         statuses = [
             httpx.get(f"{base}{url}", headers=headers, timeout=5).status_code
             for _ in range(4)
-            for _, base in started
+            for base in bases
         ]
         assert statuses.count(200) == 5, statuses
         assert statuses.count(429) == 3, statuses
-    finally:
-        for process, _ in started:
-            process.terminate()
-        for process, _ in started:
-            process.wait(timeout=20)

@@ -8,10 +8,6 @@ HTTP stub counting its calls, since the gateways are separate processes.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import socket
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -24,49 +20,20 @@ import pytest
 
 from gateway.settings import DEMO_SNAPSHOT_DIR
 from tests.conftest import copy_mappings
-from tests.processes import free_port, start_gateway
+from tests.processes import gateways, redis_or_skip
 
 MARTIN = "819990000002"
 BUNDLE = DEMO_SNAPSHOT_DIR / "directory" / "Bundle-demo-practitioners.json"
 
 
-def redis_binary() -> str | None:
-    found = shutil.which("redis-server")
-    if found or os.geteuid() != 0 or shutil.which("apt-get") is None:
-        return found
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for command in (
-        ["apt-get", "update", "-qq"],
-        ["apt-get", "install", "-y", "-qq", "redis-server"],
-    ):
-        try:
-            subprocess.run(command, env=env, capture_output=True, timeout=300, check=False)
-        except (OSError, subprocess.TimeoutExpired):
-            return None
-    return shutil.which("redis-server")
-
-
 @pytest.fixture(scope="module")
 def redis_url() -> Iterator[str]:
-    binary = redis_binary()
-    if binary is None:
-        pytest.skip("redis-server is not installed and cannot be installed here (apt-get, root)")
-    port = free_port()
-    process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    server = redis_or_skip()
+    server.start()
     try:
-        for _ in range(100):
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.05)
-        yield f"redis://127.0.0.1:{port}/0"
+        yield server.url
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        server.stop()
 
 
 class Annuaire(BaseHTTPRequestHandler):
@@ -116,14 +83,8 @@ def replicas(redis_url: str, annuaire_url: str, tmp_path: Path) -> Iterator[tupl
         "GATEWAY_ACCESS_LOG": "false",
         "GATEWAY_API_KEYS_FILE": "",
     }
-    started = [start_gateway(env), start_gateway(env)]
-    try:
-        yield started[0][1], started[1][1], mappings
-    finally:
-        for process, _ in started:
-            process.terminate()
-        for process, _ in started:
-            process.wait(timeout=20)
+    with gateways(env) as (a, b):
+        yield a, b, mappings
 
 
 def mappings_version(base: str) -> str:
