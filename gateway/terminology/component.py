@@ -24,7 +24,7 @@ class TerminologyComponent(Component):
     def __init__(
         self,
         store: TerminologyStore,
-        report: SnapshotReport | None,
+        report: SnapshotReport,
         loader: CachedLoader,
         upstream: UpstreamClient,
         service: TerminologyService,
@@ -43,7 +43,7 @@ class TerminologyComponent(Component):
     def build(cls, parts: Parts, registry: Registry) -> Self:
         settings = parts.settings
         store = parts.snapshot.loader("terminology", TerminologyStore)
-        report = parts.snapshot.report
+        report = parts.snapshot.read
         loader = parts.cache_loader()
         upstream = UpstreamClient(
             settings.smt, transport=parts.transport("smt"), shared=parts.shared
@@ -64,16 +64,14 @@ class TerminologyComponent(Component):
     @property
     def ready(self) -> bool:
         """Serving needs NOS resources from the snapshot (the offline fallback)."""
-        report = self.report
-        return report is not None and report.count(*TerminologyStore.RESOURCE_TYPES) > 0
+        return self.report.count(*TerminologyStore.RESOURCE_TYPES) > 0
 
     def health(self) -> Mapping[str, Any]:
-        report = self.report
         return {
             "snapshot": {
-                "files": report.files if report is not None else 0,
+                "files": self.report.files,
                 "resources": self.store.summary(),
-                "errors": report.errors if report is not None else [],
+                "errors": self.report.errors,
             }
         }
 
