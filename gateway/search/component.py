@@ -13,6 +13,7 @@ from gateway.directory.component import DirectoryComponent
 from gateway.geo.component import GeoComponent
 from gateway.mappings.component import MappingsComponent
 from gateway.search.contextual import ContextualSearch
+from gateway.search.index_cards import IndexCards
 from gateway.search.links import LinkBuilder
 from gateway.search.locations import load_locations
 from gateway.search.service import SearchService
@@ -53,6 +54,8 @@ class SearchComponent(Component):
             },
         )
         search = SearchService(locations, terminology, geo.communes, mappings, settings.search)
+        # Every practitioner search can return gets a card, even one the directory lacks.
+        practitioners.attach(IndexCards(locations, search.labels, geo.communes))
         return cls(search, contextual, LinkBuilder(contextual, settings.search.sas_search_url))
 
     def provides(self) -> Mapping[str, object]:

@@ -24,6 +24,7 @@ from gateway.geo.communes import CommuneIndex, UnknownCommune
 from gateway.geo.insee import parse_insee
 from gateway.geo.spatial import SphereGrid
 from gateway.mappings.tables import ActiveMappings
+from gateway.search.labels import Labels
 from gateway.search.engine import LocationType, RankedRow, SearchEngine, SearchQuery
 from gateway.search.locations import NO_SLOT, PracticeLocations
 from gateway.settings import SearchSettings
@@ -117,7 +118,7 @@ class SearchService:
         self.communes = communes
         self.mappings = mappings
         self.settings = settings
-        self._labels: dict[tuple[str, str], CodeDisplay] = {}
+        self.labels = Labels(terminology)
 
     @cached_property
     def _commune_grid(self) -> tuple[SphereGrid, list[str]]:
@@ -222,18 +223,6 @@ class SearchService:
             )
         return column, found.concept.code
 
-    async def _label(self, nos: str, code: str) -> CodeDisplay | None:
-        if not code:
-            return None
-        found = self._labels.get((nos, code))
-        if found is None:
-            found = (await self.terminology.label(nos, code)).value
-            if found.display != found.code:
-                # Only real labels are remembered: the code alone may be a terminology
-                # outage, and the label should appear once it is back.
-                self._labels[(nos, code)] = found
-        return found
-
     async def _card(self, row: RankedRow, cpts: dict[str | None, Cpts]) -> ResultCard:
         loc = self.locations
         p = row.position
@@ -251,8 +240,8 @@ class SearchService:
             idnps=idnps,
             family=loc.text("family", p),
             given=loc.text("given", p),
-            profession=await self._label(PROFESSION_NOS, loc.text("profession", p)),
-            specialty=await self._label(SPECIALTY_NOS, loc.text("specialty", p)),
+            profession=await self.labels.of(PROFESSION_NOS, loc.text("profession", p)),
+            specialty=await self.labels.of(SPECIALTY_NOS, loc.text("specialty", p)),
             insee=loc.text("insee", p),
             lat=float(columns["lat"][p]),
             lon=float(columns["lon"][p]),
