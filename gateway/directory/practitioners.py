@@ -119,13 +119,12 @@ class PractitionerService:
         return await self._card_of(record), state
 
     async def _record(self, pid: PractitionerId) -> tuple[PractitionerRecord, CacheState]:
-        if self.offline:
+        client, loader = self.client, self.loader
+        if client is None or loader is None:
             record = self.snapshot.record(pid.rpps)
             if record is None:
                 raise self._unknown(pid)
             return record, CacheState.HIT
-        client, loader = self.client, self.loader
-        assert client is not None and loader is not None  # not offline
 
         async def fetch() -> PractitionerRecord:
             resources = await client.practitioner(pid)

@@ -14,7 +14,7 @@ from gateway.directory.identifiers import PractitionerId
 from gateway.directory.ror import RorClient
 from gateway.errors import GatewayError
 from gateway.files import write_atomically
-from gateway.terminology.sync import SyncReport
+from gateway.upstream.report import Echo, SyncReport
 
 
 async def sync_directory(
@@ -23,36 +23,37 @@ async def sync_directory(
     ror: RorClient | None,
     annuaire: AnnuaireClient | None,
     practitioners: list[PractitionerId],
+    echo: Echo | None = None,
 ) -> SyncReport:
-    report = SyncReport()
+    report = SyncReport(echo=echo)
     if ror is not None:
         try:
             pages = await ror.cpts_pages()
         except GatewayError as exc:
-            report.failed.append(f"CPTS from the ROR: {exc.message}")
+            report.fail("CPTS from the ROR", exc)
         else:
             written = []
             for number, page in enumerate(pages, start=1):
                 target = out_dir / f"ror-cpts-page-{number:03d}.json"
                 write_atomically(target, page)
                 written.append(target)
-                report.written.append(f"CPTS page {number} -> {target}")
+                report.ok(f"CPTS page {number} -> {target}")
             _prune(out_dir, "ror-cpts-page-", written)
     for pid in practitioners:
         if annuaire is None:
-            report.failed.append(f"{pid.idnps}: no Annuaire API key (GATEWAY_ANNUAIRE_API_KEY)")
+            report.fail(pid.idnps, "no Annuaire API key (GATEWAY_ANNUAIRE_API_KEY)")
             continue
         try:
             pages = await annuaire.practitioner_pages(pid)
         except GatewayError as exc:
-            report.failed.append(f"{pid.idnps}: {exc.message}")
+            report.fail(pid.idnps, exc)
             continue
         written = []
         for number, page in enumerate(pages, start=1):
             target = out_dir / f"annuaire-practitioner-{pid.rpps}-{number}.json"
             write_atomically(target, page)
             written.append(target)
-            report.written.append(f"practitioner {pid.idnps} -> {target}")
+            report.ok(f"practitioner {pid.idnps} -> {target}")
         _prune(out_dir, f"annuaire-practitioner-{pid.rpps}-", written)
     return report
 

@@ -24,8 +24,8 @@ from gateway.geo.communes import CommuneIndex, UnknownCommune
 from gateway.geo.insee import parse_insee
 from gateway.geo.spatial import SphereGrid
 from gateway.mappings.tables import ActiveMappings
-from gateway.search.labels import Labels
 from gateway.search.engine import LocationType, RankedRow, SearchEngine, SearchQuery
+from gateway.search.labels import Labels
 from gateway.search.locations import NO_SLOT, PracticeLocations
 from gateway.settings import SearchSettings
 from gateway.terminology.canonical import nos_id

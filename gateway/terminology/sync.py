@@ -9,7 +9,6 @@ when they reference a code system the snapshot does not hold.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -21,6 +20,7 @@ from gateway.terminology.canonical import nos_id
 from gateway.terminology.indexed import version_order
 from gateway.terminology.model import ValueSet
 from gateway.terminology.smt import SmtClient
+from gateway.upstream.report import Echo, SyncReport
 
 
 class Mirrored(Protocol):
@@ -37,22 +37,16 @@ class Mirrored(Protocol):
     def canonical(self) -> str: ...
 
 
-@dataclass(slots=True)
-class SyncReport:
-    written: list[str] = field(default_factory=list)
-    failed: list[str] = field(default_factory=list)
-
-
 async def sync_terminology(
-    smt: SmtClient, entries: Sequence[Mirrored], out_dir: Path
+    smt: SmtClient, entries: Sequence[Mirrored], out_dir: Path, echo: Echo | None = None
 ) -> SyncReport:
-    report = SyncReport()
+    report = SyncReport(echo=echo)
     mirrored_systems = {nos_id(e.canonical) for e in entries if e.kind == "CodeSystem"}
     for entry in entries:
         try:
             found = await smt.read(entry.kind, entry.canonical)
             if not found:
-                report.failed.append(f"{entry.name}: not found on the SMT ({entry.canonical})")
+                report.fail(entry.name, f"not found on the SMT ({entry.canonical})")
                 continue
             resource, raw = max(found, key=lambda pair: version_order(pair[0].version))
             if isinstance(resource, ValueSet) and resource.compose is not None:
@@ -61,9 +55,9 @@ async def sync_terminology(
                     raw = await _with_expansion(smt, raw, entry.canonical, resource.version)
             target = out_dir / f"{entry.kind}-{entry.name}.json"
             write_atomically(target, raw)
-            report.written.append(f"{entry.name} {resource.version or ''} -> {target}")
+            report.ok(f"{entry.name} {resource.version or ''} -> {target}")
         except GatewayError as exc:
-            report.failed.append(f"{entry.name}: {exc.message}")
+            report.fail(entry.name, exc)
     return report
 
 

@@ -68,9 +68,7 @@ async def test_name_search_finds_index_practitioners(client: AppClient) -> None:
     assert found, body
     assert all(c["score"] >= found[-1]["score"] for c in found)
     namesakes = {
-        c["rpps"]
-        for c in found
-        if (c["family"], c["given"]) == (result["family"], result["given"])
+        c["rpps"] for c in found if (c["family"], c["given"]) == (result["family"], result["given"])
     }
     assert result["idnps"][1:] in namesakes or len(found) == 50
     assert found[0]["score"] == 100

@@ -9,8 +9,10 @@ import pytest
 import respx
 
 from gateway.cli import build_parser, main
+from gateway.cli.sync import target
 from gateway.directory.index import DirectoryIndex
-from gateway.settings import DEMO_SNAPSHOT_DIR
+from gateway.mappings.nos import load_nos
+from gateway.settings import DEFAULT_MAPPINGS_DIR, DEMO_SNAPSHOT_DIR, Settings
 from tests.conftest import FHIR_HEADERS, SMT_URL, searchset
 from tests.samples import TRE_R38, smt_tre_r38
 
@@ -162,3 +164,49 @@ def test_serve_stops_on_a_snapshot_directory_that_does_not_exist(
     monkeypatch.setenv("GATEWAY_SNAPSHOT_DIR", str(tmp_path / "missing"))
     assert main(["serve", "--port", "1"]) == 2
     assert "GATEWAY_SNAPSHOT_DIR" in capsys.readouterr().err
+
+
+def test_sync_refuses_to_write_into_the_bundled_demo_unless_asked(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("GATEWAY_SMT_URL", SMT_URL)
+    monkeypatch.delenv("GATEWAY_SNAPSHOT_DIR", raising=False)
+    before = {p: p.stat().st_mtime_ns for p in DEMO_SNAPSHOT_DIR.rglob("*") if p.is_file()}
+    with respx.mock(assert_all_called=False) as mock:
+        route = mock.get(url__startswith=SMT_URL).mock(return_value=httpx.Response(503))
+        assert main(["sync", "terminology"]) == 2
+        assert main(["sync", "directory", "--practitioner", "819990000002"]) == 2
+    err = capsys.readouterr().err
+    assert "bundled demo snapshot" in err
+    assert "--update-demo" in err
+    assert route.call_count == 0
+    after = {p: p.stat().st_mtime_ns for p in DEMO_SNAPSHOT_DIR.rglob("*") if p.is_file()}
+    assert after == before
+
+
+def test_update_demo_is_the_explicit_way_into_the_demo(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GATEWAY_SNAPSHOT_DIR", raising=False)
+    args = build_parser().parse_args(["sync", "terminology", "--update-demo"])
+    assert target(args, Settings.from_env(), "terminology") == (DEMO_SNAPSHOT_DIR / "terminology")
+
+
+@respx.mock
+def test_an_unreachable_upstream_gives_a_line_per_item_and_a_summary_naming_its_host(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    log_output: io.StringIO,
+) -> None:
+    monkeypatch.setenv("GATEWAY_SMT_URL", SMT_URL)
+    monkeypatch.delenv("GATEWAY_MAPPINGS_DIR", raising=False)
+    names = [entry.name for entry in load_nos(DEFAULT_MAPPINGS_DIR / "nos.csv")]
+    respx.get(url__startswith=SMT_URL).mock(side_effect=httpx.ConnectError("no such host"))
+    assert main(["sync", "terminology", "--out", str(tmp_path / "out")]) == 1
+    out, err = capsys.readouterr()
+    failed = [line for line in err.splitlines() if line.startswith("FAILED  ")]
+    assert [line.split()[1].rstrip(":") for line in failed] == names
+    assert f"sync terminology: 0 written, {len(names)} failed" in err
+    assert f"upstream smt at {httpx.URL(SMT_URL).host}" in err
+    assert "callable=" not in out + err + log_output.getvalue()
+    assert "retry" not in log_output.getvalue()
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
