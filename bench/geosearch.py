@@ -47,9 +47,10 @@ from bench._measure import Endpoint, LoadPlan, measure, verify
 from bench._sampling import format_rss, rss_report, wait_until_quiet
 from bench._server import Server, free_port, run_bench, serving
 from bench._wrk import Wrk, ensure_wrk, write_script
+from gateway.directory.locations_file import LOCATIONS_FILE, Columns, load_columns
 from gateway.geo.earth import EARTH_RADIUS_KM
 from gateway.search.engine import SearchEngine, SearchQuery
-from gateway.search.locations import LOCATIONS_FILE, Columns, PracticeLocations, load_columns
+from gateway.search.locations import PracticeLocations
 
 LAT, LON, RADIUS_KM, PAGE = 48.8566, 2.3522, 10.0, 20
 SEARCH_PATH = f"/v1/search?lat={LAT}&lon={LON}&radius_km={RADIUS_KM:g}&location_type=address"

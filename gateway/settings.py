@@ -263,6 +263,22 @@ class SearchSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class LocationsSettings:
+    """The practice-location index: its hot swap and ``gateway sync locations``."""
+
+    #: How often (s) the running gateway looks for a new manifest; 0 = never (reload only).
+    poll_s: float = field(default=60.0, metadata=env("GATEWAY_LOCATIONS_POLL", minimum=0.0))
+    #: Addresses per call to the geocoder's CSV endpoint.
+    geocode_batch: int = field(
+        default=5000, metadata=env("GATEWAY_LOCATIONS_GEOCODE_BATCH", minimum=1)
+    )
+    #: Below this score (0..1) an address is placed at its commune's point.
+    geocode_min_score: float = field(
+        default=0.5, metadata=env("GATEWAY_LOCATIONS_GEOCODE_MIN_SCORE", minimum=0.0)
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class SharedCacheSettings:
     #: ``redis://host:6379/0`` (Valkey or Redis); empty = no shared tier (the default).
     redis_url: str = field(default="", metadata=env("GATEWAY_REDIS_URL"))
@@ -309,6 +325,7 @@ class Settings:
     )
     directory_cache: DirectoryCacheSettings = field(default_factory=DirectoryCacheSettings)
     search: SearchSettings = field(default_factory=SearchSettings)
+    locations: LocationsSettings = field(default_factory=LocationsSettings)
     security: SecuritySettings = field(default_factory=SecuritySettings)
     shared_cache: SharedCacheSettings = field(default_factory=SharedCacheSettings)
 

@@ -1,4 +1,4 @@
-"""Command line: ``gateway serve | sync terminology|directory | mappings check|diff |
+"""Command line: ``gateway serve | sync terminology|directory|locations | mappings check|diff |
 demo generate | keys new | openapi``. One module per group of commands; each imports what
 it needs when it runs, so ``gateway --help`` stays fast."""
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from gateway.cli import serve, sync, tools
+from gateway.cli import locations, serve, sync, tools
 from gateway.settings import ConfigError, Settings
 
 
@@ -36,6 +36,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--practitioner", action="append", metavar="IDNPS", help="fetch this practitioner"
     )
     directory.set_defaults(func=sync.directory)
+    index = sync_sub.add_parser(
+        "locations", help="the practice-location index from the Annuaire Santé (geocoded)"
+    )
+    sync.add_target_arguments(index, "directory")
+    index.add_argument(
+        "--full", action="store_true", help="rebuild from scratch (default: incremental)"
+    )
+    index.set_defaults(func=locations.locations)
     keys = sub.add_parser("keys", help="consumer API keys")
     keys_sub = keys.add_subparsers(dest="what", required=True)
     keys_new = keys_sub.add_parser("new", help="print a fresh key and its keys-file line")

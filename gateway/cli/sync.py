@@ -12,9 +12,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Callable, Coroutine, Sequence
-from typing import Any
+from collections.abc import Callable, Coroutine, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -69,15 +70,22 @@ def run_sync(
     sync: Callable[[], Coroutine[Any, Any, SyncReport]],
     upstreams: Sequence[UpstreamSettings],
 ) -> int:
+    with quiet_retries():
+        report = asyncio.run(sync())
+    return summarise(what, report, upstreams)
+
+
+@contextmanager
+def quiet_retries() -> Iterator[None]:
+    """A command line reports per item, not per attempt: no retry log lines."""
     import stamina.instrumentation
 
     hooks = stamina.instrumentation.get_on_retry_hooks()
     stamina.instrumentation.set_on_retry_hooks([])
     try:
-        report = asyncio.run(sync())
+        yield
     finally:
         stamina.instrumentation.set_on_retry_hooks(hooks)
-    return summarise(what, report, upstreams)
 
 
 def terminology(args: argparse.Namespace, settings: Settings) -> int:

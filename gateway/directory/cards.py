@@ -50,10 +50,6 @@ class Place(msgspec.Struct):
 Locate = Callable[[str | None, str | None, str | None, str | None], Awaitable[Place | None]]
 
 
-def _street(address: Address) -> str | None:
-    return ", ".join(line for line in address.line if line) or None
-
-
 async def build_card(
     practitioner: Practitioner,
     organizations: Iterable[Organization],
@@ -71,7 +67,7 @@ async def build_card(
     locations = []
     for organization in organizations:
         for address in organization.address or [Address()]:
-            insee, street = address.insee(), _street(address)
+            insee, street = address.insee(), address.street()
             place = await locate(street, insee, address.postalCode, address.city)
             locations.append(
                 Location(

@@ -22,6 +22,18 @@ from gateway.fhir import (
 )
 
 INSEE_EXTENSION = "https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-address-insee-code"
+_ADXP = "http://hl7.org/fhir/StructureDefinition/iso21090-ADXP-"
+#: Address parts the Annuaire puts in ``_line`` extensions, in reading order.
+_LINE_PARTS = ("houseNumber", "buildingNumberSuffix", "streetNameType", "streetNameBase")
+#: Street types as the Annuaire abbreviates them (TRE_R35-TypeVoie), spelled out for the
+#: geocoder and for readers; others are kept as written.
+STREET_TYPES = {
+    "R": "Rue", "AV": "Avenue", "BD": "Boulevard", "PL": "Place", "CHE": "Chemin",
+    "RTE": "Route", "IMP": "Impasse", "ALL": "Allée", "QUA": "Quai", "QU": "Quai",
+    "CRS": "Cours", "SQ": "Square", "PASS": "Passage", "FG": "Faubourg", "RPT": "Rond-point",
+    "ESP": "Esplanade", "PRV": "Parvis", "SEN": "Sentier", "LOT": "Lotissement",
+    "RES": "Résidence", "HAM": "Hameau", "LD": "Lieu-dit", "ZA": "ZA", "ZI": "ZI",
+}  # fmt: skip
 
 
 class HumanName(msgspec.Struct, omit_defaults=True):
@@ -35,11 +47,32 @@ class Qualification(msgspec.Struct, omit_defaults=True):
     code: CodeableConcept = msgspec.field(default_factory=CodeableConcept)
 
 
+class LineElement(msgspec.Struct, omit_defaults=True):
+    """A ``_line`` item: the parts of one address line as extensions."""
+
+    extension: list[Extension] = []
+
+    def text(self) -> str:
+        parts = {ext.url.removeprefix(_ADXP): ext.value_string for ext in self.extension}
+        words = [parts.get(name) for name in _LINE_PARTS]
+        if words[2]:
+            words[2] = STREET_TYPES.get(words[2].upper(), words[2])
+        return " ".join(w for w in words if w)
+
+
 class Address(msgspec.Struct, omit_defaults=True):
     line: list[str] = []
     city: str | None = None
     postalCode: str | None = None  # noqa: N815 - FHIR field name
     extension: list[Extension] = []
+    line_parts: list[LineElement | None] = msgspec.field(default_factory=list, name="_line")
+
+    def street(self) -> str | None:
+        """The address lines, else the line read from the ``_line`` parts."""
+        written = [line for line in self.line if line]
+        if not written:
+            written = [text for part in self.line_parts if part and (text := part.text())]
+        return ", ".join(written) or None
 
     def insee(self) -> str | None:
         for ext in self.extension:

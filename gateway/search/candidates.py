@@ -33,8 +33,9 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from gateway.directory.locations_file import NO_SLOT, Columns, validate
 from gateway.search.engine import LocationType, SearchEngine, SearchQuery
-from gateway.search.locations import NO_SLOT, Columns, PracticeLocations, mix, validate
+from gateway.search.locations import PracticeLocations, mix
 
 CardKind = Literal["practitioner", "cpts"]
 _U64 = (1 << 64) - 1

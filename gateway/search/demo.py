@@ -24,8 +24,14 @@ import numpy.typing as npt
 
 from gateway.directory.cpts import CptsIndex
 from gateway.directory.identifiers import IDNPS_OFFSET
+from gateway.directory.locations_file import (
+    LOCATIONS_FILE,
+    NO_SLOT,
+    Columns,
+    save_columns,
+    validate,
+)
 from gateway.geo.communes import PLM_CITIES, CommuneIndex
-from gateway.search.locations import LOCATIONS_FILE, NO_SLOT, Columns, save_columns, validate
 
 #: Without the families of the hand-written FHIR practitioners (MARTIN, DURAND, LEROY): their
 #: names keep showing the SAS identification rule (one DEMO-DURAND Paul, two DEMO-MARTIN

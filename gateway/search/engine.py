@@ -31,8 +31,9 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
+from gateway.directory.locations_file import NO_SLOT
 from gateway.geo.spatial import chord_to_km, unit_vectors
-from gateway.search.locations import NO_SLOT, PracticeLocations, mix
+from gateway.search.locations import PracticeLocations, mix
 
 #: ``address``: distance order; the others (commune, département, postcode): seeded order.
 LocationType = Literal["address", "city", "county", "postcode"]

@@ -5,16 +5,14 @@ are numpy arrays (fixed-width bytes for codes and names): 1,000,000 rows take ~1
 where as many Python objects would take several times that and slow start-up.
 
 Sources, merged at load: ``<snapshot>/directory/practice-locations.npz`` (written by
-``gateway demo generate`` or a future directory export) and the snapshot's FHIR
-practitioners, placed at their practice commune's point (the Annuaire has no coordinates;
-SAS participation and slots are not in it, so those rows are non-participants without
-slots).
+``gateway sync locations`` from the Annuaire Santé, or ``gateway demo generate``; format in
+``gateway.directory.locations_file``) and the snapshot's FHIR practitioners not in it,
+placed at their practice commune's point (SAS participation and slots are not in the
+directory, so those rows are non-participants without slots).
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -22,83 +20,21 @@ import numpy as np
 import numpy.typing as npt
 
 from gateway.directory.index import DirectoryIndex
+from gateway.directory.locations_file import (
+    LOCATIONS_FILE,
+    NO_SLOT,
+    SCHEMA,
+    Columns,
+    concat,
+    empty_columns,
+    load_columns,
+    text_column,
+    validate,
+)
 from gateway.directory.practitioner_codes import practitioner_codes, practitioner_idnps
-from gateway.files import atomic_writer
 from gateway.geo.communes import CommuneIndex
 from gateway.geo.spatial import SphereGrid
 from gateway.terminology.canonical import CanonicalIndex
-
-LOCATIONS_FILE = "practice-locations.npz"
-NO_SLOT = -1
-#: Column → numpy dtype. ``first_slot``: epoch seconds, ``NO_SLOT`` when none.
-SCHEMA: dict[str, str] = {
-    "idnps": "int64",
-    "ordinal": "uint8",
-    "lat": "float64",
-    "lon": "float64",
-    "insee": "S5",
-    "profession": "S4",
-    "specialty": "S8",
-    "participant": "bool",
-    "first_slot": "int64",
-    "cpts": "S14",
-    "family": "S40",
-    "given": "S40",
-}
-Columns = dict[str, npt.NDArray[Any]]
-
-
-class LocationsError(ValueError):
-    """The practice-locations file is unusable; the message says why."""
-
-
-def empty_columns() -> Columns:
-    return {name: np.empty(0, dtype=dtype) for name, dtype in SCHEMA.items()}
-
-
-def validate(columns: Mapping[str, npt.NDArray[Any]], source: str) -> Columns:
-    missing = sorted(set(SCHEMA) - set(columns))
-    if missing:
-        raise LocationsError(f"{source}: missing columns {', '.join(missing)}")
-    lengths = {int(columns[name].shape[0]) for name in SCHEMA}
-    if len(lengths) != 1:
-        raise LocationsError(f"{source}: columns have different lengths {sorted(lengths)}")
-    out: Columns = {}
-    for name, dtype in SCHEMA.items():
-        try:
-            out[name] = np.asarray(columns[name]).astype(dtype, copy=False)
-        except (TypeError, ValueError) as exc:
-            raise LocationsError(f"{source}: column {name} is not {dtype} ({exc})") from None
-    lat, lon = out["lat"], out["lon"]
-    if lat.size and not (
-        np.isfinite(lat).all()
-        and np.isfinite(lon).all()
-        and (np.abs(lat) <= 90).all()
-        and (np.abs(lon) <= 180).all()
-    ):
-        raise LocationsError(f"{source}: latitudes/longitudes out of range")
-    return out
-
-
-def concat(*parts: Columns) -> Columns:
-    return {name: np.concatenate([p[name] for p in parts]) for name in SCHEMA}
-
-
-def save_columns(path: Path, columns: Columns, meta: Mapping[str, Any]) -> None:
-    """Replaces ``path`` atomically: running replicas read it at start-up."""
-    with atomic_writer(path) as handle:
-        arrays = {"meta": np.array(json.dumps(meta, sort_keys=True)), **columns}
-        np.savez_compressed(handle, **arrays)  # type: ignore[arg-type]  # numpy's stub
-
-
-def load_columns(path: Path) -> tuple[Columns, dict[str, Any]]:
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            columns = {name: data[name] for name in data.files if name != "meta"}
-            meta = json.loads(str(data["meta"])) if "meta" in data.files else {}
-    except (OSError, ValueError, KeyError) as exc:
-        raise LocationsError(f"{path}: cannot read ({exc})") from None
-    return validate(columns, str(path)), meta
 
 
 def from_directory(
@@ -129,6 +65,8 @@ def from_directory(
                         profession, specialty, False, NO_SLOT, "",
                         (name.family or "") if name else "",
                         " ".join(name.given) if name else "",
+                        organization.name or "", address.street() or "",
+                        address.postalCode or "", "city",
                     )
                 )  # fmt: skip
                 ordinal += 1
@@ -137,15 +75,13 @@ def from_directory(
     columns = list(zip(*rows, strict=True))
     return validate(
         {
-            name: np.array([_encode(v) for v in values], dtype=SCHEMA[name])
+            name: text_column(list(values), SCHEMA[name])
+            if SCHEMA[name].startswith("S")
+            else np.array(values, dtype=SCHEMA[name])
             for name, values in zip(SCHEMA, columns, strict=True)
         },
         "snapshot",
     )
-
-
-def _encode(value: Any) -> Any:
-    return value.encode("utf-8") if isinstance(value, str) else value
 
 
 class PracticeLocations:

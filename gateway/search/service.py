@@ -18,6 +18,7 @@ import numpy as np
 from gateway.coded import CodeDisplay
 from gateway.directory.cpts import Cpts, CptsIndex
 from gateway.directory.identifiers import parse_practitioner_id
+from gateway.directory.locations_file import NO_SLOT
 from gateway.directory.practitioner_codes import PROFESSION_NOS, SPECIALTY_NOS
 from gateway.errors import InvalidInput, NotFound
 from gateway.geo.communes import CommuneIndex, UnknownCommune
@@ -26,7 +27,7 @@ from gateway.geo.spatial import SphereGrid
 from gateway.mappings.tables import ActiveMappings
 from gateway.search.engine import LocationType, RankedRow, SearchEngine, SearchQuery
 from gateway.search.labels import Labels
-from gateway.search.locations import NO_SLOT, PracticeLocations
+from gateway.search.locations import PracticeLocations
 from gateway.settings import SearchSettings
 from gateway.terminology.canonical import nos_id
 from gateway.terminology.service import TerminologyService

@@ -32,6 +32,8 @@ from gateway.upstream.answers import NOT_FOUND, JsonAnswer, read_json, worth_sha
 from gateway.upstream.breaker import BreakerState, CircuitBreaker
 
 T = TypeVar("T")
+#: Multipart form fields and files (name → (file name, content, media type)).
+Form = tuple[Mapping[str, str | list[str]], Mapping[str, tuple[str, bytes, str]]]
 FHIR_JSON = "application/fhir+json"
 _RETRYABLE_STATUS = frozenset({429, 502, 503, 504})
 
@@ -167,6 +169,18 @@ class UpstreamClient:
         response = await self.get(path, params)
         return read_json(response, type, absent, self.name, self.refusal_hint)
 
+    async def post_form(
+        self,
+        path: str,
+        *,
+        data: Mapping[str, str | list[str]],
+        files: Mapping[str, tuple[str, bytes, str]],
+        accept: str,
+    ) -> httpx.Response:
+        """A multipart POST answered in ``accept`` (e.g. a CSV batch): retried like a GET,
+        for the callers whose operation is a read (a batch geocoding)."""
+        return await self._call("POST", path, form=(data, files), idempotent=True, expect=accept)
+
     async def post(self, path: str, *, json: object, idempotent: bool = False) -> httpx.Response:
         """POST; retried only if the caller declares the operation idempotent (FHIR ops are)."""
         return await self._call("POST", path, json=json, idempotent=idempotent)
@@ -178,7 +192,9 @@ class UpstreamClient:
         *,
         params: Mapping[str, str] | None = None,
         json: object = None,
+        form: Form | None = None,
         idempotent: bool,
+        expect: str = "json",
     ) -> httpx.Response:
         if not self.settings.enabled:
             raise UpstreamUnavailable(
@@ -195,8 +211,10 @@ class UpstreamClient:
         sent: list[int] = []
         try:
             async with asyncio.timeout(self.settings.budget_s):
-                response = await self._with_retries(method, path, params, json, attempts, sent)
-            response = self._checked(response)
+                response = await self._with_retries(
+                    method, path, params, json, form, attempts, sent, expect
+                )
+            response = self._checked(response, expect)
         except TimeoutError:
             if not sent:
                 # Queued behind our own rate limiter for the whole budget: local overload,
@@ -247,8 +265,10 @@ class UpstreamClient:
         path: str,
         params: Mapping[str, str] | None,
         json: object,
+        form: Form | None,
         attempts: int,
         sent: list[int],
+        expect: str,
     ) -> httpx.Response:
         cap = self.settings.budget_s
 
@@ -266,17 +286,26 @@ class UpstreamClient:
                 await self._limiter.acquire()
                 sent.append(1)
                 self.status.calls += 1
-                response = await self._client.request(method, path, params=params, json=json)
+                if form is None:
+                    # An empty mapping would drop the query a (resumed, next) link carries.
+                    response = await self._client.request(
+                        method, path, params=params or None, json=json
+                    )
+                else:
+                    response = await self._client.request(
+                        method, path, data=form[0], files=form[1], headers={"Accept": expect}
+                    )
                 if response.status_code in _RETRYABLE_STATUS or response.status_code >= 500:
                     raise _RetryableStatus(response)
                 return response
         raise AssertionError("unreachable: stamina re-raises the last error")  # pragma: no cover
 
-    def _checked(self, response: httpx.Response) -> httpx.Response:
+    def _checked(self, response: httpx.Response, expect: str) -> httpx.Response:
         content_type = response.headers.get("Content-Type", "")
-        if response.status_code < 400 and "json" not in content_type:
+        if response.status_code < 400 and expect.split("/")[-1] not in content_type:
+            wanted = "FHIR JSON" if expect == "json" else expect
             raise UpstreamBadResponse(
-                f"{self.name} answered {content_type or 'no content type'} instead of FHIR JSON",
+                f"{self.name} answered {content_type or 'no content type'} instead of {wanted}",
                 upstream=self.name,
             )
         return response

@@ -12,8 +12,9 @@ import httpx
 import pytest
 from litestar import Litestar
 
+from gateway.directory.locations_file import NO_SLOT
 from gateway.search.engine import SearchEngine, SearchQuery
-from gateway.search.locations import NO_SLOT, PracticeLocations
+from gateway.search.locations import PracticeLocations
 from gateway.web.errors import EXCEPTION_HANDLERS
 from gateway.web.rank_api import RankController
 from tests.unit.search import CPTS, PARIS, card_id, make_locations

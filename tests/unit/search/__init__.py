@@ -6,7 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from gateway.search.locations import NO_SLOT, PracticeLocations, validate
+from gateway.directory.locations_file import NO_SLOT, validate
+from gateway.search.locations import PracticeLocations
 
 PARIS = (48.8566, 2.3522)
 T0 = 1_795_000_000

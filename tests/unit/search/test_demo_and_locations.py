@@ -12,15 +12,15 @@ from gateway.directory.cpts import load_cpts_snapshot
 from gateway.directory.cpts_source import communes_of
 from gateway.directory.identifiers import luhn_valid
 from gateway.directory.index import DirectoryIndex
-from gateway.geo.communes import CommuneIndex, load_communes
-from gateway.search.demo import generate_columns, luhn_check_digits, write_snapshot
-from gateway.search.locations import (
+from gateway.directory.locations_file import (
     LOCATIONS_FILE,
     LocationsError,
     load_columns,
-    load_locations,
     save_columns,
 )
+from gateway.geo.communes import CommuneIndex, load_communes
+from gateway.search.demo import generate_columns, luhn_check_digits, write_snapshot
+from gateway.search.locations import load_locations
 from gateway.settings import DEMO_SNAPSHOT_DIR
 
 NOW = datetime(2026, 11, 26, 8, tzinfo=UTC)

@@ -12,8 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from gateway.directory.locations_file import NO_SLOT, validate
 from gateway.search.engine import LocationType, SearchEngine, SearchQuery
-from gateway.search.locations import NO_SLOT, PracticeLocations, validate
+from gateway.search.locations import PracticeLocations
 from gateway.search.ranking import Candidate, RankQuery, rank
 from tests.unit.search import CPTS, PARIS, card_id, make_locations
 

@@ -1,0 +1,102 @@
+"""Progress of a long command: a ``rich`` bar on a terminal, JSON log lines otherwise.
+
+A directory sync knows no total in advance (``Bundle.total`` is not trusted): the bar's
+total is the page count of the previous complete run when there is one (for an ETA), else
+it only counts.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from types import TracebackType
+
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+log = logging.getLogger("gateway")
+#: Without a terminal, one log line per this many seconds at most.
+LOG_EVERY_S = 10.0
+
+
+class SyncProgress:
+    def __init__(self, expected_pages: int | None, *, terminal: bool | None = None) -> None:
+        self.expected = expected_pages
+        self.terminal = sys.stderr.isatty() if terminal is None else terminal
+        self.pages = 0
+        self.roles = 0
+        self.current = ""
+        self._bar: Progress | None = None
+        self._task: TaskID | None = None
+        self._logged = 0.0
+        self._started = time.monotonic()
+
+    def __enter__(self) -> SyncProgress:
+        if self.terminal:
+            self._bar = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("pages · {task.fields[roles]} roles · {task.fields[rate]}/s"),
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+                transient=False,
+            )
+            self._bar.start()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+    def phase(self, name: str) -> None:
+        self.current = name
+        if self._bar is not None:
+            total = self.expected if name == "roles" else None
+            self._task = self._bar.add_task(name, total=total, roles=0, rate="0")
+        else:
+            log.info("sync phase", extra={"phase": name})
+
+    def page(self, roles: int) -> None:
+        self.pages += 1
+        self.roles += roles
+        rate = self.pages / max(time.monotonic() - self._started, 1e-6)
+        if self._bar is not None and self._task is not None:
+            self._bar.update(self._task, advance=1, roles=f"{self.roles:,}", rate=f"{rate:.1f}")
+            return
+        now = time.monotonic()
+        if now - self._logged >= LOG_EVERY_S:
+            self._logged = now
+            log.info(
+                "sync progress",
+                extra={
+                    "phase": self.current,
+                    "pages": self.pages,
+                    "roles": self.roles,
+                    "pages_per_s": round(rate, 2),
+                    "expected_pages": self.expected,
+                },
+            )
+
+    def geocoded(self, addresses: int) -> None:
+        if self._bar is not None:
+            if self.current != "geocoding":
+                self.current = "geocoding"
+                self._task = self._bar.add_task("geocoding", total=None, roles="-", rate="-")
+            if self._task is not None:
+                self._bar.update(self._task, advance=addresses)
+        else:
+            log.info("sync geocoding", extra={"addresses": addresses})
