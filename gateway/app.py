@@ -32,6 +32,7 @@ from gateway.web.cpts_api import CptsController
 from gateway.web.errors import EXCEPTION_HANDLERS
 from gateway.web.fhir import FhirController
 from gateway.web.geo_api import GeoController
+from gateway.web.locations_api import LocationsController
 from gateway.web.mappings_api import MappingsController
 from gateway.web.mappings_pin import MappingsPinMiddleware
 from gateway.web.ops import OpsController
@@ -54,7 +55,10 @@ COMPONENTS: tuple[Registration, ...] = (
     Registration(GeoComponent, (GeoController,)),
     Registration(DirectoryComponent, (PractitionersController, CptsController)),
     Registration(MappingsComponent, (MappingsController,)),
-    Registration(SearchComponent, (RankController, ContextualSearchController, SearchController)),
+    Registration(
+        SearchComponent,
+        (RankController, ContextualSearchController, SearchController, LocationsController),
+    ),
     Registration(AuthComponent),
 )
 

@@ -18,6 +18,7 @@ problem ``{"error": {"code", "message", "details"}}`` elsewhere)::
     ├── Forbidden                     403  the key's role may not use this route
     ├── RateLimited                   429  the key's request rate is exceeded (Retry-After)
     ├── MappingsRejected              422  a steward table failed validation on reload
+    ├── LocationsRejected             422  a practice-locations file cannot be served
     └── UpstreamError                 502  an upstream failed (never cached)
         ├── UpstreamUnavailable       503  down, timed out, circuit open, rate limited
         └── UpstreamBadResponse       503  HTML instead of FHIR JSON, truncated payload…
@@ -122,6 +123,14 @@ class MappingsRejected(GatewayError):
 
     status_code = 422
     code = "mappings_rejected"
+    fhir_issue_code = "invalid"
+
+
+class LocationsRejected(GatewayError):
+    """The practice-locations file cannot be served; the index in force stays."""
+
+    status_code = 422
+    code = "locations_rejected"
     fhir_issue_code = "invalid"
 
 

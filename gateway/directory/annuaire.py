@@ -13,7 +13,13 @@ from __future__ import annotations
 import msgspec
 
 from gateway.directory.identifiers import PractitionerId
-from gateway.directory.model import DirectoryResource, decode_entries
+from gateway.directory.model import (
+    DirectoryResource,
+    Organization,
+    PractitionerRole,
+    decode_entries,
+    local_id,
+)
 from gateway.errors import UpstreamBadResponse
 from gateway.fhir import search_pages
 from gateway.fhir.paging import TooManyPages
@@ -35,9 +41,24 @@ class AnnuaireClient:
         self.max_pages = max_pages
 
     async def practitioner(self, pid: PractitionerId) -> list[DirectoryResource]:
-        """The practitioner, its roles and organizations (empty when unknown)."""
+        """The practitioner, its roles and organizations (empty when unknown). Organizations
+        the answer lacks (a server ignoring ``_include:iterate``) are fetched by ``_id`` in
+        one more call, so no practice location is lost."""
         params = {"identifier": pid.token, "_count": str(self.page_size), **_WITH_ROLES}
-        return await self._all("/Practitioner", params)
+        found = await self._all("/Practitioner", params)
+        held = {r.id for r in found if isinstance(r, Organization)}
+        missing = sorted(
+            {
+                org
+                for r in found
+                if isinstance(r, PractitionerRole) and r.active is not False
+                if (org := local_id(r.organization)) is not None and org not in held
+            }
+        )
+        if missing:
+            by_id = {"_id": ",".join(missing), "_count": str(self.page_size)}
+            found += await self._all("/Organization", by_id)
+        return found
 
     async def search_name(
         self, name: str, max_pages: int = 4

@@ -1,33 +1,39 @@
-"""The search component: SAS ranking over the practice-location index, INT_L01 resolve and
-the launch-link builder."""
+"""The search component: SAS ranking over the practice-location index (swapped without a
+restart, see ``gateway.search.live_index``), INT_L01 resolve and the launch-link builder."""
 
 from __future__ import annotations
 
-import logging
-import time
-from collections.abc import Mapping
-from typing import Self
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, Self
 
-from gateway.component import Component, Parts, Registry
+from gateway.component import Component, Live, Parts, Registry
 from gateway.directory.component import DirectoryComponent
 from gateway.geo.component import GeoComponent
 from gateway.mappings.component import MappingsComponent
+from gateway.replicas import Replicated
 from gateway.search.contextual import ContextualSearch
 from gateway.search.index_cards import IndexCards
 from gateway.search.links import LinkBuilder
-from gateway.search.locations import load_locations
+from gateway.search.live_index import TOPIC, IndexLoader, LocationIndex
 from gateway.search.service import SearchService
 from gateway.terminology.component import TerminologyComponent
-
-log = logging.getLogger("gateway")
 
 
 class SearchComponent(Component):
     name = "search"
 
     def __init__(
-        self, search: SearchService, contextual: ContextualSearch, links: LinkBuilder
+        self,
+        parts: Parts,
+        index: Live[LocationIndex],
+        loader: IndexLoader,
+        search: SearchService,
+        contextual: ContextualSearch,
+        links: LinkBuilder,
     ) -> None:
+        self.parts = parts
+        self.index = index
+        self.loader = loader
         self.search = search
         self.contextual = contextual
         self.links = links
@@ -35,28 +41,62 @@ class SearchComponent(Component):
     @classmethod
     def build(cls, parts: Parts, registry: Registry) -> Self:
         settings = parts.settings
-        terminology = registry.require(TerminologyComponent).service
+        terminology = registry.require(TerminologyComponent)
         practitioners = registry.require(DirectoryComponent).practitioners
-        aliases = registry.require(TerminologyComponent).store.aliases
         geo = registry.require(GeoComponent).service
         mappings = registry.require(MappingsComponent).active
-        contextual = ContextualSearch(terminology, practitioners, geo, mappings)
-        started = time.perf_counter()
-        locations, _ = load_locations(
-            settings.snapshot.directory, practitioners.snapshot, geo.communes, aliases
+        contextual = ContextualSearch(terminology.service, practitioners, geo, mappings)
+        loader = IndexLoader(
+            settings.snapshot.directory,
+            practitioners.snapshot,
+            geo.communes,
+            terminology.store.aliases,
         )
-        log.info(
-            "practice locations loaded",
-            extra={
-                "locations": len(locations),
-                "megabytes": round(locations.nbytes / 2**20, 1),
-                "seconds": round(time.perf_counter() - started, 3),
-            },
-        )
-        search = SearchService(locations, terminology, geo.communes, mappings, settings.search)
+        index = Live(loader.load())
+        search = SearchService(index, terminology.service, geo.communes, mappings, settings.search)
         # Every practitioner search can return gets a card, even one the directory lacks.
-        practitioners.attach(IndexCards(locations, search.labels, geo.communes))
-        return cls(search, contextual, LinkBuilder(contextual, settings.search.sas_search_url))
+        practitioners.attach(IndexCards(index, search.labels, geo.communes))
+        links = LinkBuilder(contextual, settings.search.sas_search_url)
+        return cls(parts, index, loader, search, contextual, links)
 
     def provides(self) -> Mapping[str, object]:
-        return {"search": self.search, "contextual": self.contextual, "links": self.links}
+        return {
+            "search": self.search,
+            "contextual": self.contextual,
+            "links": self.links,
+            "practice_locations": self,
+        }
+
+    def health(self) -> Mapping[str, Any]:
+        return {"locations": self.index.current.describe()}
+
+    def background(self) -> Sequence[Callable[[], Awaitable[None]]]:
+        every = self.parts.settings.locations.poll_s
+        if every <= 0:
+            return ()
+        return (lambda: self.loader.watch(self.index, every, self._announce),)
+
+    async def reload(self, *, broadcast: bool = True) -> tuple[LocationIndex, LocationIndex]:
+        """Re-read the snapshot's index and swap it in: (previous, new). Raises
+        ``LocationsRejected`` (the index in force stays)."""
+        previous, loaded = await self.loader.reload(self.index)
+        if broadcast:
+            await self._announce(loaded.version)
+        return previous, loaded
+
+    async def _announce(self, version: str) -> None:
+        if self.parts.replicas is not None:
+            await self.parts.replicas.announce(TOPIC, version)
+
+    def replicated(self) -> Sequence[Replicated]:
+        return (self,)
+
+    @property
+    def topic(self) -> str:
+        return TOPIC
+
+    def local_version(self) -> str:
+        return self.index.current.version
+
+    async def catch_up(self, version: str) -> None:
+        await self.loader.catch_up(self.index, version)

@@ -3,8 +3,8 @@
 Search may return a practitioner the directory snapshot does not hold (the demo's generated
 practitioners; later, the national directory's export): this card source gives each of
 them a card, offline, from what the index knows (name, profession, main specialty, the
-communes and points of the practice locations). The index has no street address nor
-organization; a point's precision is unknown unless the index says it.
+communes and points of the practice locations, and, in an index built from the national
+directory, the organization, street address and the precision of each point).
 
 Name look-ups score every distinct full name of the index with rapidfuzz, the scorer the
 directory uses; the table of distinct names is built on the first name look-up, in a
@@ -20,12 +20,14 @@ import numpy as np
 import numpy.typing as npt
 from rapidfuzz import fuzz, process
 
+from gateway.component import Live
 from gateway.directory.cards import Location, PractitionerCard
 from gateway.directory.identifiers import IDNPS_PREFIX, idnps_of
 from gateway.directory.practitioner_codes import PROFESSION_NOS, SPECIALTY_NOS
 from gateway.directory.practitioners import MATCH, STRONG_MATCH, Candidate, NameMatches
 from gateway.geo.communes import CommuneIndex
 from gateway.search.labels import Labels
+from gateway.search.live_index import LocationIndex
 from gateway.search.locations import PracticeLocations
 from gateway.text import normalise
 
@@ -40,25 +42,27 @@ class _Names:
 
 
 class IndexCards:
-    def __init__(
-        self, locations: PracticeLocations, labels: Labels, communes: CommuneIndex
-    ) -> None:
-        self.locations = locations
+    def __init__(self, index: Live[LocationIndex], labels: Labels, communes: CommuneIndex) -> None:
+        self.index = index
         self.labels = labels
         self.communes = communes
-        self._names: _Names | None = None
+        #: The name table of one index version (rebuilt after a swap, on first use).
+        self._names: tuple[str, _Names] | None = None
         self._building = asyncio.Lock()
 
     async def card(self, rpps: str) -> PractitionerCard | None:
         if not rpps.isdigit():
             return None
-        positions = self.locations.positions_of(int(idnps_of(rpps)))
+        locations = self.index.current.locations
+        positions = locations.positions_of(int(idnps_of(rpps)))
         if not positions.size:
             return None
-        return await self._card(positions)
+        return await self._card(locations, positions)
 
     async def by_name(self, query: str, limit: int) -> NameMatches:
-        names = await self._name_table()
+        index = self.index.current
+        locations = index.locations
+        names = await self._name_table(index)
         found = process.extract(
             query,
             names.names,
@@ -67,7 +71,7 @@ class IndexCards:
             score_cutoff=MATCH,
             limit=None,
         )
-        idnps_column = self.locations.columns["idnps"]
+        idnps_column = locations.columns["idnps"]
         best: dict[int, float] = {}
         strong: set[str] = set()
         for _, score, i in found:
@@ -78,13 +82,14 @@ class IndexCards:
                     strong.add(_rpps(idnps))
         ranked = sorted(best.items(), key=lambda pair: (-pair[1], pair[0]))[:limit]
         candidates = [
-            Candidate(await self._card(self.locations.positions_of(idnps)), score)
+            Candidate(await self._card(locations, locations.positions_of(idnps)), score)
             for idnps, score in ranked
         ]
         return NameMatches(candidates, frozenset(strong))
 
-    async def _card(self, positions: npt.NDArray[np.int64]) -> PractitionerCard:
-        loc = self.locations
+    async def _card(
+        self, loc: PracticeLocations, positions: npt.NDArray[np.int64]
+    ) -> PractitionerCard:
         columns = loc.columns
         positions = positions[np.argsort(columns["ordinal"][positions], kind="stable")]
         first = int(positions[0])
@@ -101,29 +106,31 @@ class IndexCards:
             given=loc.text("given", first) or None,
             profession=await self.labels.of(PROFESSION_NOS, loc.text("profession", first)),
             specialties=specialties,
-            locations=[self._location(int(p)) for p in positions],
+            locations=[self._location(loc, int(p)) for p in positions],
         )
 
-    def _location(self, position: int) -> Location:
-        insee = self.locations.text("insee", position)
+    def _location(self, loc: PracticeLocations, position: int) -> Location:
+        insee = loc.text("insee", position)
         commune = self.communes.by_insee(insee)
         postcodes = commune.postcodes if commune else ()
+        postcode = loc.text("postcode", position) or (postcodes[0] if len(postcodes) == 1 else "")
         return Location(
-            organization=None,
-            address=None,
+            organization=loc.text("organization", position) or None,
+            address=loc.text("address", position) or None,
             insee=insee or None,
-            postcode=postcodes[0] if len(postcodes) == 1 else None,
+            postcode=postcode or None,
             city=commune.name if commune else None,
-            lat=float(self.locations.columns["lat"][position]),
-            lon=float(self.locations.columns["lon"][position]),
-            precision=None,
+            lat=float(loc.columns["lat"][position]),
+            lon=float(loc.columns["lon"][position]),
+            precision=loc.text("precision", position) or None,
         )
 
-    async def _name_table(self) -> _Names:
+    async def _name_table(self, index: LocationIndex) -> _Names:
         async with self._building:
-            if self._names is None:
-                self._names = await asyncio.to_thread(_build_names, self.locations)
-            return self._names
+            if self._names is None or self._names[0] != index.version:
+                names = await asyncio.to_thread(_build_names, index.locations)
+                self._names = (index.version, names)
+            return self._names[1]
 
 
 def _rpps(idnps: int) -> str:

@@ -16,6 +16,7 @@ from functools import cached_property
 import numpy as np
 
 from gateway.coded import CodeDisplay
+from gateway.component import Live
 from gateway.directory.cpts import Cpts, CptsIndex
 from gateway.directory.identifiers import parse_practitioner_id
 from gateway.directory.locations_file import NO_SLOT
@@ -25,8 +26,9 @@ from gateway.geo.communes import CommuneIndex, UnknownCommune
 from gateway.geo.insee import parse_insee
 from gateway.geo.spatial import SphereGrid
 from gateway.mappings.tables import ActiveMappings
-from gateway.search.engine import LocationType, RankedRow, SearchEngine, SearchQuery
+from gateway.search.engine import LocationType, RankedRow, SearchQuery
 from gateway.search.labels import Labels
+from gateway.search.live_index import LocationIndex
 from gateway.search.locations import PracticeLocations
 from gateway.settings import SearchSettings
 from gateway.terminology.canonical import nos_id
@@ -81,6 +83,8 @@ class SearchResult:
     #: False when the specialty asked for is not a known code: only the preferred doctor's
     #: cards are returned (SAS rule); None when no specialty was asked for.
     specialty_known: bool | None = None
+    #: The practice-location index that answered (``X-Locations-Version``).
+    index_version: str = ""
 
 
 def _cpts_only(cpts: Cpts) -> ResultCard:
@@ -107,14 +111,13 @@ def _cpts_only(cpts: Cpts) -> ResultCard:
 class SearchService:
     def __init__(
         self,
-        locations: PracticeLocations,
+        index: Live[LocationIndex],
         terminology: TerminologyService,
         communes: CommuneIndex,
         mappings: ActiveMappings,
         settings: SearchSettings,
     ) -> None:
-        self.locations = locations
-        self.engine = SearchEngine(locations)
+        self.index = index
         self.terminology = terminology
         self.communes = communes
         self.mappings = mappings
@@ -183,17 +186,18 @@ class SearchService:
             page=request.page,
             page_size=request.page_size,
         )
-        page = self.engine.search(query)
+        index = self.index.current  # in force for the whole request, whatever swaps meanwhile
+        page = index.engine.search(query)
         by_finess = {c.finess: c for c in cpts}
-        cards = [await self._card(r, by_finess) for r in page.rows]
+        cards = [await self._card(index.locations, r, by_finess) for r in page.rows]
         # A CPTS covering the commune is shown even with no member inside the circle (DESIGN
         # §2: by zone, not by distance): after the ranked cards, in the covering order.
         unranked = [c for c in cpts if c.finess not in page.cpts_ranked]
         start = (request.page - 1) * request.page_size + len(cards)
-        for index in range(max(start, page.total), page.total + len(unranked)):
+        for position in range(max(start, page.total), page.total + len(unranked)):
             if len(cards) >= request.page_size:
                 break
-            cards.append(_cpts_only(unranked[index - page.total]))
+            cards.append(_cpts_only(unranked[position - page.total]))
         return SearchResult(
             cards,
             page.radius_km,
@@ -201,6 +205,7 @@ class SearchService:
             page.total + len(unranked),
             departement,
             None if specialty is None else specialty != (),
+            index.version,
         )
 
     async def _specialty(self, value: str) -> tuple[str, str] | tuple[()]:
@@ -224,8 +229,9 @@ class SearchService:
             )
         return column, found.concept.code
 
-    async def _card(self, row: RankedRow, cpts: dict[str | None, Cpts]) -> ResultCard:
-        loc = self.locations
+    async def _card(
+        self, loc: PracticeLocations, row: RankedRow, cpts: dict[str | None, Cpts]
+    ) -> ResultCard:
         p = row.position
         columns = loc.columns
         idnps = str(int(columns["idnps"][p]))

@@ -159,4 +159,4 @@ class SearchController(Controller):
             departement=found.departement,
             specialty_known=found.specialty_known,
         )
-        return Response(body, headers=_NO_STORE)
+        return Response(body, headers={**_NO_STORE, "X-Locations-Version": found.index_version})

@@ -286,3 +286,24 @@ async def test_non_ascii_digits_are_rejected(
     response = await client.get(path, params=params)
     assert response.status_code == 400
     assert response.json()["error"]["details"]["parameter"] == parameter
+
+
+@respx.mock
+async def test_organizations_the_answer_lacks_are_fetched_by_id(online: AppClient) -> None:
+    whole = _annuaire_bundle(only="demo-mg-1")
+    organizations = [e for e in whole["entry"] if e["resource"]["resourceType"] == "Organization"]
+    without = {**whole, "entry": [e for e in whole["entry"] if e not in organizations]}
+    assert organizations, "the demo practitioner has practice organizations"
+    by_id = {**whole, "entry": organizations}
+    practitioner = respx.get(f"{ANNUAIRE_URL}/Practitioner").mock(
+        return_value=httpx.Response(200, json=without, headers=FHIR_HEADERS)
+    )
+    organization = respx.get(f"{ANNUAIRE_URL}/Organization").mock(
+        return_value=httpx.Response(200, json=by_id, headers=FHIR_HEADERS)
+    )
+    response = await online.get(f"/v1/practitioners/{MARTIN_PARIS}")
+    assert response.status_code == 200
+    assert (practitioner.call_count, organization.call_count) == (1, 1)
+    asked = set(organization.calls.last.request.url.params["_id"].split(","))
+    assert asked == {e["resource"]["id"] for e in organizations}
+    assert [loc["insee"] for loc in response.json()["locations"]] == ["75108", "92036"]
