@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+import numpy as np
 import pytest
 import stamina
 import structlog
@@ -18,6 +19,14 @@ from litestar import Litestar
 from gateway.app import build_assembly, create_app
 from gateway.assembly import Assembly
 from gateway.component import Component, Transports
+from gateway.directory.locations_file import (
+    LOCATIONS_FILE,
+    Manifest,
+    content_version,
+    load_columns,
+    save_columns,
+    write_manifest,
+)
 from gateway.observability.logging import configure_logging
 from gateway.settings import (
     DEFAULT_MAPPINGS_DIR,
@@ -126,6 +135,23 @@ def copy_mappings(target: Path) -> Path:
     for path in DEFAULT_MAPPINGS_DIR.glob("*.csv"):
         (target / path.name).write_bytes(path.read_bytes())
     return target
+
+
+def publish_locations(snapshot: Path, family: str) -> str:
+    """A new index as ``gateway sync locations`` writes it: every family renamed."""
+    directory = snapshot / "directory"
+    columns, meta = load_columns(directory / LOCATIONS_FILE)
+    columns["family"] = np.full(columns["family"].shape, family.encode(), dtype="S40")
+    version = content_version(columns)
+    save_columns(directory / LOCATIONS_FILE, columns, meta)
+    write_manifest(
+        directory,
+        Manifest(
+            version=version, created="2026-12-01T00:00:00Z", source="test",
+            locations=int(columns["idnps"].size), practitioners=0,
+        ),
+    )  # fmt: skip
+    return version
 
 
 def make_client(settings: Settings, transports: Transports | None = None) -> AppClient:

@@ -11,40 +11,14 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 
-from gateway.directory.locations_file import (
-    LOCATIONS_FILE,
-    MANIFEST_FILE,
-    Manifest,
-    content_version,
-    load_columns,
-    save_columns,
-    write_manifest,
-)
+from gateway.directory.locations_file import LOCATIONS_FILE, MANIFEST_FILE
 from gateway.search.component import SearchComponent
 from gateway.settings import DEMO_SNAPSHOT_DIR, LocationsSettings
-from tests.conftest import AppClient, make_client, offline_settings
+from tests.conftest import AppClient, make_client, offline_settings, publish_locations
 
 PARIS_8 = {"lat": 48.8727, "lon": 2.3126, "page_size": 5}
-
-
-def publish(snapshot: Path, family: str) -> str:
-    """A new index as ``gateway sync locations`` writes it: every family renamed."""
-    directory = snapshot / "directory"
-    columns, meta = load_columns(directory / LOCATIONS_FILE)
-    columns["family"] = np.full(columns["family"].shape, family.encode(), dtype="S40")
-    version = content_version(columns)
-    save_columns(directory / LOCATIONS_FILE, columns, meta)
-    write_manifest(
-        directory,
-        Manifest(
-            version=version, created="2026-12-01T00:00:00Z", source="test",
-            locations=int(columns["idnps"].size), practitioners=0,
-        ),
-    )  # fmt: skip
-    return version
 
 
 @pytest.fixture
@@ -72,7 +46,7 @@ async def test_a_reload_swaps_the_index_and_says_which_one_answers(
     before, results = await search(client)
     assert before
     assert all(r["family"] != "SWAPPED" for r in results)
-    version = publish(snapshot, "SWAPPED")
+    version = publish_locations(snapshot, "SWAPPED")
     response = await client.post("/admin/locations/reload")
     assert response.status_code == 200
     body = response.json()
@@ -102,7 +76,7 @@ async def test_a_search_under_way_finishes_on_the_index_it_started_with(
 ) -> None:
     component = client.component(SearchComponent)
     old = component.index.current
-    publish(snapshot, "SWAPPED")
+    publish_locations(snapshot, "SWAPPED")
     new = await asyncio.to_thread(component.loader.load)
     ranked = old.engine.search
 
@@ -123,7 +97,7 @@ async def test_a_new_manifest_is_picked_up_by_the_watcher(snapshot: Path) -> Non
     async with make_client(settings) as client:
         tasks = await client.assembly.start()
         try:
-            version = publish(snapshot, "WATCHED")
+            version = publish_locations(snapshot, "WATCHED")
             for _ in range(200):
                 if (await search(client))[0] == version:
                     break

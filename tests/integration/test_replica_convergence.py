@@ -4,6 +4,7 @@ across replicas."""
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -13,7 +14,8 @@ import httpx
 import pytest
 
 from gateway.auth.keys import Role, new_key
-from tests.conftest import copy_mappings
+from gateway.settings import DEMO_SNAPSHOT_DIR
+from tests.conftest import copy_mappings, publish_locations
 from tests.processes import RedisServer, gateways, redis_or_skip
 
 
@@ -146,3 +148,27 @@ def test_a_key_rate_is_one_limit_across_replicas(redis: RedisServer, tmp_path: P
         ]
         assert statuses.count(200) == 5, statuses
         assert statuses.count(429) == 3, statuses
+
+
+def test_a_locations_reload_on_one_replica_reaches_the_other(
+    redis: RedisServer, tmp_path: Path
+) -> None:
+    snapshot = Path(shutil.copytree(DEMO_SNAPSHOT_DIR, tmp_path / "snapshot"))
+    mappings = copy_mappings(tmp_path / "mappings")
+    # No watcher: only the announcement through Valkey can tell B.
+    env = replica_env(
+        redis, mappings, GATEWAY_SNAPSHOT_DIR=str(snapshot), GATEWAY_LOCATIONS_POLL="0"
+    )
+    with gateways(env) as (a, b):
+
+        def locations(base: str) -> str:
+            return str(ready(base)["locations"]["version"])  # type: ignore[index]
+
+        old = locations(b)
+        new = publish_locations(snapshot, "REPLICATED")
+        reloaded = httpx.post(f"{a}/admin/locations/reload", timeout=30)
+        assert reloaded.status_code == 200
+        assert reloaded.json()["version"] == new != old
+        wait_until(lambda: locations(b) == new, "B never loaded A's new index")
+        found = httpx.get(f"{b}/v1/search", params={"lat": 48.87, "lon": 2.31}, timeout=10)
+        assert found.headers["x-locations-version"] == new
