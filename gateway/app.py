@@ -16,6 +16,7 @@ from gateway import __version__
 from gateway.assembly import Assembly
 from gateway.auth.component import AuthComponent
 from gateway.auth.policy import ACCESS, OPS
+from gateway.availability.component import AvailabilityComponent
 from gateway.component import Component, Transports
 from gateway.directory.component import DirectoryComponent
 from gateway.geo.component import GeoComponent
@@ -27,8 +28,10 @@ from gateway.search.component import SearchComponent
 from gateway.settings import Settings
 from gateway.terminology.component import TerminologyComponent
 from gateway.web.auth_guard import access_guard
+from gateway.web.availability_api import AvailabilityController
 from gateway.web.contextual_api import ContextualSearchController
 from gateway.web.cpts_api import CptsController
+from gateway.web.cpts_members_api import CptsMembersController
 from gateway.web.errors import EXCEPTION_HANDLERS
 from gateway.web.fhir import FhirController
 from gateway.web.geo_api import GeoController
@@ -55,9 +58,16 @@ COMPONENTS: tuple[Registration, ...] = (
     Registration(GeoComponent, (GeoController,)),
     Registration(DirectoryComponent, (PractitionersController, CptsController)),
     Registration(MappingsComponent, (MappingsController,)),
+    Registration(AvailabilityComponent, (AvailabilityController,)),
     Registration(
         SearchComponent,
-        (RankController, ContextualSearchController, SearchController, LocationsController),
+        (
+            RankController,
+            ContextualSearchController,
+            SearchController,
+            LocationsController,
+            CptsMembersController,
+        ),
     ),
     Registration(AuthComponent),
 )

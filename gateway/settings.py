@@ -279,6 +279,20 @@ class LocationsSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class AvailabilitySettings:
+    """Free slots read from agenda software (sources: ``mappings/agenda_sources.csv``)."""
+
+    #: Seconds between two refreshes of a source.
+    interval_s: float = field(
+        default=300.0, metadata=env("GATEWAY_AVAILABILITY_INTERVAL", minimum=1.0)
+    )
+    #: A failing source's last slots are shown (marked stale) this long, then "unknown".
+    stale_s: float = field(default=1800.0, metadata=env("GATEWAY_AVAILABILITY_STALE", minimum=1.0))
+    #: Batches of one source in flight at once (within its rate limit).
+    concurrency: int = field(default=4, metadata=env("GATEWAY_AVAILABILITY_CONCURRENCY", minimum=1))
+
+
+@dataclass(frozen=True, slots=True)
 class SharedCacheSettings:
     #: ``redis://host:6379/0`` (Valkey or Redis); empty = no shared tier (the default).
     redis_url: str = field(default="", metadata=env("GATEWAY_REDIS_URL"))
@@ -326,6 +340,7 @@ class Settings:
     directory_cache: DirectoryCacheSettings = field(default_factory=DirectoryCacheSettings)
     search: SearchSettings = field(default_factory=SearchSettings)
     locations: LocationsSettings = field(default_factory=LocationsSettings)
+    availability: AvailabilitySettings = field(default_factory=AvailabilitySettings)
     security: SecuritySettings = field(default_factory=SecuritySettings)
     shared_cache: SharedCacheSettings = field(default_factory=SharedCacheSettings)
 

@@ -95,6 +95,17 @@ class SearchPage:
     cpts_ranked: frozenset[str] = frozenset()
 
 
+@dataclass(frozen=True, slots=True)
+class RowStatus:
+    """Per-row SAS participation and first slot, in place of the index's own columns (live
+    availability, see ``gateway.search.availability_table``)."""
+
+    participant: npt.NDArray[np.bool_]
+    first_slot: I64
+    #: When set, only these rows are candidates (the complementary offer).
+    only: npt.NDArray[np.bool_] | None = None
+
+
 def seed_hash(seed: str) -> np.uint64:
     """The first 8 bytes (big-endian) of the seed's SHA-256."""
     return np.uint64(int.from_bytes(hashlib.sha256(seed.encode("utf-8")).digest()[:8], "big"))
@@ -104,17 +115,20 @@ class SearchEngine:
     def __init__(self, locations: PracticeLocations) -> None:
         self.locations = locations
 
-    def search(self, query: SearchQuery) -> SearchPage:
+    def search(self, query: SearchQuery, status: RowStatus | None = None) -> SearchPage:
+        columns = self.locations.columns
+        live = status or RowStatus(columns["participant"], columns["first_slot"])
         radius = query.radius_km
-        positions, dots = self._candidates(query, radius)
+        positions, dots = self._candidates(query, radius, live)
         enlarged = False
         too_few = positions.size < query.min_results and not query.only_preferred
         if too_few and query.enlargement_km > 0:
             radius += query.enlargement_km
-            positions, dots = self._candidates(query, radius)
+            positions, dots = self._candidates(query, radius, live)
             enlarged = True
-        head = self._preferred(query)
-        (kept, keys), cpts_at = self._collapse(query, positions, self._keys(query, positions, dots))
+        head = self._preferred(query, live)
+        keys = self._keys(query, positions, dots, live)
+        (kept, keys), cpts_at = self._collapse(query, positions, keys, live)
         total = len(head) + int(kept.size)
         start = (query.page - 1) * query.page_size
         stop = start + query.page_size
@@ -137,15 +151,18 @@ class SearchEngine:
         ranked = frozenset(group.finess for group in cpts_at.values())
         return SearchPage(rows, radius, enlarged, total, ranked)
 
-    def _candidates(self, query: SearchQuery, radius: float) -> tuple[I64, F64]:
+    def _candidates(self, query: SearchQuery, radius: float, rows: RowStatus) -> tuple[I64, F64]:
         if query.only_preferred:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64)
         hits = self.locations.grid.within(query.lat, query.lon, radius)
         columns = self.locations.columns
         mask: npt.NDArray[np.bool_] | None = None
+        if rows.only is not None:
+            mask = rows.only[hits.positions]
         if query.specialty is not None:
             kind, code = query.specialty
-            mask = columns[kind][hits.positions] == code.encode("utf-8")
+            wanted = columns[kind][hits.positions] == code.encode("utf-8")
+            mask = wanted if mask is None else mask & wanted
         if query.preferred_doctor is not None:
             others = columns["idnps"][hits.positions] != query.preferred_doctor
             mask = others if mask is None else mask & others
@@ -153,10 +170,11 @@ class SearchEngine:
             return hits.positions, hits.dots
         return hits.positions[mask], hits.dots[mask]
 
-    def _keys(self, query: SearchQuery, positions: I64, dots: F64) -> npt.NDArray[np.uint64]:
-        columns = self.locations.columns
-        participant = columns["participant"][positions]
-        has_slot = columns["first_slot"][positions] != NO_SLOT
+    def _keys(
+        self, query: SearchQuery, positions: I64, dots: F64, rows: RowStatus
+    ) -> npt.NDArray[np.uint64]:
+        participant = rows.participant[positions]
+        has_slot = rows.first_slot[positions] != NO_SLOT
         # [slots & participant], [slots], [no slot & participant], [rest]
         group = (np.where(has_slot, 0, 2) + np.where(participant, 0, 1)).astype(np.uint64)
         if query.location_type == "address":
@@ -168,7 +186,7 @@ class SearchEngine:
         return keys
 
     def _collapse(
-        self, query: SearchQuery, positions: I64, keys: npt.NDArray[np.uint64]
+        self, query: SearchQuery, positions: I64, keys: npt.NDArray[np.uint64], rows: RowStatus
     ) -> tuple[tuple[I64, npt.NDArray[np.uint64]], dict[int, CptsGroup]]:
         """(kept hit indices, their keys), and hit index → the CPTS card it becomes."""
         cpts_at: dict[int, CptsGroup] = {}
@@ -183,22 +201,22 @@ class SearchEngine:
             best = members[np.lexsort((positions[members], keys[members]))[0]]
             dropped[members] = True
             dropped[best] = False
-            slots = self.locations.columns["first_slot"][positions[members]]
+            slots = rows.first_slot[positions[members]]
             known = slots[slots != NO_SLOT]
             cpts_at[int(best)] = CptsGroup(
                 finess,
                 int(members.size),
-                bool(self.locations.columns["participant"][positions[members]].any()),
+                bool(rows.participant[positions[members]].any()),
                 int(known.min()) if known.size else NO_SLOT,
             )
         kept = np.flatnonzero(~dropped)
         return (kept, keys[kept]), cpts_at
 
-    def _preferred(self, query: SearchQuery) -> list[RankedRow]:
+    def _preferred(self, query: SearchQuery, rows: RowStatus) -> list[RankedRow]:
         if query.preferred_doctor is None:
             return []
         found = self.locations.positions_of(query.preferred_doctor)
-        slots = self.locations.columns["first_slot"][found]
+        slots = rows.first_slot[found]
         # Earliest slot first, no slot last, then position.
         later = np.where(slots == NO_SLOT, np.iinfo(np.int64).max, slots)
         ordered = found[np.lexsort((found, later))]

@@ -9,27 +9,36 @@ CPTS covering the searched commune and the specialty filter, then lets
 from __future__ import annotations
 
 import re
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from functools import cached_property
 
 import numpy as np
 
-from gateway.coded import CodeDisplay
 from gateway.component import Live
-from gateway.directory.cpts import Cpts, CptsIndex
+from gateway.directory.cpts import CptsIndex
 from gateway.directory.identifiers import parse_practitioner_id
-from gateway.directory.locations_file import NO_SLOT
 from gateway.directory.practitioner_codes import PROFESSION_NOS, SPECIALTY_NOS
 from gateway.errors import InvalidInput, NotFound
 from gateway.geo.communes import CommuneIndex, UnknownCommune
 from gateway.geo.insee import parse_insee
 from gateway.geo.spatial import SphereGrid
 from gateway.mappings.tables import ActiveMappings
-from gateway.search.engine import LocationType, RankedRow, SearchQuery
+from gateway.search.availability_table import MODE_BITS, SlotFilter
+from gateway.search.cpts_members import Member, cpts_members
+from gateway.search.engine import LocationType, RowStatus, SearchQuery
 from gateway.search.labels import Labels
+from gateway.search.live_availability import AvailabilityTables
 from gateway.search.live_index import LocationIndex
-from gateway.search.locations import PracticeLocations
+from gateway.search.result_cards import (
+    CardContext,
+    LocationAvailability,
+    Participation,
+    ResultCard,
+    build_card,
+    cpts_only,
+)
 from gateway.settings import SearchSettings
 from gateway.terminology.canonical import nos_id
 from gateway.terminology.service import TerminologyService
@@ -50,27 +59,13 @@ class SearchRequest:
     seed: str = ""
     page: int = 1
     page_size: int = 20
-
-
-@dataclass(frozen=True, slots=True)
-class ResultCard:
-    id: str
-    kind: str
-    preferred_doctor: bool
-    #: None for a CPTS card with no member inside the circle.
-    distance_km: float | None
-    sas_participant: bool
-    first_slot: datetime | None
-    idnps: str | None
-    family: str | None
-    given: str | None
-    profession: CodeDisplay | None
-    specialty: CodeDisplay | None
-    insee: str | None
-    lat: float | None
-    lon: float | None
-    cpts: Cpts | None = None
-    cpts_members: int = 0
+    #: Count only slots of these consultation modes (AMB, HH, VR; empty: any).
+    consultation: tuple[str, ...] = ()
+    #: Count only slots starting in this window (epoch seconds, inclusive).
+    slots_from: int | None = None
+    slots_to: int | None = None
+    #: The complementary offer: participants who accept patients beyond their slots.
+    supplementary: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,27 +82,6 @@ class SearchResult:
     index_version: str = ""
 
 
-def _cpts_only(cpts: Cpts) -> ResultCard:
-    return ResultCard(
-        id=cpts.finess or cpts.id,
-        kind="cpts",
-        preferred_doctor=False,
-        distance_km=None,
-        sas_participant=False,
-        first_slot=None,
-        idnps=None,
-        family=None,
-        given=None,
-        profession=None,
-        specialty=None,
-        insee=None,
-        lat=None,
-        lon=None,
-        cpts=cpts,
-        cpts_members=0,
-    )
-
-
 class SearchService:
     def __init__(
         self,
@@ -116,8 +90,12 @@ class SearchService:
         communes: CommuneIndex,
         mappings: ActiveMappings,
         settings: SearchSettings,
+        tables: AvailabilityTables | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.index = index
+        self.tables = tables
+        self.clock = clock
         self.terminology = terminology
         self.communes = communes
         self.mappings = mappings
@@ -187,9 +165,10 @@ class SearchService:
             page_size=request.page_size,
         )
         index = self.index.current  # in force for the whole request, whatever swaps meanwhile
-        page = index.engine.search(query)
+        context = await self._context(index, request)
+        page = index.engine.search(query, context.status)
         by_finess = {c.finess: c for c in cpts}
-        cards = [await self._card(index.locations, r, by_finess) for r in page.rows]
+        cards = [await build_card(self.labels, context, r, by_finess) for r in page.rows]
         # A CPTS covering the commune is shown even with no member inside the circle (DESIGN
         # §2: by zone, not by distance): after the ranked cards, in the covering order.
         unranked = [c for c in cpts if c.finess not in page.cpts_ranked]
@@ -197,7 +176,7 @@ class SearchService:
         for position in range(max(start, page.total), page.total + len(unranked)):
             if len(cards) >= request.page_size:
                 break
-            cards.append(_cpts_only(unranked[position - page.total]))
+            cards.append(cpts_only(unranked[position - page.total]))
         return SearchResult(
             cards,
             page.radius_km,
@@ -229,29 +208,53 @@ class SearchService:
             )
         return column, found.concept.code
 
-    async def _card(
-        self, loc: PracticeLocations, row: RankedRow, cpts: dict[str | None, Cpts]
-    ) -> ResultCard:
-        p = row.position
-        columns = loc.columns
-        idnps = str(int(columns["idnps"][p]))
-        group = row.cpts
-        slot = group.first_slot if group else int(columns["first_slot"][p])
-        return ResultCard(
-            id=group.finess if group else f"{idnps}-{int(columns['ordinal'][p])}",
-            kind=row.kind,
-            preferred_doctor=row.preferred_doctor,
-            distance_km=round(row.distance_km, 3),
-            sas_participant=group.participant if group else bool(columns["participant"][p]),
-            first_slot=None if slot == NO_SLOT else datetime.fromtimestamp(slot, UTC),
-            idnps=idnps,
-            family=loc.text("family", p),
-            given=loc.text("given", p),
-            profession=await self.labels.of(PROFESSION_NOS, loc.text("profession", p)),
-            specialty=await self.labels.of(SPECIALTY_NOS, loc.text("specialty", p)),
-            insee=loc.text("insee", p),
-            lat=float(columns["lat"][p]),
-            lon=float(columns["lon"][p]),
-            cpts=cpts.get(group.finess) if group else None,
-            cpts_members=group.members if group else 0,
+    async def _context(self, index: LocationIndex, request: SearchRequest) -> CardContext:
+        """Live availability over this index (when sources are read) for this request's
+        filters; else the index's own columns."""
+        now = self.clock()
+        wanted = SlotFilter(
+            sum(MODE_BITS[m] for m in request.consultation), request.slots_from, request.slots_to
         )
+        columns = index.locations.columns
+        if self.tables is None:
+            only = np.zeros(len(index.locations), dtype=bool) if request.supplementary else None
+            status = RowStatus(columns["participant"], columns["first_slot"], only)
+            return CardContext(index.locations, status, None, wanted, now)
+        table = await self.tables.table_for(index)
+        only = table.beyond if request.supplementary else None
+        status = RowStatus(table.participant, table.first_slot(wanted, now), only)
+        return CardContext(index.locations, status, table, wanted, now)
+
+    async def cpts_members(self, finess: str) -> list[Member]:
+        if self.tables is None:
+            return []
+        index = self.index.current
+        table = await self.tables.table_for(index)
+        return await cpts_members(finess, index, table, self.labels, self.clock())
+
+    async def practitioner_availability(self, idnps: str) -> list[LocationAvailability]:
+        """Each location of ``idnps`` in the index, with its live availability (none when
+        agenda sources are not read)."""
+        if self.tables is None or not idnps.isdigit():
+            return []
+        index = self.index.current
+        table = await self.tables.table_for(index)
+        now = self.clock()
+        first = table.first_slot(SlotFilter(), now)
+        sub = table.availability.subscription(idnps)
+        participation = (
+            Participation(sub.mode, sub.cpts_finess, sub.beyond_slots) if sub is not None else None
+        )
+        columns = index.locations.columns
+        return [
+            LocationAvailability(
+                lat=float(columns["lat"][p]),
+                lon=float(columns["lon"][p]),
+                sas_participant=bool(table.participant[p]),
+                first_slot=int(first[p]),
+                slots=[s.slot for s in table.slots_at(int(p), SlotFilter(), now)],
+                availability=table.status_at(int(p)),
+                participation=participation,
+            )
+            for p in index.locations.positions_of(int(idnps))
+        ]

@@ -34,13 +34,18 @@ class CptsResult(msgspec.Struct):
     cpts: list[CptsCard]
 
 
+def members_url(finess: str | None) -> str | None:
+    """Where the front end lists the CPTS's SAS members (``/v1/cpts/{finess}/members``)."""
+    return f"/v1/cpts/{finess}/members" if finess else None
+
+
 def cpts_card(match: CptsMatch) -> CptsCard:
     return CptsCard(
         finess=match.cpts.finess,
         name=match.cpts.name,
         phone=match.cpts.phone,
         zone_level=match.zone_level.value,
-        members_url=match.cpts.members_url,
+        members_url=members_url(match.cpts.finess),
     )
 
 

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 import msgspec
@@ -12,11 +12,15 @@ from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
 from gateway.auth.policy import ACCESS, SEARCH
+from gateway.availability.slots import OfferedSlot
 from gateway.coded import CodeDisplay
 from gateway.component import Live
 from gateway.directory.cpts import CptsIndex
 from gateway.search.engine import LocationType
-from gateway.search.service import ResultCard, SearchRequest, SearchService
+from gateway.search.filters import consultation_modes, slot_window
+from gateway.search.result_cards import ResultCard
+from gateway.search.service import SearchRequest, SearchService
+from gateway.web.cpts_api import members_url
 from gateway.web.error_docs import json_errors
 from gateway.web.rank_api import MAX_PAGE_SIZE
 
@@ -30,6 +34,32 @@ class CptsOut(msgspec.Struct):
     #: Members of this CPTS found inside the circle (the card stands for all of them).
     members_in_radius: int
     members_url: str | None
+
+
+class SlotOut(msgspec.Struct):
+    start: datetime
+    end: datetime
+    #: TRE_R314 slot types: PUBLIC, PRO, SNP, CPTS.
+    types: list[str]
+    #: Consultation modes: AMB (at the practice), HH (home visit), VR (teleconsultation).
+    modes: list[str]
+    walk_in: bool
+    booking_url: str | None
+
+
+class ParticipationOut(msgspec.Struct):
+    #: individual, or cpts (also shows the CPTS slots of its declared site).
+    mode: str
+    cpts_finess: str | None
+    #: Accepts patients beyond their slots (the SAS complementary offer).
+    beyond_slots: bool
+
+
+def slot_out(slot: OfferedSlot) -> SlotOut:
+    return SlotOut(
+        datetime.fromtimestamp(slot.start, UTC), datetime.fromtimestamp(slot.end, UTC),
+        list(slot.types), list(slot.modes), slot.walk_in, slot.booking_url,
+    )  # fmt: skip
 
 
 class SearchCard(msgspec.Struct):
@@ -50,6 +80,12 @@ class SearchCard(msgspec.Struct):
     lat: float | None
     lon: float | None
     cpts: CptsOut | None
+    #: live, stale (last good slots of a failing source), unknown (no recent answer: not
+    #: "no slot"), none (agenda not read).
+    availability: str
+    #: The next slots of this location (at most 3) matching the filters.
+    slots: list[SlotOut]
+    participation: ParticipationOut | None
 
 
 class SearchResponse(msgspec.Struct):
@@ -86,9 +122,14 @@ def _card(card: ResultCard) -> SearchCard:
             card.cpts.name,
             card.cpts.phone,
             card.cpts_members,
-            card.cpts.members_url,
+            members_url(card.cpts.finess),
         )
         if card.cpts is not None
+        else None,
+        availability=card.availability,
+        slots=[slot_out(s) for s in card.slots],
+        participation=ParticipationOut(p.mode, p.cpts_finess, p.beyond_slots)
+        if (p := card.participation) is not None
         else None,
     )
 
@@ -135,7 +176,36 @@ class SearchController(Controller):
         seed: Annotated[str, QueryParameter(required=False, max_length=200)] = "",
         page: Annotated[int, QueryParameter(required=False, ge=1, le=10_000)] = 1,
         page_size: Annotated[int, QueryParameter(required=False, ge=1, le=MAX_PAGE_SIZE)] = 20,
+        consultation: Annotated[
+            str | None,
+            QueryParameter(
+                required=False,
+                max_length=20,
+                description="count only slots of these modes: AMB, VR, HH (comma-separated)",
+            ),
+        ] = None,
+        slots_from: Annotated[
+            str | None,
+            QueryParameter(
+                required=False, max_length=40, description="date (a day, Paris time) or instant"
+            ),
+        ] = None,
+        slots_to: Annotated[
+            str | None,
+            QueryParameter(
+                required=False, max_length=40, description="date (a day, Paris time) or instant"
+            ),
+        ] = None,
+        supplementary: Annotated[
+            bool,
+            QueryParameter(
+                required=False,
+                description="the complementary offer: participants accepting patients beyond "
+                "their slots",
+            ),
+        ] = False,
     ) -> Response[SearchResponse]:
+        window = slot_window(slots_from, slots_to)
         found = await search.search(
             SearchRequest(
                 lat=lat,
@@ -148,6 +218,10 @@ class SearchController(Controller):
                 seed=seed,
                 page=page,
                 page_size=page_size,
+                consultation=consultation_modes(consultation),
+                slots_from=window[0],
+                slots_to=window[1],
+                supplementary=supplementary,
             ),
             cpts.current,
         )

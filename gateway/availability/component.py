@@ -1,0 +1,204 @@
+"""The availability component: agenda sources read on a schedule, slots held per source.
+
+Sources are the stewards' (``mappings/agenda_sources.csv``, followed across mappings
+reloads); subscriptions the operators' (``<snapshot>/availability/subscriptions.csv``,
+re-read when the file changes). Each source is refreshed every
+``GATEWAY_AVAILABILITY_INTERVAL`` seconds by its own task; a refresh builds the source's new
+state aside and swaps one new ``Availability`` in, then tells the listeners (the search
+tables) to rebuild aside too. ``base_url`` ``demo:`` is the built-in fictitious agenda.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, Self
+
+import httpx
+
+from gateway.availability.demo_agenda import DemoAgenda
+from gateway.availability.reader import AgendaReader
+from gateway.availability.state import Availability, SourceState
+from gateway.availability.subscriptions import SUBSCRIPTIONS_FILE, Subscriptions, load_subscriptions
+from gateway.availability.tls import agenda_tls
+from gateway.component import Component, Live, Parts, Registry
+from gateway.errors import UpstreamError
+from gateway.mappings.agenda import AgendaSource
+from gateway.mappings.component import MappingsComponent
+from gateway.settings import UpstreamSettings
+from gateway.upstream import UpstreamClient
+
+log = logging.getLogger("gateway")
+DEMO_URL = "http://demo-agenda.invalid/fhir"
+Listener = Callable[[], Awaitable[None]]
+
+
+class AvailabilityComponent(Component):
+    name = "availability"
+
+    def __init__(self, parts: Parts, mappings: MappingsComponent, live: Live[Availability]) -> None:
+        self.parts = parts
+        self.mappings = mappings
+        self.live = live
+        self.listeners: list[Listener] = []
+        self._readers: dict[str, tuple[AgendaSource, AgendaReader]] = {}
+        #: Wall time (slot instants are), not the parts' monotonic cache clock.
+        self.clock: Callable[[], float] = time.time
+
+    @classmethod
+    def build(cls, parts: Parts, registry: Registry) -> Self:
+        mappings = registry.require(MappingsComponent)
+        settings = parts.settings.availability
+        sources = mappings.active.current.agenda
+        subscriptions = _subscriptions(parts, [s.name for s in sources])
+        states = {s.name: SourceState(s.name, s.kind) for s in sources}
+        return cls(parts, mappings, Live(Availability(subscriptions, states, settings.stale_s)))
+
+    def provides(self) -> Mapping[str, object]:
+        return {"availability": self}
+
+    # -- reading --------------------------------------------------------------------------
+    def sources(self) -> list[AgendaSource]:
+        return list(self.mappings.active.current.agenda)
+
+    def reader(self, source: AgendaSource) -> AgendaReader:
+        known = self._readers.get(source.name)
+        if known is not None and known[0] == source:
+            return known[1]
+        if known is not None:
+            asyncio.get_running_loop().create_task(known[1].upstream.aclose())
+        reader = AgendaReader(
+            source,
+            self._upstream(source),
+            clock=self.clock,
+            concurrency=self.parts.settings.availability.concurrency,
+        )
+        self._readers[source.name] = (source, reader)
+        return reader
+
+    def _upstream(self, source: AgendaSource) -> UpstreamClient:
+        demo = source.base_url == "demo:"
+        settings = UpstreamSettings(
+            f"agenda-{source.name}",
+            DEMO_URL if demo else source.base_url,
+            rate_per_s=source.rate_per_s,
+            read_timeout_s=10.0,
+            budget_s=30.0,
+        )
+        transport = self.parts.transport(f"agenda-{source.name}")
+        if transport is None and demo:
+            transport = DemoAgenda(clock=self.clock)
+        if transport is None:
+            tls = agenda_tls(source.name)
+            transport = httpx.AsyncHTTPTransport(verify=tls) if tls is not None else None
+        return UpstreamClient(settings, transport=transport)
+
+    async def refresh(self, source: AgendaSource) -> dict[str, Any]:
+        """One refresh of ``source`` now; its figures."""
+        started, now = time.monotonic(), self.clock()
+        previous = self.live.current.sources.get(source.name) or SourceState(
+            source.name, source.kind
+        )
+        wanted = [s.idnps for s in self.live.current.subscriptions.by_source(source.name)]
+        reader = self.reader(source)
+        calls_before = reader.upstream.status.calls
+        try:
+            harvest = await reader.read(wanted)
+        except (UpstreamError, NotImplementedError) as exc:
+            message = exc.message if isinstance(exc, UpstreamError) else str(exc)
+            calls = reader.upstream.status.calls - calls_before
+            state = previous.failed(message, now, calls, time.monotonic() - started)
+            log.warning("agenda source failed", extra={"source": source.name, "error": message})
+        else:
+            state = SourceState(
+                source.name, source.kind, {k: tuple(v) for k, v in harvest.slots.items()},
+                last_success=now, last_attempt=now, calls=harvest.calls,
+                duration_s=time.monotonic() - started, problems=harvest.problems,
+            )  # fmt: skip
+        self.live.swap(self.live.current.with_source(state))
+        for listener in self.listeners:
+            await listener()
+        return {
+            "calls": state.calls,
+            "slots": state.slot_count if state.error is None else 0,
+            "practitioners": len(state.slots) if state.error is None else 0,
+            "subscribed": len(wanted),
+            "problems": state.problems if state.error is None else 0,
+            "error": state.error,
+            "duration_s": round(state.duration_s, 3),
+        }
+
+    async def refresh_all(self) -> dict[str, dict[str, Any]]:
+        sources = self.sources()
+        figures = await asyncio.gather(*(self.refresh(s) for s in sources))
+        return {s.name: f for s, f in zip(sources, figures, strict=True)}
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def background(self) -> Sequence[Callable[[], Awaitable[None]]]:
+        return (self._keep_refreshed, self._watch_subscriptions)
+
+    async def _keep_refreshed(self) -> None:
+        every = self.parts.settings.availability.interval_s
+        running: dict[str, asyncio.Task[None]] = {}
+        while True:
+            for source in self.sources():
+                task = running.get(source.name)
+                if task is None or task.done():
+                    running[source.name] = asyncio.create_task(self._loop(source.name, every))
+            await asyncio.sleep(every)
+
+    async def _loop(self, name: str, every: float) -> None:
+        while True:
+            source = next((s for s in self.sources() if s.name == name), None)
+            if source is None:
+                return  # removed from the stewards' table
+            await self.refresh(source)
+            await asyncio.sleep(every)
+
+    async def _watch_subscriptions(self) -> None:
+        while True:
+            await asyncio.sleep(min(self.parts.settings.availability.interval_s, 30.0))
+            found = await asyncio.to_thread(
+                _subscriptions, self.parts, [s.name for s in self.sources()]
+            )
+            if found.version != self.live.current.subscriptions.version:
+                self.live.swap(self.live.current.with_subscriptions(found))
+                log.info("subscriptions reloaded", extra={"subscriptions": len(found.items)})
+                for listener in self.listeners:
+                    await listener()
+
+    def health(self) -> Mapping[str, Any]:
+        current, now = self.live.current, self.clock()
+        return {
+            "availability": {
+                "subscriptions": len(current.subscriptions.items),
+                "subscription_problems": len(current.subscriptions.problems),
+                "sources": {
+                    name: {
+                        "kind": state.kind,
+                        "status": state.status(now, current.stale_s),
+                        "practitioners": len(state.slots),
+                        "slots": state.slot_count,
+                        "last_success": state.last_success,
+                        "error": state.error,
+                    }
+                    for name, state in current.sources.items()
+                },
+            }
+        }
+
+    def upstreams(self) -> Sequence[UpstreamClient]:
+        return [reader.upstream for _, reader in self._readers.values()]
+
+    async def aclose(self) -> None:
+        for _, reader in self._readers.values():
+            await reader.upstream.aclose()
+
+
+def _subscriptions(parts: Parts, sources: Sequence[str]) -> Subscriptions:
+    found = load_subscriptions(parts.settings.snapshot.directory / SUBSCRIPTIONS_FILE, sources)
+    for problem in found.problems[:20]:
+        log.warning("subscription line skipped", extra={"problem": problem})
+    return found

@@ -1,0 +1,120 @@
+"""Reading one agenda source: the free slots of its subscribed practitioners.
+
+The SAS IG "Consommateur" searches (``../shared/reference/sas/spec``), 25 IDNPS tokens per
+request, the window now → now + ``window_hours``, ``next`` links followed
+(``gateway.fhir.search_pages``); the source's rate limit, retries and breaker are its
+``UpstreamClient``'s. Batches run a few at a time so that latency, not only the rate limit,
+does not bound a refresh. Slots already started are dropped, a slot seen twice (on two
+pages) counts once, a malformed slot or resource is skipped and counted (its problem is
+logged: agenda data carry no patient data), and any batch failing after its retries fails
+the whole refresh of this source (the caller keeps the last good slots).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from urllib.parse import urlencode
+
+from gateway.availability.slots import ReadSlot, read_slots
+from gateway.directory.identifiers import IDNPS_SYSTEM
+from gateway.fhir import search_pages
+from gateway.mappings.agenda import AgendaSource
+from gateway.upstream import UpstreamClient
+
+log = logging.getLogger("gateway")
+BATCH = 25
+MAX_PAGES = 200
+_PSINDIV = [("_include", "Slot:schedule"), ("_include:iterate", "Schedule:actor")]
+_CPTS = [
+    ("_include", "Slot:service-type-reference"),
+    ("_include:iterate", "HealthcareService:organization"),
+]
+
+
+@dataclass(slots=True)
+class Harvest:
+    slots: dict[str, list[ReadSlot]] = field(default_factory=dict)
+    calls: int = 0
+    problems: int = 0
+    seen: set[str] = field(default_factory=set)
+
+
+def instant(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds")
+
+
+class AgendaReader:
+    def __init__(
+        self,
+        source: AgendaSource,
+        upstream: UpstreamClient,
+        *,
+        clock: Callable[[], float] = time.time,
+        concurrency: int = 4,
+    ) -> None:
+        self.source = source
+        self.upstream = upstream
+        self.clock = clock
+        self.concurrency = concurrency
+
+    def query(self, idnps: Sequence[str], now: float) -> str:
+        """The search of one batch (a path with its query string: ``start`` appears twice)."""
+        pairs = list(_PSINDIV)
+        if self.source.kind == "cpts":
+            pairs += _CPTS
+        tokens = ",".join(f"{IDNPS_SYSTEM}|{i}" for i in idnps)
+        pairs += [
+            ("start", f"ge{instant(now)}"),
+            ("start", f"le{instant(now + self.source.window_hours * 3600)}"),
+            ("schedule.actor:Practitioner.identifier", tokens),
+            ("status", "free"),
+        ]
+        return f"/Slot?{urlencode(pairs)}"
+
+    async def read(self, idnps: Sequence[str]) -> Harvest:
+        """Slots by IDNPS, sorted by start. Raises ``UpstreamError`` when a batch fails."""
+        if self.source.kind == "sos":
+            raise NotImplementedError("SOS agenda sources are not read yet")
+        now = self.clock()
+        harvest = Harvest()
+        wanted = sorted(set(idnps))
+        batches = [wanted[i : i + BATCH] for i in range(0, len(wanted), BATCH)]
+        gate = asyncio.Semaphore(self.concurrency)
+
+        async def one(batch: list[str]) -> None:
+            async with gate:
+                await self._batch(batch, now, harvest)
+
+        # A failing source opens its breaker: the batches still waiting fail fast.
+        results = await asyncio.gather(*(one(b) for b in batches), return_exceptions=True)
+        failed = next((r for r in results if isinstance(r, BaseException)), None)
+        if failed is not None:
+            raise failed
+        for found in harvest.slots.values():
+            found.sort(key=lambda s: (s.slot.start, s.slot_id))
+        return harvest
+
+    async def _batch(self, batch: list[str], now: float, harvest: Harvest) -> None:
+        asked = set(batch)
+        pages = search_pages(self.upstream, self.query(batch, now), {}, max_pages=MAX_PAGES)
+        async for page in pages:
+            harvest.calls += 1
+            read = read_slots(page.bundle)
+            harvest.problems += len(read.problems)
+            for problem in read.problems[:3]:
+                log.warning(
+                    "agenda slot skipped", extra={"source": self.source.name, "problem": problem}
+                )
+            for found in read.slots:
+                if found.idnps not in asked or found.slot.start <= now:
+                    continue
+                key = f"{found.idnps}/{found.slot_id}/{found.slot.start}"
+                if key in harvest.seen:
+                    continue
+                harvest.seen.add(key)
+                harvest.slots.setdefault(found.idnps, []).append(found)

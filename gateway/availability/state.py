@@ -1,0 +1,83 @@
+"""What the gateway knows of availability at one moment: per source, the slots of its last
+good refresh; per practitioner, the subscription and the slots. Immutable: a refresh builds
+a new ``Availability`` aside and swaps it in at once (searches never see half a refresh).
+
+Status of a subscribed practitioner, for a regulator:
+
+* ``live``: the source answered at its last refresh;
+* ``stale``: the last refresh failed, the slots shown are those of the last good one (at
+  most ``GATEWAY_AVAILABILITY_STALE`` seconds old);
+* ``unknown``: no good refresh for longer than that (or ever): no slot is shown, which
+  does not mean "no slot";
+* ``none``: not subscribed (nobody reads this practitioner's agenda).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+from gateway.availability.slots import ReadSlot
+from gateway.availability.subscriptions import Subscription, Subscriptions
+
+Status = Literal["live", "stale", "unknown", "none"]
+
+
+@dataclass(frozen=True, slots=True)
+class SourceState:
+    name: str
+    kind: str
+    #: Slots of the last good refresh, by practitioner IDNPS, by start.
+    slots: dict[str, tuple[ReadSlot, ...]] = field(default_factory=dict)
+    last_success: float | None = None
+    last_attempt: float | None = None
+    error: str | None = None
+    calls: int = 0
+    duration_s: float = 0.0
+    problems: int = 0
+
+    def status(self, now: float, stale_s: float) -> Status:
+        if self.last_success is None or now - self.last_success > stale_s:
+            return "unknown"
+        return "stale" if self.error is not None else "live"
+
+    @property
+    def slot_count(self) -> int:
+        return sum(len(s) for s in self.slots.values())
+
+    def failed(self, error: str, at: float, calls: int, duration_s: float) -> SourceState:
+        """The last good slots are kept; only the error and the attempt change."""
+        return replace(self, error=error, last_attempt=at, calls=calls, duration_s=duration_s)
+
+
+@dataclass(frozen=True, slots=True)
+class Availability:
+    subscriptions: Subscriptions
+    sources: dict[str, SourceState]
+    stale_s: float
+    #: Bumped at every swap (tables built from it are cached under it).
+    version: int = 0
+
+    def subscription(self, idnps: str) -> Subscription | None:
+        return self.subscriptions.items.get(idnps)
+
+    def status(self, idnps: str, now: float) -> Status:
+        sub = self.subscriptions.items.get(idnps)
+        if sub is None:
+            return "none"
+        source = self.sources.get(sub.source)
+        return source.status(now, self.stale_s) if source else "unknown"
+
+    def slots(self, idnps: str, now: float) -> tuple[ReadSlot, ...]:
+        """Slots to show (none when ``unknown``), not yet started."""
+        sub = self.subscriptions.items.get(idnps)
+        source = self.sources.get(sub.source) if sub else None
+        if source is None or source.status(now, self.stale_s) == "unknown":
+            return ()
+        return tuple(s for s in source.slots.get(idnps, ()) if s.slot.start > now)
+
+    def with_source(self, state: SourceState) -> Availability:
+        return replace(self, sources={**self.sources, state.name: state}, version=self.version + 1)
+
+    def with_subscriptions(self, subscriptions: Subscriptions) -> Availability:
+        return replace(self, subscriptions=subscriptions, version=self.version + 1)

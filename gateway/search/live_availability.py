@@ -1,0 +1,58 @@
+"""The availability table of the index in force, rebuilt aside when either changes.
+
+A refresh of availability swaps a new ``Availability``; the table over the current index
+is then rebuilt in a worker thread and swapped in, while searches keep using the previous
+one. After an index swap, the first search builds the table of the new index (once,
+others wait for it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+from gateway.availability.state import Availability
+from gateway.component import Live
+from gateway.geo.communes import CommuneIndex
+from gateway.search.availability_table import LiveTable, build_table
+from gateway.search.live_index import LocationIndex
+
+
+class AvailabilityTables:
+    def __init__(
+        self,
+        availability: Live[Availability],
+        index: Live[LocationIndex],
+        communes: CommuneIndex,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.availability = availability
+        self.index = index
+        self.communes = communes
+        self.clock = clock
+        self._table: LiveTable | None = None
+        self._lock = asyncio.Lock()
+
+    async def table_for(self, index: LocationIndex) -> LiveTable:
+        table = self._table
+        if table is not None and table.index_version == index.version:
+            return table
+        async with self._lock:
+            table = self._table
+            if table is None or table.index_version != index.version:
+                table = await self._build(index)
+        return table
+
+    async def rebuild(self) -> None:
+        """After an availability swap: the current index's table, built aside."""
+        async with self._lock:
+            await self._build(self.index.current)
+
+    async def _build(self, index: LocationIndex) -> LiveTable:
+        availability = self.availability.current
+        table = await asyncio.to_thread(
+            build_table, index.version, index.locations, availability, self.communes, self.clock()
+        )
+        self._table = table
+        return table
