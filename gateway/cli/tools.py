@@ -79,7 +79,8 @@ def mappings_check(args: argparse.Namespace, settings: Settings) -> int:
     print(
         f"OK {directory} (version {found.version}): {len(found.nos)} NOS, "
         f"{len(found.authorities)} LRM/SAMU authorities, {len(found.synonyms)} specialty "
-        f"synonyms, {len(found.radii)} département radii"
+        f"synonyms, {len(found.radii)} département radii, {len(found.agenda)} agenda "
+        f"source{'' if len(found.agenda) == 1 else 's'}"
     )
     return 0
 
