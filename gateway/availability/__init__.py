@@ -1,0 +1,1 @@
+"""Live availability: free slots read from the practitioners' agenda software (SAS IG)."""
