@@ -29,7 +29,7 @@ def demo_generate(args: argparse.Namespace, settings: Settings) -> int:
     from gateway.directory.cpts import load_cpts_snapshot
     from gateway.directory.cpts_source import communes_of
     from gateway.geo.communes import load_communes
-    from gateway.search.demo import generate_columns, write_snapshot
+    from gateway.search.demo import generate_columns, write_snapshot, write_subscriptions
     from gateway.settings import DEMO_SNAPSHOT_DIR
 
     if args.practitioners < 1:
@@ -51,9 +51,11 @@ def demo_generate(args: argparse.Namespace, settings: Settings) -> int:
         "now": now.isoformat(),
     }
     done = write_snapshot(Path(args.out), columns, template=DEMO_SNAPSHOT_DIR, meta=meta)
+    subscribed = write_subscriptions(Path(args.out), columns, args.seed)
     print(
         f"wrote {done.locations} practice locations of {done.practitioners} practitioners "
-        f"to {done.path} in {time.perf_counter() - started:.1f} s"
+        f"to {done.path}, {len(subscribed)} of them subscribed to the demo agenda, "
+        f"in {time.perf_counter() - started:.1f} s"
     )
     return 0
 
@@ -79,7 +81,8 @@ def mappings_check(args: argparse.Namespace, settings: Settings) -> int:
     print(
         f"OK {directory} (version {found.version}): {len(found.nos)} NOS, "
         f"{len(found.authorities)} LRM/SAMU authorities, {len(found.synonyms)} specialty "
-        f"synonyms, {len(found.radii)} département radii"
+        f"synonyms, {len(found.radii)} département radii, {len(found.agenda)} agenda "
+        f"source{'' if len(found.agenda) == 1 else 's'}"
     )
     return 0
 

@@ -33,6 +33,8 @@ IDNPS_OFFSET = int(IDNPS_PREFIX) * 10**11
 IDNPS_REGEX = rf"^{IDNPS_PREFIX}[0-9]{{11}}$"
 _IDNPS = re.compile(IDNPS_REGEX)
 _RPPS = re.compile(r"[0-9]{11}")
+#: A FINESS number: 9 characters, the first two the département (2A/2B in Corsica).
+_FINESS = re.compile(r"[0-9]{9}|2[AB][0-9]{7}")
 
 
 def idnps_of(rpps: str) -> str:
@@ -54,6 +56,11 @@ def idnps_in_token(text: str) -> str | None:
     """The IDNPS of an exact ``urn:oid:1.2.250.1.71.4.2.1|8XXXXXXXXXXX`` token, else None."""
     system, sep, value = text.partition("|")
     return value if sep and system == IDNPS_SYSTEM and rpps_in_idnps(value) else None
+
+
+def is_finess(text: str) -> bool:
+    """Shaped like a FINESS number (its check digit is not verified: the demo CPTS fail it)."""
+    return _FINESS.fullmatch(text) is not None
 
 
 def luhn_valid(digits: str) -> bool:

@@ -20,8 +20,9 @@ from gateway import fhir
 from gateway.directory.cpts import CommunesOf, CptsIndex, build_cpts_index
 from gateway.directory.ror_auth import ClientCredentialsAuth
 from gateway.directory.ror_fhir import CPTS_CATEGORY, TRE_R66, FhirResource, decode_resources
-from gateway.settings import ConfigError, RorSettings
+from gateway.settings import RorSettings
 from gateway.upstream import UpstreamClient
+from gateway.upstream.tls import client_certificate_context
 
 log = logging.getLogger("gateway.directory.ror")
 #: Upper bound on pages followed in one search (100 CPTS a page: far above France's ~800).
@@ -48,15 +49,12 @@ def mtls_context(settings: RorSettings) -> ssl.SSLContext | None:
     """An SSL context presenting the client certificate, or ``None`` when none is set."""
     if settings.client_cert is None:
         return None
-    context = ssl.create_default_context()
-    try:
-        context.load_cert_chain(settings.client_cert, settings.client_key)
-    except (OSError, ssl.SSLError) as exc:
-        raise ConfigError(
-            f"GATEWAY_ROR_CLIENT_CERT={str(settings.client_cert)!r} / GATEWAY_ROR_CLIENT_KEY="
-            f"{str(settings.client_key or '')!r}: cannot load the client certificate ({exc})"
-        ) from None
-    return context
+    return client_certificate_context(
+        settings.client_cert,
+        settings.client_key,
+        f"GATEWAY_ROR_CLIENT_CERT={str(settings.client_cert)!r} / GATEWAY_ROR_CLIENT_KEY="
+        f"{str(settings.client_key or '')!r}",
+    )
 
 
 class RorClient:

@@ -22,6 +22,7 @@ from enum import StrEnum
 
 import msgspec
 
+from gateway.directory.identifiers import is_finess
 from gateway.fhir import (
     CodeableConcept,
     ContactPoint,
@@ -44,7 +45,6 @@ CPTS_CATEGORY = "604"
 IDNST_SYSTEM = "urn:oid:1.2.250.1.71.4.2.2"
 SAS_CPTS_PROFILE = "sas-cpts-organization-aggregator"
 _CONTACT = "ror-healthcareservice-contact"
-_FINESS = re.compile(r"^([0-9]{9}|2[AB][0-9]{7})$")
 
 
 class ZoneLevel(StrEnum):
@@ -188,11 +188,11 @@ def finess_of(org: Organization) -> str | None:
     idents = org.identifier if isinstance(org.identifier, list) else [org.identifier]
     for ident in idents:
         value = (ident.value or "").strip().upper()
-        if "finess" in (ident.system or "").lower() and _FINESS.match(value):
+        if "finess" in (ident.system or "").lower() and is_finess(value):
             return value
     for ident in idents:
         value = (ident.value or "").strip().upper()
-        if ident.system == IDNST_SYSTEM and value[:1] == "1" and _FINESS.match(value[1:]):
+        if ident.system == IDNST_SYSTEM and value[:1] == "1" and is_finess(value[1:]):
             return value[1:]
     return None
 

@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gateway.geo.communes import load_communes
-from gateway.mappings import authorities, nos, radius, specialties
+from gateway.mappings import agenda, authorities, nos, radius, specialties
 from gateway.mappings.codes import CodeChecker
 from gateway.mappings.csvfile import MappingError, Problems, read_rows
 from gateway.mappings.tables import (
+    AGENDA_FILE,
     AUTHORITIES_FILE,
     FILES,
     NOS_FILE,
@@ -33,6 +34,7 @@ _TABLES: dict[str, tuple[tuple[str, ...], str, Callable[[str], str]]] = {
     AUTHORITIES_FILE: (authorities.COLUMNS, "code", str),
     SYNONYMS_FILE: (specialties.COLUMNS, "text", normalise),
     RADIUS_FILE: (radius.COLUMNS, "departement", str.upper),
+    AGENDA_FILE: (agenda.COLUMNS, "name", str),
 }
 
 

@@ -67,11 +67,33 @@ def read_rows(path: Path, columns: Sequence[str], problems: Problems) -> list[Ro
     except (OSError, UnicodeDecodeError) as exc:
         problems.add(None, f"cannot read the file ({exc})")
         problems.raise_if_any()
-    numbered = [
+    return parse_rows(text, columns, problems)
+
+
+def _numbered(text: str) -> list[tuple[int, str]]:
+    return [
         (n, line)
         for n, line in enumerate(text.splitlines(), 1)
         if line.strip() and not line.lstrip().startswith("#")
     ]
+
+
+def header_of(text: str) -> tuple[int, tuple[str, ...]] | None:
+    """The line number and stripped names of the header (the first line that is not a
+    comment), ``()`` for a line that is not CSV; None when there is no such line. For a
+    file whose optional columns the caller checks before ``parse_rows``."""
+    numbered = _numbered(text)
+    if not numbered:
+        return None
+    try:
+        return numbered[0][0], tuple(h.strip() for h in _cells(numbered[0][1]))
+    except csv.Error:
+        return numbered[0][0], ()
+
+
+def parse_rows(text: str, columns: Sequence[str], problems: Problems) -> list[Row]:
+    """``read_rows`` on the text of a file already read (the caller also hashes it)."""
+    numbered = _numbered(text)
     if not numbered:
         problems.add(None, f"no header line; the first line must be {','.join(columns)}")
         problems.raise_if_any()

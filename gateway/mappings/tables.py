@@ -12,11 +12,12 @@ import hashlib
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
 from gateway.component import Live
+from gateway.mappings.agenda import AgendaSource, load_agenda_sources
 from gateway.mappings.authorities import AuthorityList, load_authorities
 from gateway.mappings.codes import CodeChecker
 from gateway.mappings.csvfile import MappingError
@@ -28,7 +29,8 @@ NOS_FILE = "nos.csv"
 AUTHORITIES_FILE = "lrm_authorities.csv"
 SYNONYMS_FILE = "specialty_synonyms.csv"
 RADIUS_FILE = "departement_radius.csv"
-FILES = (NOS_FILE, AUTHORITIES_FILE, SYNONYMS_FILE, RADIUS_FILE)
+AGENDA_FILE = "agenda_sources.csv"
+FILES = (NOS_FILE, AUTHORITIES_FILE, SYNONYMS_FILE, RADIUS_FILE, AGENDA_FILE)
 T = TypeVar("T")
 
 
@@ -41,6 +43,8 @@ class Mappings:
     version: str
     #: Not blocking (e.g. a NOS listed but not in the snapshot until the next sync).
     warnings: tuple[str, ...] = ()
+    #: Last, with a default: tables built before agenda sources existed still construct.
+    agenda: list[AgendaSource] = field(default_factory=list)
 
 
 def load_mappings(
@@ -62,7 +66,15 @@ def load_mappings(
     )
     synonyms = attempt(lambda: load_synonyms(directory / SYNONYMS_FILE, codes))
     radii = attempt(lambda: load_radius_table(directory / RADIUS_FILE, known_departements))
-    if problems or nos is None or authorities is None or synonyms is None or radii is None:
+    agenda = attempt(lambda: load_agenda_sources(directory / AGENDA_FILE))
+    if (
+        problems
+        or nos is None
+        or authorities is None
+        or synonyms is None
+        or radii is None
+        or agenda is None
+    ):
         raise MappingError("\n".join(problems))
     warnings = (
         tuple(
@@ -73,7 +85,8 @@ def load_mappings(
         )
         + synonyms.warnings
     )
-    return Mappings(nos, authorities, synonyms, radii, content_version(directory), warnings)
+    version = content_version(directory)
+    return Mappings(nos, authorities, synonyms, radii, version, warnings, agenda)
 
 
 def content_version(directory: Path) -> str:

@@ -9,7 +9,9 @@ first free slots and CPTS membership (for CPTS covering the location's commune) 
 from one seeded generator: the same ``--seed`` and ``--now`` give the same file.
 
 The output directory becomes a full snapshot: the bundled demo terminology and directory
-files are copied next to ``directory/practice-locations.npz``.
+files are copied next to ``directory/practice-locations.npz``, and
+``availability/subscriptions.csv`` subscribes the generated practitioners to the built-in
+demo agenda (source ``demo`` of ``mappings/agenda_sources.csv``).
 """
 
 from __future__ import annotations
@@ -22,6 +24,11 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from gateway.availability.subscriptions import (
+    SUBSCRIPTIONS_FILE,
+    Subscription,
+    format_subscriptions,
+)
 from gateway.directory.cpts import CptsIndex
 from gateway.directory.identifiers import IDNPS_OFFSET
 from gateway.directory.locations_file import (
@@ -31,6 +38,7 @@ from gateway.directory.locations_file import (
     save_columns,
     validate,
 )
+from gateway.files import write_atomically
 from gateway.geo.communes import PLM_CITIES, CommuneIndex
 
 #: Without the families of the hand-written FHIR practitioners (MARTIN, DURAND, LEROY): their
@@ -116,6 +124,13 @@ PROFILES = (
     ("60", "", 0.05),  # infirmier
 )
 JITTER_KM = 1.2
+#: The agenda source of the demo subscriptions: the built-in fictitious agenda.
+DEMO_SOURCE = "demo"
+#: Share of the subscribed participants who also see patients beyond their slots.
+BEYOND_SLOTS_SHARE = 0.10
+#: Share of the non-participants subscribed anyway (participant=false): an agenda
+#: connected to the SAS does not make its practitioner a participant.
+SUBSCRIBED_NON_PARTICIPANTS = 0.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,3 +240,38 @@ def write_snapshot(
     save_columns(path, columns, meta)
     practitioners = int(np.unique(columns["idnps"]).size)
     return Generated(practitioners, int(columns["idnps"].size), path)
+
+
+def demo_subscriptions(columns: Columns, seed: int) -> list[Subscription]:
+    """The generated practitioners' subscriptions to the demo agenda, by IDNPS.
+
+    A practitioner takes part when any of their locations does (participation is per
+    location in the columns, a subscription per practitioner). Every participant is
+    subscribed, ``BEYOND_SLOTS_SHARE`` of them with ``beyond_slots``, and
+    ``SUBSCRIBED_NON_PARTICIPANTS`` of the others with ``participant`` false.
+    """
+    practitioners, owner = np.unique(columns["idnps"], return_inverse=True)
+    participant = np.zeros(practitioners.size, dtype=bool)
+    np.logical_or.at(participant, owner, columns["participant"])
+    # Its own generator: drawing from generate_columns' would change every location of a
+    # snapshot already generated with the same seed.
+    draw = np.random.default_rng([seed, 1]).random(practitioners.size)
+    chosen = participant | (draw < SUBSCRIBED_NON_PARTICIPANTS)
+    beyond = participant & (draw < BEYOND_SLOTS_SHARE)
+    return [
+        Subscription(str(idnps), DEMO_SOURCE, bool(takes_part), beyond_slots=bool(extra))
+        for idnps, takes_part, extra in zip(
+            practitioners[chosen], participant[chosen], beyond[chosen], strict=True
+        )
+    ]
+
+
+def write_subscriptions(out: Path, columns: Columns, seed: int) -> list[Subscription]:
+    """``out/availability/subscriptions.csv`` for the generated practitioners."""
+    items = demo_subscriptions(columns, seed)
+    comments = [
+        f"Demo subscriptions written by gateway demo generate (seed {seed}): the generated",
+        f"practitioners whose slots are read from the built-in demo agenda (source {DEMO_SOURCE}).",
+    ]
+    write_atomically(out / SUBSCRIPTIONS_FILE, format_subscriptions(items, comments).encode())
+    return items

@@ -128,6 +128,28 @@ async def test_a_bad_edit_is_rejected_and_the_previous_version_stays(
     assert body["specialty"]["coding"]["code"] == "SM39"
 
 
+async def test_an_agenda_source_is_added_by_a_reload_and_a_bad_one_keeps_the_old_list(
+    steward_client: AppClient, mappings_dir: Path
+) -> None:
+    active = steward_client.component(MappingsComponent).active
+    assert [source.name for source in active.current.agenda] == ["demo"]
+    with (mappings_dir / "agenda_sources.csv").open("a", encoding="utf-8") as handle:
+        handle.write("editeur-a,cpts,https://fhir.editeur-a.example/sas,10,48\n")
+    assert (await steward_client.post("/admin/mappings/reload")).status_code == 200
+    added = active.current
+    assert [(s.name, s.kind, s.window_hours) for s in added.agenda] == [
+        ("demo", "psindiv", 72),
+        ("editeur-a", "cpts", 48),
+    ]
+    edit(mappings_dir / "agenda_sources.csv", ",10,48\n", ",10,400\n")
+    response = await steward_client.post("/admin/mappings/reload")
+    assert response.status_code == 422
+    (problem,) = response.json()["error"]["details"]["problems"]
+    assert "agenda_sources.csv:" in problem
+    assert "window_hours is '400'" in problem
+    assert active.current is added  # the tables in force did not change
+
+
 async def test_a_reload_under_load_never_mixes_two_versions(
     steward_client: AppClient, mappings_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

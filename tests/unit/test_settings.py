@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from gateway.availability.tls import CERT_VARIABLE, KEY_VARIABLE
 from gateway.settings import DEFAULT_SMT_URL, DEMO_SNAPSHOT_DIR, ConfigError, Settings
 
 
@@ -98,6 +99,14 @@ def test_every_variable_read_is_documented_and_every_documented_one_is_read() ->
     generic = {n for n in read if n.split("_", 2)[-1] in per_upstream and n not in documented}
     assert read - generic <= documented, sorted(read - generic - documented)
     assert documented <= read, sorted(documented - read)
+
+
+def test_the_per_source_agenda_variables_are_documented() -> None:
+    # Their names come from mappings/agenda_sources.csv, so Settings.variables() cannot list
+    # them: the README documents the patterns gateway.availability.tls reads.
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    assert f"`{CERT_VARIABLE}`" in readme
+    assert f"`{KEY_VARIABLE}`" in readme
 
 
 def test_an_annuaire_page_above_200_is_refused_naming_the_variable() -> None:

@@ -8,6 +8,7 @@ import httpx
 import pytest
 import respx
 
+from gateway.availability.subscriptions import SUBSCRIPTIONS_FILE, load_subscriptions
 from gateway.cli import build_parser, main
 from gateway.cli.sync import target
 from gateway.directory.index import DirectoryIndex
@@ -151,8 +152,12 @@ def test_demo_generate_writes_a_snapshot(
     out = tmp_path / "snap"
     args = ["demo", "generate", "--practitioners", "50", "--seed", "3", "--out", str(out)]
     assert main([*args, "--now", "2026-11-26T08:00:00+01:00"]) == 0
-    assert "of 50 practitioners" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "of 50 practitioners" in printed
     assert (out / "directory" / "practice-locations.npz").stat().st_size > 0
+    subscriptions = load_subscriptions(out / SUBSCRIPTIONS_FILE, {"demo"})
+    assert subscriptions.problems == []
+    assert f"{len(subscriptions.items)} of them subscribed to the demo agenda" in printed
     assert (out / "terminology").is_dir()
     assert main([*args, "--now", "yesterday"]) == 2
     assert main(["demo", "generate", "--practitioners", "0", "--out", str(out)]) == 2

@@ -22,6 +22,21 @@ def test_check_passes_on_the_committed_tables(capsys: pytest.CaptureFixture[str]
     out = capsys.readouterr().out
     assert "OK " in out
     assert "LRM/SAMU authorities" in out
+    assert "1 agenda source" in out
+
+
+def test_check_reports_a_bad_agenda_source_with_its_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    directory = copy_mappings(tmp_path / "m")
+    with (directory / "agenda_sources.csv").open("a", encoding="utf-8") as handle:
+        handle.write("editeur-a,psindiv,http://fhir.editeur-a.example,10,72\n")
+    lines = (directory / "agenda_sources.csv").read_text(encoding="utf-8").splitlines()
+    assert main(["mappings", "check", "--dir", str(directory)]) == 1
+    err = capsys.readouterr().err
+    assert "1 problem(s)" in err
+    assert f"agenda_sources.csv:{len(lines)}: base_url" in err
+    assert "http:// is only for a loopback host" in err
 
 
 def test_check_reports_every_problem_with_file_and_line(
@@ -49,6 +64,9 @@ def test_diff_lists_added_removed_and_changed_rows(tmp_path: Path) -> None:
     replace_line(new / "specialty_synonyms.csv", "cardio,TRE_R38,SM04,abbreviation\n", "")
     replace_line(new / "departement_radius.csv", "\n48,Lozère,50,25,", "\n48,Lozère,40,20,")
     replace_line(new / "lrm_authorities.csv", "TEST-SAMU999,", "TEST-SAMU999,")  # unchanged
+    replace_line(
+        new / "agenda_sources.csv", "\ndemo,psindiv,demo:,50,72", "\ndemo,psindiv,demo:,5,72"
+    )
     diffs = {d.file: d for d in diff_directories(old, new)}
     assert diffs["lrm_authorities.csv"].added == [
         "code=SAMU-92, label=SAMU des Hauts-de-Seine, departement=92, active=yes, test=no"
@@ -60,6 +78,7 @@ def test_diff_lists_added_removed_and_changed_rows(tmp_path: Path) -> None:
     assert diffs["departement_radius.csv"].changed == [
         "48: default_radius_km: 50 → 40; enlargement_km: 25 → 20"
     ]
+    assert diffs["agenda_sources.csv"].changed == ["demo: rate_per_s: 50 → 5"]
     assert diffs["nos.csv"].empty
     text = format_diff(list(diffs.values()))
     assert "+ added    code=SAMU-92" in text
