@@ -59,6 +59,10 @@ class AvailabilityComponent(Component):
     def provides(self) -> Mapping[str, object]:
         return {"availability": self}
 
+    def now(self) -> float:
+        """Wall time through ``clock`` (replaceable: tests move time forward)."""
+        return self.clock()
+
     # -- reading --------------------------------------------------------------------------
     def sources(self) -> list[AgendaSource]:
         return list(self.mappings.active.current.agenda)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Self
 
+from gateway.availability.component import AvailabilityComponent
 from gateway.component import Component, Live, Parts, Registry
 from gateway.directory.component import DirectoryComponent
 from gateway.geo.component import GeoComponent
@@ -14,6 +15,7 @@ from gateway.replicas import Replicated
 from gateway.search.contextual import ContextualSearch
 from gateway.search.index_cards import IndexCards
 from gateway.search.links import LinkBuilder
+from gateway.search.live_availability import AvailabilityTables
 from gateway.search.live_index import TOPIC, IndexLoader, LocationIndex
 from gateway.search.service import SearchService
 from gateway.terminology.component import TerminologyComponent
@@ -53,7 +55,13 @@ class SearchComponent(Component):
             terminology.store.aliases,
         )
         index = Live(loader.load())
-        search = SearchService(index, terminology.service, geo.communes, mappings, settings.search)
+        availability = registry.require(AvailabilityComponent)
+        tables = AvailabilityTables(availability.live, index, geo.communes, availability.now)
+        availability.listeners.append(tables.rebuild)
+        search = SearchService(
+            index, terminology.service, geo.communes, mappings, settings.search, tables,
+            availability.now,
+        )  # fmt: skip
         # Every practitioner search can return gets a card, even one the directory lacks.
         practitioners.attach(IndexCards(index, search.labels, geo.communes))
         links = LinkBuilder(contextual, settings.search.sas_search_url)

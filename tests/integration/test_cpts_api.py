@@ -58,7 +58,7 @@ async def test_commune_level_cpts(http: httpx.AsyncClient) -> None:
                 "name": "CPTS Boucle Nord",
                 "phone": "01 99 00 00 01",
                 "zone_level": "commune",
-                "members_url": f"{MEMBERS}/PractitionerRole?organization=Organization/boucle",
+                "members_url": "/v1/cpts/929999901/members",
             }
         ]
     }

@@ -1,0 +1,180 @@
+"""Live availability through HTTP: the demo agenda (in process) and a stub source (respx)."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import respx
+
+from gateway.availability.component import AvailabilityComponent
+from gateway.settings import DEMO_SNAPSHOT_DIR, AvailabilitySettings, MappingsSettings
+from tests.agenda_stub import AGENDA_URL, AgendaStub, StubSlot
+from tests.conftest import AppClient, copy_mappings, make_client, offline_settings
+
+PARIS_8 = {"lat": 48.8727, "lon": 2.3126, "page_size": 50, "radius_km": 5}
+
+
+async def results(client: AppClient, **params: Any) -> list[dict[str, Any]]:
+    response = await client.get("/v1/search", params={**PARIS_8, **params})
+    assert response.status_code == 200, response.text
+    return [r for r in response.json()["results"] if r["kind"] == "practitioner"]
+
+
+async def test_before_any_refresh_subscribed_practitioners_are_unknown(
+    client: AppClient,
+) -> None:
+    found = await results(client)
+    subscribed = [r for r in found if r["participation"] is not None]
+    assert subscribed
+    assert {r["availability"] for r in subscribed} == {"unknown"}
+    assert all(r["slots"] == [] and r["first_slot"] is None for r in subscribed)
+    assert {r["availability"] for r in found if r["participation"] is None} <= {"none"}
+
+
+async def test_a_refresh_brings_future_slots_that_rank_their_locations(client: AppClient) -> None:
+    response = await client.post("/admin/availability/refresh")
+    assert response.status_code == 200
+    demo = response.json()["sources"]["demo"]
+    assert demo["error"] is None
+    assert demo["slots"] > 0
+    assert demo["calls"] >= demo["subscribed"] / 25
+    found = await results(client)
+    with_slots = [r for r in found if r["slots"]]
+    assert with_slots
+    now = datetime.now().astimezone()
+    for card in with_slots:
+        starts = [datetime.fromisoformat(s["start"]) for s in card["slots"]]
+        assert starts == sorted(starts)
+        assert all(start > now for start in starts)
+        assert datetime.fromisoformat(card["first_slot"]) == starts[0]
+        assert card["availability"] == "live"
+        assert len(card["slots"]) <= 3
+    # the SAS partition: [slots & participant], [slots], [no slot & participant], [rest]
+    groups = [(0 if r["first_slot"] else 2) + (0 if r["sas_participant"] else 1) for r in found]
+    assert groups == sorted(groups)
+
+
+async def test_consultation_and_day_filters_count_only_matching_slots(client: AppClient) -> None:
+    await client.post("/admin/availability/refresh")
+    found = await results(client, consultation="VR")
+    slots = [s for r in found for s in r["slots"]]
+    assert slots
+    assert all("VR" in s["modes"] for s in slots)
+    everything = await results(client)
+    day = min(s["start"] for r in everything for s in r["slots"])[:10]
+    same_day = await results(client, slots_from=day)
+    assert all(s["start"][:10] == day for r in same_day for s in r["slots"])
+    bad = await client.get("/v1/search", params={**PARIS_8, "consultation": "XYZ"})
+    assert bad.status_code == 400
+    assert bad.json()["error"]["details"]["parameter"] == "consultation"
+
+
+async def test_the_complementary_offer_is_participants_beyond_their_slots(
+    client: AppClient,
+) -> None:
+    found = await results(client, supplementary="true")
+    assert found
+    assert all(r["participation"]["beyond_slots"] for r in found)
+    assert all(r["sas_participant"] for r in found)
+
+
+async def test_a_practitioner_card_shows_the_slots_of_its_locations(client: AppClient) -> None:
+    await client.post("/admin/availability/refresh")
+    card = next(r for r in await results(client) if r["slots"])
+    response = await client.get(f"/v1/practitioners/{card['idnps']}")
+    assert response.status_code == 200
+    locations = response.json()["locations"]
+    assert any(loc["slots"] == card["slots"] for loc in locations)
+    assert {loc["availability"] for loc in locations} == {"live"}
+
+
+# -- a stub source: failures, staleness, CPTS ------------------------------------------------
+SUBSCRIPTIONS = """idnps,source,participant,mode,cpts_finess,cpts_site_insee,beyond_slots
+{a},stub,true,individual,,,false
+{b},stub,true,cpts,929999901,75108,true
+"""
+
+
+@pytest.fixture
+async def stubbed(tmp_path: Path) -> AsyncIterator[tuple[AppClient, AgendaStub, list[str]]]:
+    snapshot = Path(shutil.copytree(DEMO_SNAPSHOT_DIR, tmp_path / "snapshot"))
+    async with make_client(offline_settings(snapshot)) as probe:
+        found = await results(probe)
+    idnps = [r["idnps"] for r in found if r["idnps"].startswith("829")][:2]
+    (snapshot / "availability" / "subscriptions.csv").write_text(
+        SUBSCRIPTIONS.format(a=idnps[0], b=idnps[1]), encoding="utf-8"
+    )
+    mappings = copy_mappings(tmp_path / "mappings")
+    (mappings / "agenda_sources.csv").write_text(
+        f"name,kind,base_url,rate_per_s,window_hours\nstub,cpts,{AGENDA_URL},100,24\n",
+        encoding="utf-8",
+    )
+    settings = replace(
+        offline_settings(snapshot),
+        mappings=MappingsSettings(mappings),
+        availability=AvailabilitySettings(stale_s=600.0),
+    )
+    stub = AgendaStub("cpts")
+    stub.offer(idnps[0], StubSlot(3600, modes=("AMB", "VR")), StubSlot(7200))
+    stub.offer(idnps[1], StubSlot(1800, types=("PUBLIC", "CPTS"), cpts_finess="1929999901"))
+    with respx.mock(assert_all_called=False) as router:
+        stub.mount(router)
+        async with make_client(settings) as client:
+            yield client, stub, idnps
+
+
+async def test_a_failing_source_keeps_its_slots_stale_then_unknown(
+    stubbed: tuple[AppClient, AgendaStub, list[str]],
+) -> None:
+    client, stub, (a, _) = stubbed
+    first = (await client.post("/admin/availability/refresh")).json()["sources"]["stub"]
+    assert (first["error"], first["slots"]) == (None, 3)
+    assert all(len(stub.identifiers(r)) <= 25 for r in stub.requests)
+    stub.down = True
+    failed = (await client.post("/admin/availability/refresh")).json()["sources"]["stub"]
+    assert failed["error"] is not None
+    card = next(r for r in await results(client) if r["idnps"] == a)
+    assert card["availability"] == "stale"
+    assert len(card["slots"]) == 2  # the last good ones
+    ready = (await client.get("/health/ready")).json()
+    assert ready["availability"]["sources"]["stub"]["status"] == "stale"
+    component = client.component(AvailabilityComponent)
+    later = component.clock() + 601
+    component.clock = lambda: later
+    await client.post("/admin/availability/refresh")
+    card = next(r for r in await results(client) if r["idnps"] == a)
+    assert (card["availability"], card["slots"], card["first_slot"]) == ("unknown", [], None)
+
+
+async def test_cpts_slots_count_on_the_declared_site_and_list_the_cpts_members(
+    stubbed: tuple[AppClient, AgendaStub, list[str]],
+) -> None:
+    client, _, (_, b) = stubbed
+    await client.post("/admin/availability/refresh")
+    members = await client.get("/v1/cpts/929999901/members")
+    assert members.status_code == 200
+    listed = members.json()["members"]
+    assert [m["idnps"] for m in listed] == [b]
+    assert listed[0]["insee"] == "75108"
+    assert listed[0]["beyond_slots"] is True
+    bad = await client.get("/v1/cpts/12/members")
+    assert bad.status_code == 400
+
+
+async def test_an_html_answer_or_a_broken_slot_never_stops_the_others(
+    stubbed: tuple[AppClient, AgendaStub, list[str]],
+) -> None:
+    client, stub, _ = stubbed
+    stub.malformed_slot = True
+    figures = (await client.post("/admin/availability/refresh")).json()["sources"]["stub"]
+    assert figures["error"] is None
+    assert figures["problems"] >= 1
+    stub.malformed_slot, stub.html = False, True
+    figures = (await client.post("/admin/availability/refresh")).json()["sources"]["stub"]
+    assert figures["error"] is not None
