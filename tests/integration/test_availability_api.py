@@ -144,6 +144,10 @@ async def test_a_failing_source_keeps_its_slots_stale_then_unknown(
     assert len(card["slots"]) == 2  # the last good ones
     ready = (await client.get("/health/ready")).json()
     assert ready["availability"]["sources"]["stub"]["status"] == "stale"
+    metrics = (await client.get("/metrics")).text
+    assert 'gateway_availability_failing{source="stub"} 1.0' in metrics
+    assert 'gateway_availability_slots{source="stub"} 3.0' in metrics
+    assert 'gateway_upstream_calls_total{upstream="agenda-stub"}' in metrics
     component = client.component(AvailabilityComponent)
     later = component.clock() + 601
     component.clock = lambda: later
