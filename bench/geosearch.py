@@ -150,7 +150,7 @@ def bench_in_process(snapshot: Path, columns: Columns, runs: int) -> tuple[list[
 
     try:
         total = service_search().total
-        served = f"over {len(search.locations):,} rows (npz + snapshot FHIR practitioners)"
+        served = f"over {len(search.index.current.locations):,} rows (npz + FHIR practitioners)"
         cost = timed(service_search, runs)
         rows.append(Row("gateway SearchService, first page", *cost, total, served))
         loop.run_until_complete(assembly.aclose())
