@@ -206,6 +206,13 @@ def bench_swap(snapshot: Path, new: Path, new_version: str, args: Args, tmp: Pat
 
 
 def print_report(syncs: list[SyncFigures], windows: list[Window], figures: dict[str, Any]) -> None:
+    if syncs:
+        print_syncs(syncs)
+    if windows:
+        print_windows(windows, figures)
+
+
+def print_syncs(syncs: list[SyncFigures]) -> None:
     head = (
         f"{'run':<30} {'wall s':>8} {'calls':>6} {'bound s':>8} {'ratio':>7} "
         f"{'peak RSS':>9} {'addresses':>9} {'geocoded':>9} {'locations':>9}  version"
@@ -226,8 +233,9 @@ def print_report(syncs: list[SyncFigures], windows: list[Window], figures: dict[
           f"practitioners exported ({first.summary['out_of_scope']:,} locations out of the SAS "
           f"scope, {first.summary['unplaced']} unplaced); precision "
           f"{first.manifest.get('precision')}; stub busy {first.stub_busy_s:.1f} s")  # fmt: skip
-    if not windows:
-        return
+
+
+def print_windows(windows: list[Window], figures: dict[str, Any]) -> None:
     head = (f"{'/v1/search (10 km, Paris)':<26} {'requests':>9} {'req/s':>7} {'p50 ms':>8} "
             f"{'p95 ms':>8} {'p99 ms':>8} {'max ms':>8} {'errors':>7}  version / note")  # fmt: skip
     print(f"\n{head}\n{'-' * len(head)}")
@@ -242,8 +250,19 @@ def print_report(syncs: list[SyncFigures], windows: list[Window], figures: dict[
 
 
 def check(syncs: list[SyncFigures], windows: list[Window]) -> list[Check]:
-    full, again = syncs[0], syncs[1]
-    checks = [
+    checks = sync_checks(*syncs[:2]) if syncs else []
+    if windows:
+        before, during = windows[0].load.p95_ms, windows[1].load.p95_ms
+        ratio = during / before if before else float("inf")
+        errors = sum(w.load.errors for w in windows)
+        detail = f"{during:.2f} / {before:.2f} ms = {ratio:.2f}x, {errors} errors"
+        name = f"/v1/search p95 during the swap < {MAX_SWAP_P95:g}x before"
+        checks.append(Check(name, ratio < MAX_SWAP_P95 and errors == 0, detail))
+    return checks
+
+
+def sync_checks(full: SyncFigures, again: SyncFigures) -> list[Check]:
+    return [
         Check(f"full sync within {MAX_RATIO}x of the quota bound", full.ratio <= MAX_RATIO,
               f"{full.wall_s:.1f} s for {full.calls} calls at {full.rate:g}/s "
               f"(bound {full.bound_s:.1f} s) = {full.ratio:.2f}x"),
@@ -254,14 +273,6 @@ def check(syncs: list[SyncFigures], windows: list[Window]) -> list[Check]:
               f"{again.geocoder_rows} rows to the geocoder, {again.summary['geocoded']} "
               f"addresses geocoded, in {again.wall_s:.1f} s"),
     ]  # fmt: skip
-    if windows:
-        before, during = windows[0].load.p95_ms, windows[1].load.p95_ms
-        ratio = during / before if before else float("inf")
-        errors = sum(w.load.errors for w in windows)
-        detail = f"{during:.2f} / {before:.2f} ms = {ratio:.2f}x, {errors} errors"
-        name = f"/v1/search p95 during the swap < {MAX_SWAP_P95:g}x before"
-        checks.append(Check(name, ratio < MAX_SWAP_P95 and errors == 0, detail))
-    return checks
 
 
 def write_results(args: Args, syncs: list[SyncFigures], windows: list[Window],
@@ -280,27 +291,47 @@ def write_results(args: Args, syncs: list[SyncFigures], windows: list[Window],
     return out
 
 
+def run_syncs(args: Args, work: Path, snapshot: Path) -> list[SyncFigures]:
+    """The three syncs; ``work/first`` keeps the first file (served before the swap) and
+    ``work/sync`` ends with the third (swapped in)."""
+    log(f"stub directory: {args.roles:,} roles at {args.organizations:,} organizations")
+    with StubProcess(args.roles, args.organizations, args.latency_ms, work / "stub.log") as stub:
+        log(f"stub at {stub.base}: {stub.practitioners:,} practitioners; Annuaire quota "
+            f"{args.rate:g} calls/s")  # fmt: skip
+        env = stub.env(args.rate) | {"GATEWAY_SNAPSHOT_DIR": str(snapshot)}
+        env |= {"GATEWAY_SMT_URL": "", "GATEWAY_ROR_URL": ""}
+        out, syncs = work / "sync", []
+        options = {"rate": args.rate, "every_s": args.progress_s, "log_file": work / "sync.log"}
+        for label in ("full sync", "unchanged re-sync"):
+            syncs.append(run_sync(label, out, env, stub, **options))
+        (work / "first").mkdir(exist_ok=True)
+        for name in (LOCATIONS_FILE, MANIFEST_FILE):
+            shutil.copyfile(out / name, work / "first" / name)
+        moved = stub.move_organizations()
+        syncs.append(run_sync(f"incremental, {moved:,} moved", out, env, stub, **options))
+    return syncs
+
+
 def bench(args: Args) -> int:
-    tmp = Path(tempfile.mkdtemp(prefix="locbench-"))
+    work = args.keep or Path(tempfile.mkdtemp(prefix="locbench-"))
     try:
-        snapshot = snapshot_with_terminology(tmp / "snapshot")
-        log(f"stub directory: {args.roles:,} roles at {args.organizations:,} organizations")
-        with StubProcess(args.roles, args.organizations, args.latency_ms, tmp / "stub.log") as stub:
-            log(f"stub at {stub.base}: {stub.practitioners:,} practitioners; Annuaire quota "
-                f"{args.rate:g} calls/s")  # fmt: skip
-            env = stub.env(args.rate) | {"GATEWAY_SNAPSHOT_DIR": str(snapshot)}
-            env |= {"GATEWAY_SMT_URL": "", "GATEWAY_ROR_URL": ""}
-            out, syncs = tmp / "sync", []
-            options = {"rate": args.rate, "every_s": args.progress_s, "log_file": tmp / "sync.log"}
-            for label in ("full sync", "unchanged re-sync"):
-                syncs.append(run_sync(label, out, env, stub, **options))
-            publish(out, snapshot)
-            moved = stub.move_organizations()
-            syncs.append(run_sync(f"incremental, {moved:,} moved", out, env, stub, **options))
+        snapshot = work / "snapshot"
+        if args.swap_only:
+            if not (work / "first" / MANIFEST_FILE).exists():
+                raise BenchError(f"--swap-only: no earlier run kept in {work} (--keep DIR)")
+            syncs: list[SyncFigures] = []
+        else:
+            if args.keep and args.keep.exists() and any(args.keep.iterdir()):
+                raise BenchError(f"--keep {args.keep}: not empty (--swap-only reuses it)")
+            work.mkdir(parents=True, exist_ok=True)
+            snapshot_with_terminology(snapshot)
+            syncs = run_syncs(args, work, snapshot)
         windows: list[Window] = []
         figures: dict[str, Any] = {}
         if not args.skip_swap:
-            windows, figures = bench_swap(snapshot, out, syncs[2].summary["version"], args, tmp)
+            publish(work / "first", snapshot)
+            version = json.loads((work / "sync" / MANIFEST_FILE).read_text())["version"]
+            windows, figures = bench_swap(snapshot, work / "sync", version, args, work)
         print_report(syncs, windows, figures)
         checks = check(syncs, windows)
         print()
@@ -311,9 +342,12 @@ def bench(args: Args) -> int:
         else:
             written = write_results(args, syncs, windows, figures, checks)
             print(f"results written to {written.relative_to(REPO)}")
+        if args.keep:
+            print(f"files kept in {work} (--swap-only --keep {work} measures the swap again)")
         return 0 if all(c.passed for c in checks) else 1
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -331,10 +365,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=4, help="concurrent searches")
     parser.add_argument("--progress-s", type=float, default=15.0, help="progress line period")
     parser.add_argument("--skip-swap", action="store_true", help="syncs only, no gateway")
+    keep = "work in DIR (empty or new) and keep its files and logs"
+    parser.add_argument("--keep", type=Path, metavar="DIR", help=keep)
+    again = "only the swap, on the files an earlier --keep DIR run left"
+    parser.add_argument("--swap-only", action="store_true", help=again)
     add_smoke_option(parser, "3,000 roles, quota 1,000/s, 1 s of load per window")
     args = parser.parse_args(argv)
     apply_smoke(args, roles=3000, organizations=1700, rate=1000.0, duration=1.0,
                 connections=2, progress_s=2.0)  # fmt: skip
+    if args.swap_only and (args.keep is None or args.skip_swap):
+        parser.error("--swap-only needs --keep DIR (and no --skip-swap)")
     if args.roles < 1 or args.organizations < 1 or args.organizations > args.roles:
         parser.error("--roles and --organizations must be >= 1, organizations <= roles")
     return run_bench(bench, args)
