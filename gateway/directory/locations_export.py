@@ -30,7 +30,7 @@ from gateway.directory.locations_file import (
     validate,
     write_manifest,
 )
-from gateway.directory.locations_store import LocationsStore, OrganizationRow, Place
+from gateway.directory.locations_store import LocationsStore, Place
 from gateway.errors import UpstreamError
 from gateway.geo.batch import AddressQuery, BatchGeocoder
 from gateway.terminology.canonical import nos_id
@@ -77,21 +77,14 @@ async def geocode_new(
     figures = GeocodeFigures()
     if not geocoder.enabled:
         return figures
-    pending: dict[str, OrganizationRow] = {}
-    for organization in store.organizations_to_geocode():
-        pending.setdefault(organization.address_key, organization)
+    pending = store.addresses_to_geocode()
     figures.addresses = len(pending)
-    batch: list[AddressQuery] = []
-    for key, org in pending.items():
-        batch.append(AddressQuery(key, org.line, org.postcode, org.insee))
-        if len(batch) >= geocoder.batch_size:
-            if not await _placed(store, geocoder, batch, figures):
-                return figures
-            if on_batch is not None:
-                on_batch(len(batch))
-            batch = []
-    if batch and await _placed(store, geocoder, batch, figures) and on_batch is not None:
-        on_batch(len(batch))
+    for start in range(0, len(pending), geocoder.batch_size):
+        batch = [AddressQuery(*row) for row in pending[start : start + geocoder.batch_size]]
+        if not await _placed(store, geocoder, batch, figures):
+            return figures
+        if on_batch is not None:
+            on_batch(len(batch))
     return figures
 
 
