@@ -17,6 +17,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 STORE_FILE = "practice-locations.sqlite"
 
@@ -195,25 +196,40 @@ class LocationsStore:
         )
 
     # -- export ---------------------------------------------------------------------------
+    def location_rows(self, chunk: int = 10_000) -> Iterator[list[tuple[Any, ...]]]:
+        """Every active role with an active practitioner, as raw rows in chunks (see
+        :data:`LOCATION_COLUMNS`), ordered by practitioner then role (so a practitioner's
+        locations get stable ordinals). No object per row: the export reads a million."""
+        cursor = self.db.execute(_LOCATIONS_QUERY)
+        while rows := cursor.fetchmany(chunk):
+            yield rows
+
     def locations(self) -> Iterator[LocationRow]:
-        """Every active role with an active practitioner, ordered by practitioner then role
-        (so a practitioner's locations get stable ordinals)."""
-        query = """
-            SELECT r.id,
-                   p.id, p.idnps, p.family, p.given, p.profession, p.specialty, p.active,
-                   o.id, o.name, o.line, o.insee, o.postcode, o.city,
-                   g.lat, g.lon, g.precision
-            FROM role r
-            JOIN practitioner p ON p.id = r.practitioner
-            JOIN organization o ON o.id = r.organization
-            LEFT JOIN geocoded g ON g.address = o.address
-            WHERE p.active = 1
-            ORDER BY p.idnps, r.id
-        """
-        for row in self.db.execute(query):
-            place = Place(row[14], row[15], row[16]) if row[14] is not None else None
-            practitioner = PractitionerRow(
-                row[1], row[2], row[3], row[4], row[5], row[6], bool(row[7])
-            )
-            organization = OrganizationRow(row[8], row[9], row[10], row[11], row[12], row[13])
-            yield LocationRow(row[0], practitioner, organization, place)
+        """:meth:`location_rows` as objects."""
+        for rows in self.location_rows():
+            for row in rows:
+                place = Place(row[14], row[15], row[16]) if row[14] is not None else None
+                practitioner = PractitionerRow(
+                    row[1], row[2], row[3], row[4], row[5], row[6], bool(row[7])
+                )
+                organization = OrganizationRow(row[8], row[9], row[10], row[11], row[12], row[13])
+                yield LocationRow(row[0], practitioner, organization, place)
+
+
+#: The columns of :meth:`LocationsStore.location_rows`, in order.
+LOCATION_COLUMNS = (
+    "role", "practitioner", "idnps", "family", "given", "profession", "specialty", "active",
+    "organization", "name", "line", "insee", "postcode", "city", "lat", "lon", "precision",
+)  # fmt: skip
+_LOCATIONS_QUERY = """
+    SELECT r.id,
+           p.id, p.idnps, p.family, p.given, p.profession, p.specialty, p.active,
+           o.id, o.name, o.line, o.insee, o.postcode, o.city,
+           g.lat, g.lon, g.precision
+    FROM role r
+    JOIN practitioner p ON p.id = r.practitioner
+    JOIN organization o ON o.id = r.organization
+    LEFT JOIN geocoded g ON g.address = o.address
+    WHERE p.active = 1
+    ORDER BY p.idnps, r.id
+"""
