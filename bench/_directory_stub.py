@@ -54,6 +54,8 @@ PATTERN = (1, 2, 1, 1, 3, 1, 2, 1)
 #: The demo's mix (all in JDV_J239) at 95 %, and 5 % the SAS does not search.
 MIX = [(g15, r38, w * 0.95) for g15, r38, w in PROFILES] + [("21", "", 0.03), ("10", "SM26", 0.02)]
 MOVED_EVERY = 50
+NO_RESULT = ["", "", "", "", ""]
+RESULT_COLUMNS = ("latitude", "longitude", "result_score", "result_type", "result_citycode")
 NOS = "https://mos.esante.gouv.fr/NOS"
 G15 = f"{NOS}/TRE_G15-ProfessionSante/FHIR/TRE-G15-ProfessionSante"
 R38 = f"{NOS}/TRE_R38-SpecialiteOrdinale/FHIR/TRE-R38-SpecialiteOrdinale"
@@ -217,7 +219,7 @@ class Directory:
         h = zlib.crc32(f"{address}|{citycode}".encode())
         found = self.points.get(citycode)
         if found is None or h % 100 < 3:
-            return ["", "", "", "", ""]
+            return NO_RESULT
         lat, lon = found[0] + (h % 999 - 499) / 5e4, found[1] + (h // 999 % 999 - 499) / 5e4
         score = 0.85 + (h // 997 % 13) / 100
         return [f"{lat:.6f}", f"{lon:.6f}", f"{score:.2f}", "housenumber", citycode]
@@ -305,18 +307,20 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(200, "application/json", json.dumps({"moved": moved}).encode())
         if url.path != "/geocodage/search/csv":
             return self._send(404, "application/json", b"{}")
-        rows = csv.DictReader(io.StringIO(_form_file(self.headers["Content-Type"], data)))
+        rows = csv.reader(io.StringIO(_form_file(self.headers["Content-Type"], data)))
+        head = next(rows, [])
+        if "address" not in head or "citycode" not in head:
+            return self._send(400, "application/json", b'{"message": "no address column"}')
+        address, citycode = head.index("address"), head.index("citycode")
+        geocode = self.server.directory.geocode_row
+        answers = [[*row, *geocode(row[address], row[citycode])] for row in rows]
         out = io.StringIO()
         writer = csv.writer(out)
-        columns = ["latitude", "longitude", "result_score", "result_type", "result_citycode"]
-        writer.writerow([*(rows.fieldnames or []), *columns])
-        answered = placed = 0
-        for row in rows:
-            result = self.server.directory.geocode_row(row["address"], row["citycode"])
-            writer.writerow([*row.values(), *result])
-            answered, placed = answered + 1, placed + bool(result[0])
+        writer.writerow([*head, *RESULT_COLUMNS])
+        writer.writerows(answers)
         self._send(200, "text/csv; charset=utf-8", out.getvalue().encode())
-        self.server.count(geocoder_calls=1, geocoder_rows=answered, geocoder_placed=placed,
+        placed = sum(1 for row in answers if row[-1])
+        self.server.count(geocoder_calls=1, geocoder_rows=len(answers), geocoder_placed=placed,
                           busy_s=time.perf_counter() - started)  # fmt: skip
 
     def _send(self, status: int, media_type: str, body: bytes) -> None:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bench._common import REPO, BenchError, log
-from bench._sampling import _status_kib
+from bench._sampling import CpuSample, _status_kib, cpu_between
 
 #: The summary line ``gateway sync locations`` prints (gateway/cli/locations.py).
 SUMMARY = re.compile(
@@ -48,6 +48,7 @@ class StubProcess:
         self.command += ["--organizations", str(organizations), "--latency-ms", f"{latency_ms:g}"]
         self.log_file = log_file
         self.proc: subprocess.Popen[str] | None = None
+        self.pid = 0
         self.base = ""
         self.practitioners = 0
 
@@ -56,6 +57,7 @@ class StubProcess:
             self.proc = subprocess.Popen(self.command, cwd=REPO, env=child_env({}), text=True,
                                          stdout=subprocess.PIPE, stderr=errors)  # fmt: skip
         assert self.proc.stdout is not None
+        self.pid = self.proc.pid
         line = self.proc.stdout.readline()  # its first line, once it listens
         if not line.startswith("READY "):
             self.__exit__()
@@ -116,6 +118,11 @@ class SyncFigures:
     stub_busy_s: float
     summary: dict[str, Any]
     manifest: dict[str, Any] = field(default_factory=dict)
+    #: Cores used by the stub and by the sync, and the share of the machine's CPU that
+    #: other processes used meanwhile (0..1).
+    stub_cores: float = 0.0
+    sync_cores: float = 0.0
+    foreign_load: float = 0.0
 
     @property
     def bound_s(self) -> float:
@@ -137,7 +144,7 @@ def run_sync(
     log(f"{label}: $ gateway sync locations --out {out}")
     stdout_file = log_file.with_suffix(".out")
     with log_file.open("w") as errors, stdout_file.open("w") as output:
-        started = time.monotonic()
+        started, cpu = time.monotonic(), CpuSample.take(stub.pid)
         proc = subprocess.Popen(command, cwd=REPO, env=child_env(env), stdin=subprocess.DEVNULL,
                                 stdout=output, stderr=errors)  # fmt: skip
         try:
@@ -148,6 +155,7 @@ def run_sync(
                 with contextlib.suppress(ChildProcessError):
                     os.waitpid(proc.pid, 0)
         wall = time.monotonic() - started
+        share = cpu_between(cpu, CpuSample.take(stub.pid))
     text = stdout_file.read_text()
     if status != 0:
         tail = log_file.read_text(errors="replace")[-3000:]
@@ -168,11 +176,12 @@ def run_sync(
     figures = SyncFigures(
         label, wall, int(delta("pages")), rate, peak, int(delta("geocoder_calls")),
         int(delta("geocoder_rows")), int(delta("geocoder_placed")), delta("busy_s"), summary,
-        manifest,
+        manifest, share.server_cores, share.wrk_cores, share.foreign_load,
     )  # fmt: skip
     log(f"{label}: done in {wall:.1f} s, {figures.calls} Annuaire calls (bound "
         f"{figures.bound_s:.1f} s, x{figures.ratio:.2f}), peak RSS {peak / 2**20:.2f} GiB, "
-        f"{figures.geocoder_rows} rows geocoded; {text.strip().splitlines()[-1]}")  # fmt: skip
+        f"{figures.geocoder_rows} rows geocoded, other processes {share.foreign_load:.0%} of "
+        f"the CPUs; {text.strip().splitlines()[-1]}")  # fmt: skip
     return figures
 
 

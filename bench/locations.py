@@ -44,7 +44,7 @@ from typing import Any
 from bench._common import REPO, BenchError, add_smoke_option, apply_smoke, log
 from bench._locations_sync import StubProcess, SyncFigures, child_env, run_sync
 from bench._report import RESULTS_DIR, Check, git_state, machine_info
-from bench._sampling import format_rss, rss_report
+from bench._sampling import CpuSample, cpu_between, format_rss, rss_report, wait_until_quiet
 from bench._server import Server, free_port, http_get, run_bench, serving
 from bench._wrk import Wrk, WrkResult, parse_wrk, write_script, wrk_version
 from gateway.directory.locations_file import LOCATIONS_FILE, MANIFEST_FILE
@@ -101,6 +101,14 @@ class Load:
         self.tool = f"wrk -t{min(2, connections)} -c{connections}" if binary else (
             f"Python, {connections} keep-alive connections (wrk is not installed)")  # fmt: skip
         self.version = wrk_version(binary) if binary else "none"
+
+    def measured(self, name: str, seconds: float) -> WrkResult:
+        """:meth:`run`, with the server's cores and the other processes' share of the CPUs."""
+        before = CpuSample.take(self.server.pid)
+        result = self.run(name, seconds)
+        share = cpu_between(before, CpuSample.take(self.server.pid))
+        result.server_cores, result.foreign_load = share.server_cores, share.foreign_load
+        return result
 
     def run(self, name: str, seconds: float) -> WrkResult:
         if self.wrk is not None:
@@ -178,12 +186,17 @@ def bench_swap(snapshot: Path, new: Path, new_version: str, args: Args, tmp: Pat
             raise BenchError(f"reload of the same file: HTTP {status} {same}")
         log(f"reload of the same file: {figures['reload_same_s']:.2f} s, changed=false "
             f"({same['locations']:,} locations)")  # fmt: skip
-        windows = [Window("before swap", load.run("before swap", args.duration), before_version)]
+        wait_until_quiet(time.monotonic() + args.wait_quiet, server.pid)
+        windows = [
+            Window("before swap", load.measured("before swap", args.duration), before_version)
+        ]
         publish(new, snapshot)
         # The swap window: 1 s of load, the reload, 1 s more (as long as the reload above).
         seconds = max(3, math.ceil(figures["reload_same_s"]) + 2)
         result: list[WrkResult] = []
-        runner = threading.Thread(target=lambda: result.append(load.run("during swap", seconds)))
+        runner = threading.Thread(
+            target=lambda: result.append(load.measured("during swap", seconds))
+        )
         runner.start()
         time.sleep(1)
         started = time.monotonic()
@@ -199,7 +212,7 @@ def bench_swap(snapshot: Path, new: Path, new_version: str, args: Args, tmp: Pat
         log(f"swap: {before_version} -> {swapped['version']} ({swapped['locations']:,} "
             f"locations), {note}")  # fmt: skip
         windows.append(Window("during swap", result[0], swapped["version"], note))
-        after = load.run("after swap", args.duration)
+        after = load.measured("after swap", args.duration)
         windows.append(Window("after swap", after, served_version(server)))
         figures["rss_end"] = rss_report(server.pid)
     return windows, figures
@@ -215,7 +228,7 @@ def print_report(syncs: list[SyncFigures], windows: list[Window], figures: dict[
 def print_syncs(syncs: list[SyncFigures]) -> None:
     head = (
         f"{'run':<30} {'wall s':>8} {'calls':>6} {'bound s':>8} {'ratio':>7} "
-        f"{'peak RSS':>9} {'addresses':>9} {'geocoded':>9} {'locations':>9}  version"
+        f"{'peak RSS':>9} {'addresses':>9} {'geocoded':>9} {'locations':>9} {'other':>6}  version"
     )
     print(f"\n{head}\n{'-' * len(head)}")
     for s in syncs:
@@ -223,10 +236,11 @@ def print_syncs(syncs: list[SyncFigures]) -> None:
         version = m["version"] + ("" if m["changed"] else " (unchanged)")
         print(f"{s.label:<30} {s.wall_s:>8.1f} {s.calls:>6} {s.bound_s:>8.1f} {s.ratio:>6.2f}x "
               f"{s.peak_rss_kib / 2**20:>5.2f} GiB {m['addresses']:>9} {s.geocoder_rows:>9} "
-              f"{m['locations']:>9}  {version}")  # fmt: skip
+              f"{m['locations']:>9} {s.foreign_load:>6.0%}  {version}")  # fmt: skip
     print(
         "calls: Annuaire calls the stub answered; bound: calls / quota; addresses: new "
-        "addresses the sync found; geocoded: rows the geocoder stub received"
+        "addresses the sync found; geocoded: rows the geocoder stub received; other: share of "
+        "the machine's CPU used by other processes"
     )
     first = syncs[0]
     print(f"full sync: {first.summary['roles']:,} roles read, {first.summary['practitioners']:,} "
@@ -237,12 +251,14 @@ def print_syncs(syncs: list[SyncFigures]) -> None:
 
 def print_windows(windows: list[Window], figures: dict[str, Any]) -> None:
     head = (f"{'/v1/search (10 km, Paris)':<26} {'requests':>9} {'req/s':>7} {'p50 ms':>8} "
-            f"{'p95 ms':>8} {'p99 ms':>8} {'max ms':>8} {'errors':>7}  version / note")  # fmt: skip
+            f"{'p95 ms':>8} {'p99 ms':>8} {'max ms':>8} {'errors':>7} {'srv cpu':>7} {'other':>6}"
+            "  version / note")  # fmt: skip
     print(f"\n{head}\n{'-' * len(head)}")
     for w in windows:
         r = w.load
         print(f"{w.name:<26} {r.requests:>9} {r.requests_per_s:>7.0f} {r.p50_ms:>8.2f} "
-              f"{r.p95_ms:>8.2f} {r.p99_ms:>8.2f} {r.max_ms:>8.1f} {r.errors:>7}  {w.version}"
+              f"{r.p95_ms:>8.2f} {r.p99_ms:>8.2f} {r.max_ms:>8.1f} {r.errors:>7} "
+              f"{r.server_cores:>7.2f} {r.foreign_load:>6.0%}  {w.version}"
               f"{'; ' + w.note if w.note else ''}")  # fmt: skip
     print(f"load: {figures['load_tool']}; gateway ready in {figures['ready_s']:.1f} s; reload "
           f"of the same file {figures['reload_same_s']:.2f} s")  # fmt: skip
@@ -296,6 +312,7 @@ def run_syncs(args: Args, work: Path, snapshot: Path) -> list[SyncFigures]:
     ``work/sync`` ends with the third (swapped in)."""
     log(f"stub directory: {args.roles:,} roles at {args.organizations:,} organizations")
     with StubProcess(args.roles, args.organizations, args.latency_ms, work / "stub.log") as stub:
+        wait_until_quiet(time.monotonic() + args.wait_quiet, stub.pid)
         log(f"stub at {stub.base}: {stub.practitioners:,} practitioners; Annuaire quota "
             f"{args.rate:g} calls/s")  # fmt: skip
         env = stub.env(args.rate) | {"GATEWAY_SNAPSHOT_DIR": str(snapshot)}
@@ -363,6 +380,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=10.0,
                         help="seconds of load before and after the swap")  # fmt: skip
     parser.add_argument("--connections", type=int, default=4, help="concurrent searches")
+    quiet = "max s to wait for an idle machine before the syncs and before the swap"
+    parser.add_argument("--wait-quiet", type=float, default=30.0, help=quiet)
     parser.add_argument("--progress-s", type=float, default=15.0, help="progress line period")
     parser.add_argument("--skip-swap", action="store_true", help="syncs only, no gateway")
     keep = "work in DIR (empty or new) and keep its files and logs"
@@ -372,7 +391,7 @@ def main(argv: list[str] | None = None) -> int:
     add_smoke_option(parser, "3,000 roles, quota 1,000/s, 1 s of load per window")
     args = parser.parse_args(argv)
     apply_smoke(args, roles=3000, organizations=1700, rate=1000.0, duration=1.0,
-                connections=2, progress_s=2.0)  # fmt: skip
+                connections=2, progress_s=2.0, wait_quiet=0.0)  # fmt: skip
     if args.swap_only and (args.keep is None or args.skip_swap):
         parser.error("--swap-only needs --keep DIR (and no --skip-swap)")
     if args.roles < 1 or args.organizations < 1 or args.organizations > args.roles:
