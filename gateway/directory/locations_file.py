@@ -175,8 +175,11 @@ def write_manifest(directory: Path, manifest: Manifest) -> None:
 
 def read_manifest(directory: Path) -> Manifest | None:
     """The manifest, or None when absent or unreadable (a file being replaced is atomic)."""
+    path = directory / MANIFEST_FILE
+    if not path.is_file():
+        return None
     try:
-        return msgspec.json.decode((directory / MANIFEST_FILE).read_bytes(), type=Manifest)
+        return msgspec.json.decode(path.read_bytes(), type=Manifest)
     except (OSError, msgspec.DecodeError, msgspec.ValidationError):
         return None
 
