@@ -148,6 +148,16 @@ async def test_a_full_run_writes_the_sas_practitioners_placed(
     assert done.export.out_of_scope == 2
 
 
+async def test_a_name_longer_than_its_column_is_cut_at_a_character_boundary(
+    tmp_path: Path, upstreams: Upstreams, communes: CommuneIndex
+) -> None:
+    upstreams.annuaire.touch("Organization", "o1", name="Cabinet " + "é" * 40)  # 88 bytes
+    await run(tmp_path, communes)
+    found = rows(tmp_path)  # decodes every text column: valid UTF-8
+    assert found[(810000000001, "75108")]["organization"] == "Cabinet " + "é" * 26  # 60 bytes
+    assert found[(810000000001, "92036")]["organization"] == "Maison de santé"
+
+
 async def test_an_unchanged_re_sync_geocodes_nothing_and_keeps_its_version(
     tmp_path: Path, upstreams: Upstreams, communes: CommuneIndex
 ) -> None:
