@@ -160,7 +160,7 @@ class LocationsStore:
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
             marks = ",".join("?" * len(chunk))
-            query = f"SELECT id FROM organization WHERE id IN ({marks})"
+            query = f"SELECT id FROM {table} WHERE id IN ({marks})"
             found.update(r[0] for r in self.db.execute(query, chunk))
         return found
 

@@ -274,6 +274,19 @@ async def test_organizations_a_server_did_not_include_are_fetched_by_id(
     assert len(rows(tmp_path)) == 4
 
 
+async def test_resources_already_held_are_not_fetched_again_when_a_page_lacks_them(
+    tmp_path: Path, upstreams: Upstreams, communes: CommuneIndex
+) -> None:
+    await run(tmp_path, communes)
+    stub = upstreams.annuaire
+    stub.ignore_includes = True
+    stub.touch("PractitionerRole", "r1")  # changed, its practitioner and organization unchanged
+    asked_before = len(stub.requests)
+    await run(tmp_path, communes)
+    by_id = [r for r in stub.requests[asked_before:] if "_id" in r.url.params]
+    assert by_id == []
+
+
 async def test_a_full_run_removes_roles_the_directory_no_longer_has(
     tmp_path: Path, upstreams: Upstreams, communes: CommuneIndex
 ) -> None:
