@@ -32,6 +32,10 @@ OID_PREFIX = "urn:oid:"
 NOS_OIDS = {"1.2.250.1.71.1.2.7": "TRE_G15", "1.2.250.1.213.2.28": "TRE_R38"}
 
 
+def is_url(system: str) -> bool:
+    return system.strip().startswith(("https://", "http://"))
+
+
 def strip_url(url: str) -> str:
     return url.strip().rstrip("/")
 
@@ -84,6 +88,10 @@ class CanonicalIndex:
             self._aliases[alias] = identity
         self._resolved.clear()
         return identity
+
+    def knows(self, alias: str) -> bool:
+        """Whether ``alias`` was registered (by a resource loaded or fetched)."""
+        return strip_url(alias) in self._aliases
 
     def resolve(self, system: str) -> str:
         """Identity key for ``system`` (URL in any family, OID, urn:oid, NOS name)."""

@@ -30,7 +30,8 @@ from gateway.terminology.indexed import (
     index_resource,
     version_order,
 )
-from gateway.terminology.smt import SmtClient
+from gateway.terminology.canonical import is_url
+from gateway.terminology.smt import SmtClient, alias_search
 from gateway.terminology.store import TerminologyStore
 
 I = TypeVar("I", IndexedCodeSystem, IndexedValueSet, IndexedConceptMap)  # noqa: E741
@@ -99,8 +100,7 @@ class ResourceResolver:
             if local is None:
                 raise self._unknown(kind, system, version)
             return Resolved(local, CacheState.HIT)
-        identity = self.store.aliases.resolve(system)
-        key = versioned_key(_KIND_NAMES[kind], identity, version)
+        key = versioned_key(_KIND_NAMES[kind], self._identity(system), version)
         result = await self.loader.get(
             key,
             self._fetcher(kind, system, version),
@@ -108,6 +108,16 @@ class ResourceResolver:
             fallback=lambda: self._local(kind, system, version),
         )
         return Resolved(result.value, result.state)
+
+    def _identity(self, system: str) -> str:
+        """The cache identity of ``system``. An OID or NOS name nothing has registered yet is
+        keyed on itself (normalised): the SMT's answer to that search, found or not, must
+        not stand for the canonical URL, which is read, not searched."""
+        aliases = self.store.aliases
+        if is_url(system) or aliases.knows(system):
+            return aliases.resolve(system)
+        search = alias_search(system)
+        return "=".join(search) if search is not None else aliases.resolve(system)
 
     def _local(self, kind: type[I], system: str, version: str | None) -> I | None:
         return self.store.get(kind, system, version)
@@ -125,12 +135,15 @@ class ResourceResolver:
     ) -> Callable[[], Awaitable[I]]:
         async def fetch() -> I:
             assert self.smt is not None
+            name = _KIND_NAMES[kind]
             local = self._local(kind, system, None)
             url = local.url if local is not None else system
-            if not url.startswith(("https://", "http://")):
-                # An OID or a name we have never seen: the SMT searches by canonical URL.
-                raise self._unknown(kind, system, version)
-            found = await self.smt.read(_KIND_NAMES[kind], url, version)
+            by_alias = not is_url(url)
+            if not by_alias:
+                found = await self.smt.read(name, url, version)
+            else:
+                # An OID or a NOS name the snapshot does not hold: the SMT knows it.
+                found = await self.smt.find(name, url, version)
             if version:
                 # a server may ignore `version=`: never cache another version under this key
                 found = [pair for pair in found if pair[0].version == version]
@@ -143,9 +156,14 @@ class ResourceResolver:
                 raise self._unknown(kind, system, version)
             resource, raw = max(found, key=lambda pair: version_order(pair[0].version))
             item = index_resource(resource, raw, source="smt")
-            self.store.aliases.register(item.url, list(item.oids))
             if not isinstance(item, kind):  # pragma: no cover - smt.read filters by kind
                 raise self._unknown(kind, system, version)
+            self.store.aliases.register(item.url, list(item.oids))
+            if by_alias:
+                # The next request resolves the alias to the resource's identity (now
+                # registered), a key this fetch may not fill: fill it too.
+                assert self.loader is not None
+                self.loader.seed(versioned_key(name, item.identity, version), item, self.freshness)
             return item
 
         return fetch

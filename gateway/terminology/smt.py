@@ -1,6 +1,8 @@
 """Client of the ANS SMT FHIR terminology server (Ontoserver, FHIR R4, anonymous read).
 
-Reads resources by canonical ``url`` (+ ``version``) and materialises full expansions by
+Reads resources by canonical ``url`` (+ ``version``), finds the one an OID or a NOS name
+denotes (``identifier=urn:oid:…`` / ``name=TRE_R38``: codings arrive as OIDs far more
+often than as canonical URLs), lists what the server publishes, and materialises full expansions by
 paging ``count``/``offset`` *without trusting* ``expansion.total`` (SMT paging is unreliable:
 total may equal the page size and offsets may be capped), stopping on a short page, an
 empty page or a page that brings no new code. (Offset paging inside one ValueSet: the
@@ -10,10 +12,15 @@ empty page or a page that brings no new code. (Offset paging inside one ValueSet
 
 from __future__ import annotations
 
+import re
+from collections.abc import AsyncIterator
+
 import msgspec
 
 from gateway.errors import UnknownCode, UpstreamBadResponse
 from gateway.fhir import Coding
+from gateway.fhir.paging import search_pages
+from gateway.terminology.canonical import OID_PREFIX, nos_id, strip_url
 from gateway.terminology.indexed import FlatConcept, flatten_concept
 from gateway.terminology.model import (
     CodeSystem,
@@ -31,6 +38,34 @@ from gateway.upstream.client import UpstreamClient
 _KINDS = {"CodeSystem": CodeSystem, "ValueSet": ValueSet, "ConceptMap": ConceptMap}
 #: Ontoserver answers 400/422 for a canonical or code it cannot parse: nothing by that name.
 _NOTHING_BY_THAT_NAME = frozenset({400, 404, 422})
+_OID = re.compile(r"^(?:urn:oid:)?([0-2](?:\.\d+)+)$", re.IGNORECASE)
+Found = list[tuple[CodeSystem | ValueSet | ConceptMap, bytes]]
+
+
+def alias_search(alias: str) -> tuple[str, str] | None:
+    """The search parameter that finds what an OID or a NOS name denotes, else None (a
+    canonical URL is read by ``url``; anything else names nothing the SMT can search)."""
+    text = strip_url(alias)
+    if (oid := _OID.match(text)) is not None:
+        return "identifier", OID_PREFIX + oid.group(1)
+    if "/" not in text and ":" not in text and (nos := nos_id(text)) is not None:
+        # ``name`` is a starts-with string search: TRE_R38 also finds TRE_R380 (filtered).
+        return "name", nos
+    return None
+
+
+def _denotes(resource: CodeSystem | ValueSet | ConceptMap, search: tuple[str, str]) -> bool:
+    parameter, value = search
+    if parameter == "name":
+        return resource.url is not None and nos_id(resource.url) == value
+    identifiers = (
+        resource.identifiers() if isinstance(resource, ConceptMap) else resource.identifier
+    )
+    return any(i.value == value for i in identifiers)
+
+
+class _Summary(msgspec.Struct):
+    url: str | None = None
 
 
 class _ExpandedValueSet(msgspec.Struct):
@@ -108,9 +143,7 @@ class SmtClient:
         self.page_size = page_size
         self.max_pages = max_pages
 
-    def _decode(
-        self, data: bytes, what: str
-    ) -> list[tuple[CodeSystem | ValueSet | ConceptMap, bytes]]:
+    def _decode(self, data: bytes, what: str) -> Found:
         try:
             return decode_resources(data)
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
@@ -118,9 +151,7 @@ class SmtClient:
                 f"SMT sent malformed FHIR for {what}: {exc}", upstream=self.upstream.name
             ) from None
 
-    async def read(
-        self, kind: str, url: str, version: str | None = None
-    ) -> list[tuple[CodeSystem | ValueSet | ConceptMap, bytes]]:
+    async def read(self, kind: str, url: str, version: str | None = None) -> Found:
         """``GET /<kind>?url=…[&version=…]``; every matching version, possibly none."""
         params = {"url": url}
         if version:
@@ -133,6 +164,40 @@ class SmtClient:
             return []
         model = _KINDS[kind]
         return [(r, raw) for r, raw in self._decode(bytes(data), url) if isinstance(r, model)]
+
+    async def find(self, kind: str, alias: str, version: str | None = None) -> Found:
+        """The ``kind`` resources an OID or NOS name denotes (every version, possibly none).
+        Only what really carries that identifier or NOS name is kept: a server may match
+        loosely or ignore a parameter."""
+        search = alias_search(alias)
+        if search is None:
+            return []
+        params = dict([search])
+        if version:
+            params["version"] = version
+        data = await self.upstream.get_json(
+            f"/{kind}", params, type=msgspec.Raw, absent=_NOTHING_BY_THAT_NAME
+        )
+        if data is None:
+            return []
+        model = _KINDS[kind]
+        return [
+            (r, raw)
+            for r, raw in self._decode(bytes(data), alias)
+            if isinstance(r, model) and _denotes(r, search)
+        ]
+
+    async def catalogue(self, kind: str, max_pages: int = 200) -> AsyncIterator[str]:
+        """The canonical URL of every NOS ``kind`` the server publishes (its searchset,
+        following ``next`` links, summaries only), each once."""
+        seen: set[str] = set()
+        params = {"_elements": "url,version,name,identifier", "_count": "200"}
+        async for page in search_pages(self.upstream, f"/{kind}", params, max_pages=max_pages):
+            for raw in page.bundle.resources():
+                url = msgspec.json.decode(raw, type=_Summary).url
+                if url and nos_id(url) is not None and strip_url(url) not in seen:
+                    seen.add(strip_url(url))
+                    yield strip_url(url)
 
     async def lookup(self, system: str, code: str, version: str | None = None) -> FlatConcept:
         """``$lookup`` on the SMT, for code systems we only hold in part (``content``

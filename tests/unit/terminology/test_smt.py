@@ -11,7 +11,7 @@ import respx
 
 from gateway.errors import UnknownCode, UpstreamBadResponse
 from gateway.terminology.model import CodeSystem
-from gateway.terminology.smt import SmtClient
+from gateway.terminology.smt import SmtClient, alias_search
 from gateway.upstream import UpstreamClient
 from tests.conftest import FHIR_HEADERS, SMT_URL, online_settings, searchset
 from tests.samples import JDV_J239, TRE_R38, smt_tre_r38
@@ -132,3 +132,48 @@ async def test_an_expansion_refused_is_a_bad_response_not_an_empty_value_set(
     )
     with pytest.raises(UpstreamBadResponse, match="HTTP 404"):
         await smt.expand_all(JDV_J239)
+
+
+@pytest.mark.parametrize(
+    ("alias", "expected"),
+    [
+        ("urn:oid:1.2.250.1.213.2.28", ("identifier", "urn:oid:1.2.250.1.213.2.28")),
+        ("1.2.250.1.213.2.28", ("identifier", "urn:oid:1.2.250.1.213.2.28")),
+        ("TRE_R38", ("name", "TRE_R38")),
+        ("tre-r38-SpecialiteOrdinale", ("name", "TRE_R38")),
+        ("JDV_J01-XdsAuthorSpecialty-CISIS", ("name", "JDV_J01")),
+        (TRE_R38, None),  # a canonical URL is read by url, not searched
+        ("http://example.org/TRE_R38", None),
+        ("SM54", None),
+        ("1.2", ("identifier", "urn:oid:1.2")),
+        ("3.2.1", None),  # OIDs start with 0, 1 or 2
+    ],
+)
+def test_alias_search_parameters(alias: str, expected: tuple[str, str] | None) -> None:
+    assert alias_search(alias) == expected
+
+
+def _listing(urls: list[str], next_url: str | None = None) -> dict[str, Any]:
+    bundle = searchset(*({"resourceType": "CodeSystem", "url": u} for u in urls))
+    if next_url:
+        bundle["link"] = [{"relation": "next", "url": next_url}]
+    return bundle
+
+
+@respx.mock
+async def test_the_catalogue_follows_next_links_and_keeps_each_nos_once(smt: SmtClient) -> None:
+    r38, g15 = TRE_R38, smt_tre_r38()["url"].replace("R38-SpecialiteOrdinale", "G15-Profession")
+    route = respx.get(f"{SMT_URL}/CodeSystem").mock(
+        side_effect=[
+            httpx.Response(
+                200,
+                json=_listing([r38, "http://loinc.org"], f"{SMT_URL}/CodeSystem?page=2"),
+                headers=FHIR_HEADERS,
+            ),
+            httpx.Response(200, json=_listing([g15, r38 + "/"]), headers=FHIR_HEADERS),
+        ]
+    )
+    found = [url async for url in smt.catalogue("CodeSystem")]
+    assert found == [r38, g15]
+    assert route.calls[0].request.url.params["_elements"] == "url,version,name,identifier"
+    assert route.calls[1].request.url.params["page"] == "2"
