@@ -20,6 +20,7 @@ from gateway.errors import (
     UnknownValueSet,
 )
 from gateway.settings import CacheSettings
+from gateway.terminology.canonical import is_url
 from gateway.terminology.engine import Closure
 from gateway.terminology.indexed import (
     FlatConcept,
@@ -30,7 +31,6 @@ from gateway.terminology.indexed import (
     index_resource,
     version_order,
 )
-from gateway.terminology.canonical import is_url
 from gateway.terminology.smt import SmtClient, alias_search
 from gateway.terminology.store import TerminologyStore
 

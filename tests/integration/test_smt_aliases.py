@@ -13,7 +13,6 @@ import httpx
 import pytest
 import respx
 
-from gateway.terminology.component import TerminologyComponent
 from tests.conftest import FHIR_HEADERS, SMT_URL, AppClient, make_client, online_settings, searchset
 from tests.samples import R38_OID, codesystem, smt_tre_r38, valueset
 
