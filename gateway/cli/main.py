@@ -27,6 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
     sync_sub = syncs.add_subparsers(dest="what", required=True)
     terminology = sync_sub.add_parser("terminology", help="NOS listed in mappings/nos.csv")
     sync.add_target_arguments(terminology, "terminology")
+    terminology.add_argument(
+        "--all", action="store_true", help="every NOS the SMT publishes, not only nos.csv"
+    )
     terminology.set_defaults(func=sync.terminology)
     directory = sync_sub.add_parser(
         "directory", help="CPTS from the ROR, and --practitioner bundles from the Annuaire"

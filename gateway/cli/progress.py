@@ -100,3 +100,51 @@ class SyncProgress:
                 self._bar.update(self._task, advance=addresses)
         else:
             log.info("sync geocoding", extra={"addresses": addresses})
+
+
+class ItemProgress:
+    """Items of a known count (``gateway sync terminology --all``): a bar on a terminal,
+    else a JSON log line every ``LOG_EVERY_S``. Lines printed meanwhile go above the bar."""
+
+    def __init__(self, label: str, total: int, *, terminal: bool | None = None) -> None:
+        self.label = label
+        self.total = total
+        self.done = 0
+        self.terminal = sys.stderr.isatty() if terminal is None else terminal
+        self._bar: Progress | None = None
+        self._task: TaskID | None = None
+        self._logged = time.monotonic()
+
+    def __enter__(self) -> ItemProgress:
+        if self.terminal:
+            self._bar = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+            )
+            self._bar.start()
+            self._task = self._bar.add_task(self.label, total=self.total)
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+    def advance(self) -> None:
+        self.done += 1
+        if self._bar is not None and self._task is not None:
+            self._bar.update(self._task, advance=1)
+            return
+        now = time.monotonic()
+        if now - self._logged >= LOG_EVERY_S:
+            self._logged = now
+            log.info(
+                "sync progress", extra={"what": self.label, "done": self.done, "of": self.total}
+            )

@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 
+from gateway.errors import GatewayError
 from gateway.settings import DEMO_SNAPSHOT_DIR, Settings, UpstreamSettings
 from gateway.upstream.report import SyncReport
 
@@ -89,27 +90,42 @@ def quiet_retries() -> Iterator[None]:
 
 
 def terminology(args: argparse.Namespace, settings: Settings) -> int:
+    from gateway.cli.progress import ItemProgress
     from gateway.mappings.nos import MappingError, load_nos
+    from gateway.observability.logging import configure_logging
     from gateway.terminology.smt import SmtClient
-    from gateway.terminology.sync import sync_terminology
+    from gateway.terminology.sync import Mirrored, catalogue, sync_terminology
     from gateway.upstream import UpstreamClient
 
     if not settings.smt.enabled:
         print("GATEWAY_SMT_URL is empty: nothing to sync from (offline mode)", file=sys.stderr)
         return 2
     try:
-        entries = load_nos(settings.mappings.directory / "nos.csv")
+        listed = load_nos(settings.mappings.directory / "nos.csv")
     except MappingError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     out_dir = target(args, settings, "terminology")
     if out_dir is None:
         return 2
+    # Without a terminal the progress is JSON log lines on stderr.
+    configure_logging(settings.server.log_level, sys.stderr)
 
     async def sync() -> SyncReport:
         upstream = UpstreamClient(settings.smt)
+        smt = SmtClient(upstream)
         try:
-            return await sync_terminology(SmtClient(upstream), entries, out_dir, echo)
+            entries: list[Mirrored] = list(listed)
+            if args.all:
+                try:
+                    entries = await catalogue(smt, listed)
+                except GatewayError as exc:
+                    report = SyncReport(echo=echo)
+                    report.fail("the SMT's list of NOS", exc)
+                    return report
+                print(f"{len(entries)} NOS published ({len(listed)} in nos.csv)", flush=True)
+            with ItemProgress("NOS", len(entries)) as progress:
+                return await sync_terminology(smt, entries, out_dir, echo, progress.advance)
         finally:
             await upstream.aclose()
 

@@ -4,11 +4,15 @@ Each resource is written as ``<Kind>-<NOS id>.json`` through a temporary file an
 rename, so a failed or interrupted sync never leaves a truncated file nor loses the
 previous copy. ValueSets get their full expansion (paged, ``total`` not trusted) attached
 when they reference a code system the snapshot does not hold.
+
+``--all`` mirrors every NOS the SMT publishes (``catalogue``): the stewards' list plus
+whatever else the server lists, so the offline fallback covers them all.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -37,12 +41,43 @@ class Mirrored(Protocol):
     def canonical(self) -> str: ...
 
 
+@dataclass(frozen=True, slots=True)
+class Published:
+    """A NOS the SMT lists."""
+
+    name: str
+    kind: str
+    canonical: str
+
+
+KINDS = ("CodeSystem", "ValueSet", "ConceptMap")
+
+
+async def catalogue(smt: SmtClient, listed: Sequence[Mirrored]) -> list[Mirrored]:
+    """``listed`` (the stewards' rows first), then every other NOS the SMT publishes."""
+    entries: list[Mirrored] = list(listed)
+    held = {(e.kind, nos_id(e.canonical)) for e in listed}
+    for kind in KINDS:
+        async for url in smt.catalogue(kind):
+            identity = nos_id(url)
+            if identity is not None and (kind, identity) not in held:
+                held.add((kind, identity))
+                entries.append(Published(identity, kind, url))
+    return entries
+
+
 async def sync_terminology(
-    smt: SmtClient, entries: Sequence[Mirrored], out_dir: Path, echo: Echo | None = None
+    smt: SmtClient,
+    entries: Sequence[Mirrored],
+    out_dir: Path,
+    echo: Echo | None = None,
+    advance: Callable[[], None] | None = None,
 ) -> SyncReport:
     report = SyncReport(echo=echo)
     mirrored_systems = {nos_id(e.canonical) for e in entries if e.kind == "CodeSystem"}
     for entry in entries:
+        if advance is not None:
+            advance()
         try:
             found = await smt.read(entry.kind, entry.canonical)
             if not found:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -15,7 +16,7 @@ from gateway.directory.index import DirectoryIndex
 from gateway.mappings.nos import load_nos
 from gateway.settings import DEFAULT_MAPPINGS_DIR, DEMO_SNAPSHOT_DIR, Settings
 from tests.conftest import FHIR_HEADERS, SMT_URL, searchset
-from tests.samples import TRE_R38, smt_tre_r38
+from tests.samples import JDV_J239, TRE_R38, codesystem, smt_tre_r38, valueset
 
 
 def test_serve_accepts_host_port_and_workers() -> None:
@@ -70,6 +71,56 @@ def test_sync_terminology_writes_the_snapshot(
     written = tmp_path / "snapshot" / "terminology" / "CodeSystem-TRE_R38.json"
     assert json.loads(written.read_text())["version"] == "20260730120000"
     assert "ok      TRE_R38 20260730120000" in capsys.readouterr().out
+
+
+def _smt_publishing(*resources: dict[str, object]) -> Callable[[httpx.Request], httpx.Response]:
+    """An SMT that lists ``resources`` (summaries) and reads each by ``url``."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        kind = request.url.path.rsplit("/", 1)[-1]
+        mine = [r for r in resources if r["resourceType"] == kind]
+        if "_elements" in request.url.params:
+            listed = [{"resourceType": kind, "url": r["url"]} for r in mine]
+            listed.append({"resourceType": kind, "url": "http://loinc.org"})  # not a NOS
+            return httpx.Response(200, json=searchset(*listed), headers=FHIR_HEADERS)
+        found = [r for r in mine if r["url"] == request.url.params.get("url")]
+        return httpx.Response(200, json=searchset(*found), headers=FHIR_HEADERS)
+
+    return answer
+
+
+@respx.mock
+def test_sync_terminology_all_mirrors_every_nos_the_smt_publishes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    mappings = tmp_path / "mappings"
+    mappings.mkdir()
+    (mappings / "nos.csv").write_text(
+        f"name,kind,canonical,why\nTRE_R38,CodeSystem,{TRE_R38},specialties\n", encoding="utf-8"
+    )
+    monkeypatch.setenv("GATEWAY_SMT_URL", SMT_URL)
+    monkeypatch.setenv("GATEWAY_MAPPINGS_DIR", str(mappings))
+    monkeypatch.setenv("GATEWAY_SNAPSHOT_DIR", str(tmp_path / "snapshot"))
+    r66 = codesystem(
+        "https://mos.esante.gouv.fr/NOS/TRE_R66-CategorieEtablissement/FHIR/"
+        "TRE-R66-CategorieEtablissement",
+        [{"code": "604", "display": "CPTS"}],
+    )
+    j239 = valueset(JDV_J239, {"include": [{"system": TRE_R38, "concept": [{"code": "SM54"}]}]})
+    smt = respx.get(url__startswith=SMT_URL).mock(
+        side_effect=_smt_publishing(smt_tre_r38(), r66, j239)
+    )
+    assert main(["sync", "terminology", "--all"]) == 0
+    written = sorted(p.name for p in (tmp_path / "snapshot" / "terminology").iterdir())
+    assert written == [
+        "CodeSystem-TRE_R38.json",
+        "CodeSystem-TRE_R66.json",
+        "ValueSet-JDV_J239.json",
+    ]
+    assert "3 NOS published (1 in nos.csv)" in capsys.readouterr().out
+    # TRE_R38 is read once although nos.csv and the SMT's list both name it
+    reads = [c.request.url.params.get("url") for c in smt.calls]
+    assert reads.count(TRE_R38) == 1
 
 
 @respx.mock
