@@ -31,7 +31,7 @@ from gateway.terminology.indexed import (
     index_resource,
     version_order,
 )
-from gateway.terminology.smt import SmtClient, alias_search
+from gateway.terminology.smt import Listed, SmtClient, alias_search
 from gateway.terminology.store import TerminologyStore
 
 I = TypeVar("I", IndexedCodeSystem, IndexedValueSet, IndexedConceptMap)  # noqa: E741
@@ -225,6 +225,22 @@ class ResourceResolver:
 
     async def conceptmap(self, url: str, version: str | None = None) -> Resolved[IndexedConceptMap]:
         return await self.resolve(IndexedConceptMap, url, version)
+
+    async def published_codesystems(self) -> Resolved[list[Listed]]:
+        """What the SMT lists (cached like a resource; the snapshot's list when it fails),
+        with what the snapshot holds."""
+        held = {Listed(cs.url, cs.version) for cs in self.store.all(IndexedCodeSystem)}
+        local = sorted(held)
+        if self.smt is None or self.loader is None:
+            return Resolved(local, CacheState.HIT)
+        smt = self.smt
+
+        async def fetch() -> list[Listed]:
+            return [listed async for listed in smt.catalogue("CodeSystem")]
+
+        key = versioned_key("catalogue", "CodeSystem", None)
+        found = await self.loader.get(key, fetch, self.freshness, fallback=lambda: local)
+        return Resolved(sorted(held.union(found.value)), found.state)
 
     async def remote_lookup(self, cs: IndexedCodeSystem, code: str) -> Resolved[FlatConcept]:
         assert self.smt is not None

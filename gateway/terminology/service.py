@@ -9,6 +9,7 @@ Knows nothing about HTTP frameworks.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
 
 from gateway.cache import CacheState, Resolved, worst
 from gateway.coded import CodeDisplay
@@ -26,6 +27,7 @@ from gateway.terminology.indexed import (
 )
 from gateway.terminology.resolver import ResourceResolver
 from gateway.terminology.search import SearchMatch, rank
+from gateway.terminology.smt import Listed
 from gateway.terminology.translate import TranslationMatch, translate
 from gateway.terminology.validation import Validation
 from gateway.text import normalise
@@ -52,6 +54,13 @@ class Lookup:
 class Expanded:
     valueset: IndexedValueSet
     page: ExpandPage
+
+
+R = TypeVar("R", IndexedCodeSystem, IndexedValueSet, IndexedConceptMap)
+
+
+def _widen(found: Resolved[list[R]]) -> Resolved[list[Indexed]]:
+    return Resolved(list(found.value), found.state)
 
 
 class TerminologyService:
@@ -203,16 +212,34 @@ class TerminologyService:
         self._catalogue_memo = (token, items)
         return self._catalogue_memo
 
-    def find(self, kind: str, url: str, version: str | None) -> list[Indexed]:
-        """Snapshot resources for ``/fhir/<kind>?url=`` searches (the snapshot only, never
-        the cache nor the SMT: no cache state to report, so a plain list)."""
-        model = {
-            "CodeSystem": IndexedCodeSystem,
-            "ValueSet": IndexedValueSet,
-            "ConceptMap": IndexedConceptMap,
-        }[kind]
+    async def find(self, kind: str, url: str, version: str | None) -> Resolved[list[Indexed]]:
+        """``/fhir/<kind>?url=`` searches: what the SMT serves under that canonical (or
+        OID, or NOS name) when online, with the snapshot's other versions."""
+        if kind == "CodeSystem":
+            return _widen(await self._find(IndexedCodeSystem, url, version))
+        if kind == "ValueSet":
+            return _widen(await self._find(IndexedValueSet, url, version))
+        return _widen(await self._find(IndexedConceptMap, url, version))
+
+    async def _find(self, model: type[R], url: str, version: str | None) -> Resolved[list[R]]:
         if version:
-            found = self.store.get(model, url, version)
-            return [found] if found is not None else []
-        identity = self.store.aliases.resolve(url)
-        return [item for item in self.store.all(model) if item.identity == identity]
+            held = self.store.get(model, url, version)
+            local: list[R] = [held] if held is not None else []
+        else:
+            identity = self.store.aliases.resolve(url)
+            local = [item for item in self.store.all(model) if item.identity == identity]
+        if self.resolver.smt is None:
+            return Resolved(local, CacheState.HIT)
+        try:
+            found = await self.resolver.resolve(model, url, version)
+        except NotFound:
+            return Resolved(local, CacheState.HIT)
+        item = found.value
+        others: list[R] = [
+            i for i in local if (i.identity, i.version) != (item.identity, item.version)
+        ]
+        others.insert(0, item)
+        return Resolved(others, found.state)
+
+    async def published_codesystems(self) -> Resolved[list[Listed]]:
+        return await self.resolver.published_codesystems()

@@ -66,6 +66,14 @@ def _denotes(resource: CodeSystem | ValueSet | ConceptMap, search: tuple[str, st
 
 class _Summary(msgspec.Struct):
     url: str | None = None
+    version: str | None = None
+
+
+class Listed(msgspec.Struct, frozen=True, order=True):
+    """One resource (one version) a server lists."""
+
+    url: str
+    version: str | None = None
 
 
 class _ExpandedValueSet(msgspec.Struct):
@@ -187,17 +195,20 @@ class SmtClient:
             if isinstance(r, model) and _denotes(r, search)
         ]
 
-    async def catalogue(self, kind: str, max_pages: int = 200) -> AsyncIterator[str]:
-        """The canonical URL of every NOS ``kind`` the server publishes (its searchset,
+    async def catalogue(self, kind: str, max_pages: int = 200) -> AsyncIterator[Listed]:
+        """Every version of every NOS ``kind`` the server publishes (its searchset,
         following ``next`` links, summaries only), each once."""
-        seen: set[str] = set()
+        seen: set[Listed] = set()
         params = {"_elements": "url,version,name,identifier", "_count": "200"}
         async for page in search_pages(self.upstream, f"/{kind}", params, max_pages=max_pages):
             for raw in page.bundle.resources():
-                url = msgspec.json.decode(raw, type=_Summary).url
-                if url and nos_id(url) is not None and strip_url(url) not in seen:
-                    seen.add(strip_url(url))
-                    yield strip_url(url)
+                summary = msgspec.json.decode(raw, type=_Summary)
+                if not summary.url or nos_id(summary.url) is None:
+                    continue
+                listed = Listed(strip_url(summary.url), summary.version)
+                if listed not in seen:
+                    seen.add(listed)
+                    yield listed
 
     async def lookup(self, system: str, code: str, version: str | None = None) -> FlatConcept:
         """``$lookup`` on the SMT, for code systems we only hold in part (``content``

@@ -58,11 +58,11 @@ async def catalogue(smt: SmtClient, listed: Sequence[Mirrored]) -> list[Mirrored
     entries: list[Mirrored] = list(listed)
     held = {(e.kind, nos_id(e.canonical)) for e in listed}
     for kind in KINDS:
-        async for url in smt.catalogue(kind):
-            identity = nos_id(url)
+        async for item in smt.catalogue(kind):
+            identity = nos_id(item.url)
             if identity is not None and (kind, identity) not in held:
                 held.add((kind, identity))
-                entries.append(Published(identity, kind, url))
+                entries.append(Published(identity, kind, item.url))
     return entries
 
 

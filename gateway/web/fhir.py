@@ -11,7 +11,6 @@ from litestar.response.base import ASGIResponse
 
 from gateway.auth.policy import ACCESS, SEARCH
 from gateway.errors import InvalidInput
-from gateway.terminology.indexed import IndexedCodeSystem
 from gateway.terminology.service import TerminologyService
 from gateway.web import fhir_format as fmt
 from gateway.web.deps import encoded, fhir_response
@@ -26,7 +25,7 @@ _ERRORS = fhir_errors(400, 404, 503)
 _BODY_ERRORS = fhir_errors(400, 404, 413, 503)
 _VS_ERRORS = fhir_errors(400, 404, 422, 503)
 _VS_BODY_ERRORS = fhir_errors(400, 404, 413, 422, 503)
-_SEARCH_ERRORS = fhir_errors(400)
+_SEARCH_ERRORS = fhir_errors(400, 503)
 FhirRequest = Request[Any, Any, Any]
 Terminology = NamedDependency[TerminologyService]
 
@@ -134,14 +133,14 @@ class FhirController(Controller):
     @get(
         "/metadata",
         summary="CapabilityStatement (mode=terminology: TerminologyCapabilities)",
-        responses=fhir_errors(400),
+        responses=fhir_errors(400, 503),
     )
     async def metadata(
         self, request: FhirRequest, terminology: Terminology, mode: Q = None
     ) -> ASGIResponse:
         if mode == "terminology":
-            codesystems = terminology.store.all(IndexedCodeSystem)
-            return fhir_response(fmt.terminology_capabilities(codesystems))
+            listed = await terminology.published_codesystems()
+            return fhir_response(fmt.terminology_capabilities(listed.value), listed.state)
         return fhir_response(fmt.capability_statement(_base(request)))
 
     @get("/CodeSystem/$lookup", summary="CodeSystem $lookup", responses=_ERRORS)
@@ -278,7 +277,7 @@ class FhirController(Controller):
         url: Q = None,
         version: Q = None,
     ) -> ASGIResponse:
-        return self._search(request, terminology, "CodeSystem", url, version)
+        return await self._search(request, terminology, "CodeSystem", url, version)
 
     @get("/ValueSet", summary="Search ValueSets by canonical url", responses=_SEARCH_ERRORS)
     async def search_valuesets(
@@ -288,7 +287,7 @@ class FhirController(Controller):
         url: Q = None,
         version: Q = None,
     ) -> ASGIResponse:
-        return self._search(request, terminology, "ValueSet", url, version)
+        return await self._search(request, terminology, "ValueSet", url, version)
 
     @get("/ConceptMap", summary="Search ConceptMaps by canonical url", responses=_SEARCH_ERRORS)
     async def search_conceptmaps(
@@ -298,10 +297,10 @@ class FhirController(Controller):
         url: Q = None,
         version: Q = None,
     ) -> ASGIResponse:
-        return self._search(request, terminology, "ConceptMap", url, version)
+        return await self._search(request, terminology, "ConceptMap", url, version)
 
     @staticmethod
-    def _search(
+    async def _search(
         request: FhirRequest,
         terminology: TerminologyService,
         kind: str,
@@ -310,5 +309,5 @@ class FhirController(Controller):
     ) -> ASGIResponse:
         if not url:
             raise InvalidInput(f"Parameter 'url' is required to search {kind}", parameter="url")
-        found = terminology.find(kind, url, version)
-        return fhir_response(fmt.search_bundle(kind, found, _base(request)))
+        found = await terminology.find(kind, url, version)
+        return fhir_response(fmt.search_bundle(kind, found.value, _base(request)), found.state)

@@ -11,6 +11,7 @@ from gateway import __version__
 from gateway.terminology.engine import ExpandPage
 from gateway.terminology.indexed import FlatConcept, Indexed, IndexedCodeSystem, IndexedValueSet
 from gateway.terminology.model import Designation
+from gateway.terminology.smt import Listed
 from gateway.terminology.translate import TranslationMatch
 from gateway.terminology.validation import Validation
 
@@ -197,17 +198,19 @@ def capability_statement(base: str) -> dict[str, Any]:
     }
 
 
-def terminology_capabilities(codesystems: list[IndexedCodeSystem]) -> dict[str, Any]:
+def terminology_capabilities(listed: list[Listed]) -> dict[str, Any]:
     by_url: dict[str, list[str]] = {}
-    for cs in codesystems:
-        by_url.setdefault(cs.url, []).append(cs.version or "")
+    for item in listed:
+        versions = by_url.setdefault(item.url, [])
+        if item.version:
+            versions.append(item.version)
     return {
         "resourceType": "TerminologyCapabilities",
         "status": "active",
         "date": datetime.now(UTC).date().isoformat(),
         "kind": "instance",
         "codeSystem": [
-            {"uri": url, "version": [{"code": v} for v in versions if v]}
+            {"uri": url, "version": [{"code": v} for v in sorted(set(versions))]}
             for url, versions in sorted(by_url.items())
         ],
         "expansion": {

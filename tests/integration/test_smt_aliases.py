@@ -165,3 +165,51 @@ async def test_a_name_the_smt_search_misses_does_not_hide_the_canonical_url(
         "/fhir/CodeSystem/$lookup", params={**lookup, "system": smt_tre_r38()["url"]}
     )
     assert by_url.status_code == 200
+
+
+@respx.mock
+async def test_a_resource_search_asks_the_smt_when_online(empty: AppClient) -> None:
+    route = respx.get(f"{SMT_URL}/CodeSystem").mock(return_value=fhir(searchset(R66)))
+    for url in (TRE_R66, f"urn:oid:{R66_OID}"):
+        response = await empty.get("/fhir/CodeSystem", params={"url": url})
+        assert response.status_code == 200, response.text
+        entries = response.json()["entry"]
+        assert [(e["resource"]["url"], e["resource"]["version"]) for e in entries] == [
+            (TRE_R66, "20250101120000")
+        ]
+    assert route.call_count == 1  # read by url; its OID is then an alias of what is cached
+    again = await empty.get("/fhir/CodeSystem", params={"url": TRE_R66})
+    assert again.headers["x-cache"] == "HIT"
+    assert route.call_count == 1
+
+
+def _listing(*pairs: tuple[str, str]) -> dict[str, Any]:
+    return searchset(*({"resourceType": "CodeSystem", "url": u, "version": v} for u, v in pairs))
+
+
+@respx.mock
+async def test_terminology_capabilities_list_what_the_smt_publishes_and_the_snapshot(
+    tmp_path: Path,
+) -> None:
+    r38 = smt_tre_r38()["url"]
+    route = respx.get(f"{SMT_URL}/CodeSystem").mock(
+        return_value=fhir(_listing((r38, "20260730120000"), (TRE_R66, "20250101120000")))
+    )
+    async with make_client(online_settings()) as demo:  # the demo snapshot holds TRE_R38
+        response = await demo.get("/fhir/metadata", params={"mode": "terminology"})
+        assert response.status_code == 200
+        systems = {
+            c["uri"]: [v["code"] for v in c["version"]] for c in response.json()["codeSystem"]
+        }
+        assert systems[TRE_R66] == ["20250101120000"]
+        assert "20260730120000" in systems[r38]
+        assert "0.0.0-demo" in systems[r38]  # the snapshot's own version
+        assert route.calls.last.request.url.params["_elements"] == "url,version,name,identifier"
+    route.mock(return_value=httpx.Response(503))
+    async with make_client(online_settings()) as down:
+        stale = await down.get("/fhir/metadata", params={"mode": "terminology"})
+        assert stale.status_code == 200
+        assert stale.headers["x-cache"] == "STALE"
+        uris = [c["uri"] for c in stale.json()["codeSystem"]]
+        assert r38 in uris
+        assert TRE_R66 not in uris

@@ -173,7 +173,7 @@ async def test_the_catalogue_follows_next_links_and_keeps_each_nos_once(smt: Smt
             httpx.Response(200, json=_listing([g15, r38 + "/"]), headers=FHIR_HEADERS),
         ]
     )
-    found = [url async for url in smt.catalogue("CodeSystem")]
+    found = [listed.url async for listed in smt.catalogue("CodeSystem")]
     assert found == [r38, g15]
     assert route.calls[0].request.url.params["_elements"] == "url,version,name,identifier"
     assert route.calls[1].request.url.params["page"] == "2"
