@@ -27,8 +27,8 @@ _NOS_FAMILIES = re.compile(
 )
 OID_PREFIX = "urn:oid:"
 #: OIDs of the NOS the gateway's own rules name, known before any resource is loaded: the
-#: Annuaire codes qualifications with them, and practitioners are read at start-up (the
-#: snapshot may hold no terminology, and the SMT is searched by URL, never by OID).
+#: Annuaire codes qualifications with them, and practitioners are read at start-up, when
+#: the snapshot may hold no terminology and nothing has been fetched from the SMT yet.
 NOS_OIDS = {"1.2.250.1.71.1.2.7": "TRE_G15", "1.2.250.1.213.2.28": "TRE_R38"}
 
 
