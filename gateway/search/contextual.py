@@ -13,8 +13,11 @@ The LRM launches ``<sas>/sas/recherche?origin=…&practitioner=…&specialty=…
   ``sas_pf_002`` when absent.
 * Address: ``inseecode`` wins over ``city``; arrondissement codes keep their code under
   their city; only the digits of ``streetnumber`` count; a street number without street
-  name, or an unknown INSEE code, makes the address invalid. The département gives the
-  default radius and enlargement; the INSEE code gives the covering CPTS.
+  name, or an unknown INSEE code, makes the address invalid. No address parameter at all is
+  ``missing_address``: the SAS has nowhere to search and sends the regulator back to its
+  home page (the origin, specialty and médecin traitant are still resolved). The
+  département gives the default radius and enlargement; the INSEE code gives the covering
+  CPTS.
 
 Patient data (the address) is never logged nor echoed in error messages.
 """
@@ -43,6 +46,7 @@ _PF_MESSAGES = {
     PF_NOT_IDENTIFIED: "Le médecin traitant n'a pas pu être identifié",
     PF_NOT_PROVIDED: "Le médecin traitant n'a pas été renseigné",
 }
+MISSING_ADDRESS = "missing_address"
 #: Geocoder result types → the ranking's location type (distance order only for addresses).
 SEARCH_LOCATION_TYPES = {"address": "address", "street": "address", "city": "city"}
 
@@ -87,6 +91,8 @@ class Resolution:
     location: SearchLocation | None = None
     cpts: list[CptsMatch] = field(default_factory=list)
     errors: list[Problem] = field(default_factory=list)
+    #: What the SAS does differently from what was asked, without refusing anything.
+    warnings: list[Problem] = field(default_factory=list)
 
 
 class ContextualSearch:
@@ -116,7 +122,7 @@ class ContextualSearch:
             )
             return result
         result.specialty = await self.specialties.resolve(
-            params.specialty, tables.synonyms, result.errors
+            params.specialty, tables.synonyms, result.errors, result.warnings
         )
         result.preferred_doctor = await self.preferred_doctor(params.practitioner, result.errors)
         result.location = await self.location(params, tables.radii, result.errors)
@@ -184,6 +190,16 @@ class ContextualSearch:
     ) -> SearchLocation | None:
         address = (params.inseecode, params.city, params.streetname, params.streetnumber)
         if not any((v or "").strip() for v in address):
+            errors.append(
+                Problem(
+                    MISSING_ADDRESS,
+                    None,
+                    "No address (inseecode, city, streetname, streetnumber): the SAS has "
+                    "nowhere to search and sends the regulator back to its home page. Give "
+                    "inseecode (or city) for a commune, with streetname and streetnumber "
+                    "for an address",
+                )
+            )
             return None
         try:
             # The geocoder service applies the INT_L01 address rules (inseecode wins over

@@ -31,6 +31,10 @@ _KNOWN_EXTRAS = {
     "radius": "the radius comes from the département's default",
 }
 _DIGITS = re.compile(r"[0-9]+")
+#: ``12 rue de la Paix``, ``12bis, rue …``: a house number leading the street name.
+_NUMBER_IN_STREET = re.compile(
+    r"^([0-9]+)\s*(?:bis|ter|quater|[a-d](?![a-z]))?\s*,?\s+(.*[^\W\d_].*)$", re.IGNORECASE
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +124,18 @@ class LinkBuilder:
                     "urn:oid:1.2.250.1.71.4.2.1|IDNPS",
                 )
             )
+        street = kept.get("streetname")
+        moved = _NUMBER_IN_STREET.match(street) if street and "streetnumber" not in kept else None
+        if moved is not None:
+            kept["streetnumber"], kept["streetname"] = moved.group(1), moved.group(2).strip()
+            diagnostics.append(
+                Diagnostic(
+                    "streetname",
+                    "normalised",
+                    "INT_L01 has a separate streetnumber parameter: the house number at the "
+                    "start of streetname was moved there (the geocoder reads it either way)",
+                )
+            )
         number = kept.get("streetnumber")
         if number is not None:
             digits = _DIGITS.search(number)
@@ -147,12 +163,15 @@ class LinkBuilder:
     def _explain(
         kept: Mapping[str, str], resolution: Resolution, diagnostics: list[Diagnostic]
     ) -> None:
-        problems = resolution.errors
         explained = {d.parameter for d in diagnostics}
-        for problem in problems:
+        for problem in resolution.errors:
             parameter = problem.parameter or "inseecode"
             status = "warning" if problem.code == "location_unavailable" else "error"
             diagnostics.append(Diagnostic(parameter, status, problem.message))
+            explained.add(parameter)
+        for problem in resolution.warnings:
+            parameter = problem.parameter or "origin"
+            diagnostics.append(Diagnostic(parameter, "warning", problem.message))
             explained.add(parameter)
         origin = resolution.origin
         if origin.valid and origin.test:
@@ -197,11 +216,5 @@ class LinkBuilder:
             diagnostics.append(
                 Diagnostic(
                     target, "ok", f"address located at {location.type} level in {where}{radius}"
-                )
-            )
-        elif not any(p in kept for p in ("inseecode", "city", "streetname")) and not problems:
-            diagnostics.append(
-                Diagnostic(
-                    "inseecode", "warning", "no address: the regulator will have to type one"
                 )
             )

@@ -1,8 +1,9 @@
 """The INT_L01 ``specialty``: a coding resolved through the terminology, free text mapped by
 the stewards' synonyms or a close SAS specialty label, or the SAS default.
 
-* ``urn:oid:<oid>|<code>``: its label from the terminology; an unknown code is reported and
-  gives no specialty results (``searchable`` false);
+* ``urn:oid:<oid>|<code>``: its label from the terminology. An unknown ``SM`` code of
+  TRE_R38 gets the default specialty, as the SAS does, with a warning naming the code; any
+  other unknown code is reported and gives no specialty results (``searchable`` false);
 * free text: kept as the label; its coding from ``mappings/specialty_synonyms.csv``, else
   the closest JDV_J239 label from ``MIN_FUZZY_SCORE`` (rapidfuzz), else none;
 * absent: "Consultation de médecine générale" (TRE_R38 SM54).
@@ -10,6 +11,7 @@ the stewards' synonyms or a close SAS specialty label, or the SAS default.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from gateway.errors import GatewayError, NotFound, UpstreamError
@@ -26,6 +28,8 @@ from gateway.terminology.service import TerminologyService
 #: The SAS specialties value set, for free-text specialties no synonym covers.
 SAS_SPECIALTIES = "JDV_J239"
 MIN_FUZZY_SCORE = 85.0
+#: The TRE_R38 codes the SAS replaces by its default specialty when it does not know them.
+_SM_CODE = re.compile(r"^SM[0-9]+$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +49,11 @@ class SpecialtyResolver:
         self.terminology = terminology
 
     async def resolve(
-        self, raw: str | None, synonyms: SynonymTable, errors: list[Problem]
+        self,
+        raw: str | None,
+        synonyms: SynonymTable,
+        errors: list[Problem],
+        warnings: list[Problem],
     ) -> SpecialtyChoice:
         value = read_specialty(raw)
         if value.form is SpecialtyForm.TEXT:
@@ -68,6 +76,16 @@ class SpecialtyResolver:
         try:
             concept = (await self.terminology.lookup(system, code)).value.concept
         except NotFound:
+            if not default and system == DEFAULT_SPECIALTY_CODING[0] and _SM_CODE.match(code):
+                warnings.append(
+                    Problem(
+                        "default_specialty",
+                        "specialty",
+                        f"{system}|{code} is not a known TRE_R38 code: the SAS searches the "
+                        f"default specialty, {DEFAULT_SPECIALTY_LABEL}",
+                    )
+                )
+                return await self.resolve(None, synonyms, errors, warnings)
             errors.append(
                 Problem(
                     "unknown_specialty",

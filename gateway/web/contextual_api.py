@@ -88,6 +88,8 @@ class ContextResponse(msgspec.Struct):
     location: LocationOut | None
     cpts: list[CptsCard]
     errors: list[ProblemOut]
+    #: What the SAS does differently from what was asked (e.g. ``default_specialty``).
+    warnings: list[ProblemOut]
 
 
 class LinkRequest(msgspec.Struct, forbid_unknown_fields=True):
@@ -147,6 +149,7 @@ def _body(found: Resolution) -> ContextResponse:
         ),
         cpts=[cpts_card(match) for match in found.cpts],
         errors=[ProblemOut(p.code, p.parameter, p.message) for p in found.errors],
+        warnings=[ProblemOut(p.code, p.parameter, p.message) for p in found.warnings],
     )
 
 

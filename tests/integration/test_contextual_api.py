@@ -45,7 +45,7 @@ def error_codes(body: dict[str, Any]) -> list[str]:
 
 
 async def test_a_listed_active_origin_is_valid_and_flagged_as_test(client: AppClient) -> None:
-    body = await resolve(client)
+    body = await resolve(client, inseecode="92036")
     assert body["origin"] == {
         "code": TEST_ORIGIN,
         "valid": True,
@@ -101,18 +101,46 @@ async def test_free_text_specialty_is_kept_as_text(client: AppClient) -> None:
     }
 
 
-async def test_unknown_specialty_code_searches_nothing_but_keeps_the_doctor(
-    client: AppClient,
+@pytest.mark.parametrize("code", ["XXXX", "SM", "R38SM04", "sm99"])
+async def test_an_unknown_code_other_than_an_sm_code_searches_nothing_but_keeps_the_doctor(
+    client: AppClient, code: str
 ) -> None:
-    body = await resolve(client, specialty="urn:oid:1.2.250.1.213.2.28|SM999", practitioner=DURAND)
+    body = await resolve(
+        client, specialty=f"urn:oid:1.2.250.1.213.2.28|{code}", practitioner=DURAND
+    )
     assert body["specialty"]["searchable"] is False
     assert "unknown_specialty" in error_codes(body)
+    assert body["warnings"] == []
     assert body["preferred_doctor"]["status"] == "found"
     assert body["preferred_doctor"]["card"]["locations"]
 
 
+@pytest.mark.parametrize("code", ["SM99", "SM999", "SM0"])
+async def test_an_unknown_sm_code_falls_back_to_the_default_specialty_as_the_sas_does(
+    client: AppClient, code: str
+) -> None:
+    body = await resolve(
+        client,
+        specialty=f"urn:oid:1.2.250.1.213.2.28|{code}",
+        practitioner=DURAND,
+        inseecode="92036",
+    )
+    specialty = body["specialty"]
+    assert (specialty["label"], specialty["source"], specialty["searchable"]) == (
+        "Consultation de médecine générale",
+        "default",
+        True,
+    )
+    assert specialty["coding"]["code"] == "SM54"
+    assert body["errors"] == []
+    ((warning,),) = [[w for w in body["warnings"]]]
+    assert (warning["code"], warning["parameter"]) == ("default_specialty", "specialty")
+    assert f"|{code} " in warning["message"]
+    assert body["preferred_doctor"]["status"] == "found"
+
+
 async def test_a_malformed_specialty_urn_is_reported(client: AppClient) -> None:
-    body = await resolve(client, specialty="urn:oid:abc|")
+    body = await resolve(client, specialty="urn:oid:abc|", inseecode="92036")
     assert body["specialty"]["searchable"] is False
     assert error_codes(body) == ["invalid_specialty"]
 
@@ -172,7 +200,7 @@ async def test_an_unknown_idnps_is_sas_pf_001(client: AppClient) -> None:
 @pytest.mark.parametrize("value", [None, "", "   "])
 async def test_a_missing_doctor_is_sas_pf_002(client: AppClient, value: str | None) -> None:
     params = {} if value is None else {"practitioner": value}
-    body = await resolve(client, **params)
+    body = await resolve(client, inseecode="92036", **params)
     assert body["preferred_doctor"]["status"] == "sas_pf_002"
     assert body["errors"] == []
 
@@ -248,10 +276,19 @@ async def test_an_unknown_or_malformed_insee_code_is_an_invalid_address(
     assert body["preferred_doctor"]["status"] == "found"  # the other parts still resolve
 
 
-async def test_no_address_leaves_the_location_to_the_regulator(client: AppClient) -> None:
-    body = await resolve(client)
+@pytest.mark.parametrize("blank", [{}, {"inseecode": " ", "city": "", "streetname": "  "}])
+async def test_no_address_at_all_is_missing_address_and_the_rest_still_resolves(
+    client: AppClient, blank: dict[str, str]
+) -> None:
+    body = await resolve(client, practitioner=DURAND, specialty=CARDIO, **blank)
     assert body["location"] is None
-    assert body["errors"] == []
+    assert error_codes(body) == ["missing_address"]
+    message = body["errors"][0]["message"]
+    assert "home page" in message
+    assert all(name in message for name in ("inseecode", "city", "streetname", "streetnumber"))
+    assert body["origin"]["valid"] is True
+    assert body["preferred_doctor"]["status"] == "found"
+    assert body["specialty"]["label"].startswith("Cardiologie")
 
 
 GEOCODER = "https://geocoder.test/geocodage"
@@ -297,6 +334,34 @@ async def test_a_full_address_is_geocoded_and_only_its_digits_are_sent() -> None
         "geocoder",
     )
     assert location["lat"] == pytest.approx(48.9301)
+
+
+async def test_a_house_number_inside_the_street_name_still_reaches_the_geocoder() -> None:
+    feature = {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [2.2925, 48.9301]},
+        "properties": {
+            "label": "12 Rue Exemple 92230 Gennevilliers",
+            "score": 0.93,
+            "housenumber": "12",
+            "name": "12 Rue Exemple",
+            "postcode": "92230",
+            "citycode": "92036",
+            "city": "Gennevilliers",
+            "type": "housenumber",
+        },
+    }
+    with respx.mock(base_url=GEOCODER, assert_all_called=True) as router:
+        route = router.get("/search").mock(
+            return_value=httpx.Response(
+                200, json={"type": "FeatureCollection", "features": [feature]}
+            )
+        )
+        async with make_client(_geocoder_settings()) as client:
+            body = await resolve(client, inseecode="92036", streetname="12 rue Exemple")
+    assert route.calls.last.request.url.params["q"].startswith("12 rue Exemple")
+    assert body["location"]["type"] == "address"
+    assert body["errors"] == []
 
 
 async def test_the_directory_being_down_is_sas_pf_001_and_says_so() -> None:
@@ -434,6 +499,77 @@ async def test_link_reports_an_invalid_address_and_sas_pf_001(client: AppClient)
     assert body["valid"] is False
     assert diagnostics_for(body, "practitioner")[0][0] == "error"
     assert diagnostics_for(body, "streetname")[0][0] == "error"
+
+
+async def test_link_without_any_address_is_invalid_and_says_what_would_locate(
+    client: AppClient,
+) -> None:
+    body = await links(client, origin=TEST_ORIGIN, practitioner=DURAND, specialty=CARDIO)
+    assert body["valid"] is False
+    ((status, message),) = diagnostics_for(body, "inseecode")
+    assert status == "error"
+    assert "inseecode (or city)" in message
+    assert "streetname and streetnumber" in message
+    # the other parameters are still explained
+    assert diagnostics_for(body, "practitioner")[0][0] == "ok"
+    assert diagnostics_for(body, "specialty")[0][0] == "ok"
+
+
+async def test_link_explains_the_default_specialty_for_an_unknown_sm_code(
+    client: AppClient,
+) -> None:
+    body = await links(
+        client,
+        origin=TEST_ORIGIN,
+        specialty="urn:oid:1.2.250.1.213.2.28|SM99",
+        inseecode="92036",
+    )
+    ((status, message),) = diagnostics_for(body, "specialty")
+    assert status == "warning"
+    assert "SM99" in message
+    assert "Consultation de médecine générale" in message
+    assert body["valid"] is True
+    # the launch keeps what the LRM sent: the SAS does the defaulting
+    assert body["parameters"]["specialty"] == "urn:oid:1.2.250.1.213.2.28|SM99"
+
+
+@pytest.mark.parametrize(
+    ("street", "number", "name"),
+    [
+        ("12 rue de la Paix", "12", "rue de la Paix"),
+        ("12bis, rue Exemple", "12", "rue Exemple"),
+        ("7 allée des Pins", "7", "allée des Pins"),
+    ],
+)
+async def test_link_moves_a_house_number_out_of_the_street_name(
+    client: AppClient, street: str, number: str, name: str
+) -> None:
+    body = await links(client, origin=TEST_ORIGIN, streetname=street, inseecode="92036")
+    assert (body["parameters"]["streetnumber"], body["parameters"]["streetname"]) == (
+        number,
+        name,
+    )
+    ((status, message),) = diagnostics_for(body, "streetname")
+    assert status == "normalised"
+    assert "separate streetnumber parameter" in message
+    query = parse_qs(urlsplit(body["url"]).query)
+    assert (query["streetnumber"], query["streetname"]) == ([number], [name])
+    assert body["valid"] is True
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        {"streetname": "rue du 8 Mai 1945"},  # a number inside, not leading
+        {"streetname": "12 rue Exemple", "streetnumber": "3"},  # a number given already
+    ],
+)
+async def test_link_leaves_other_street_names_alone(
+    client: AppClient, given: dict[str, str]
+) -> None:
+    body = await links(client, origin=TEST_ORIGIN, inseecode="92036", **given)
+    assert body["parameters"]["streetname"] == given["streetname"]
+    assert all(status != "normalised" for status, _ in diagnostics_for(body, "streetname"))
 
 
 async def test_link_body_is_validated(client: AppClient) -> None:
