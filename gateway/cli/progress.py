@@ -11,11 +11,13 @@ import logging
 import sys
 import time
 from types import TracebackType
+from typing import Self
 
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    ProgressColumn,
     TaskID,
     TextColumn,
     TimeElapsedColumn,
@@ -27,29 +29,27 @@ log = logging.getLogger("gateway")
 LOG_EVERY_S = 10.0
 
 
-class SyncProgress:
-    def __init__(self, expected_pages: int | None, *, terminal: bool | None = None) -> None:
-        self.expected = expected_pages
+class _Bar:
+    """A ``rich`` bar on a terminal (``columns``), else nothing: subclasses log instead."""
+
+    def __init__(self, terminal: bool | None) -> None:
         self.terminal = sys.stderr.isatty() if terminal is None else terminal
-        self.pages = 0
-        self.roles = 0
-        self.current = ""
         self._bar: Progress | None = None
         self._task: TaskID | None = None
         self._logged = 0.0
-        self._started = time.monotonic()
 
-    def __enter__(self) -> SyncProgress:
+    def columns(self) -> tuple[ProgressColumn, ...]:
+        return (
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+        )
+
+    def __enter__(self) -> Self:
         if self.terminal:
-            self._bar = Progress(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("pages · {task.fields[roles]} roles · {task.fields[rate]}/s"),
-                TimeElapsedColumn(),
-                TimeRemainingColumn(),
-                transient=False,
-            )
+            self._bar = Progress(*self.columns())
             self._bar.start()
         return self
 
@@ -61,6 +61,29 @@ class SyncProgress:
     ) -> None:
         if self._bar is not None:
             self._bar.stop()
+
+    def _log_due(self) -> bool:
+        """Without a terminal: whether a log line is due (one per ``LOG_EVERY_S`` at most)."""
+        now = time.monotonic()
+        if now - self._logged < LOG_EVERY_S:
+            return False
+        self._logged = now
+        return True
+
+
+class SyncProgress(_Bar):
+    def __init__(self, expected_pages: int | None, *, terminal: bool | None = None) -> None:
+        super().__init__(terminal)
+        self.expected = expected_pages
+        self.pages = 0
+        self.roles = 0
+        self.current = ""
+        self._started = time.monotonic()
+
+    def columns(self) -> tuple[ProgressColumn, ...]:
+        first, bar, count, *times = super().columns()
+        pages = TextColumn("pages · {task.fields[roles]} roles · {task.fields[rate]}/s")
+        return (first, bar, count, pages, *times)
 
     def phase(self, name: str) -> None:
         self.current = name
@@ -77,9 +100,7 @@ class SyncProgress:
         if self._bar is not None and self._task is not None:
             self._bar.update(self._task, advance=1, roles=f"{self.roles:,}", rate=f"{rate:.1f}")
             return
-        now = time.monotonic()
-        if now - self._logged >= LOG_EVERY_S:
-            self._logged = now
+        if self._log_due():
             log.info(
                 "sync progress",
                 extra={
@@ -102,49 +123,28 @@ class SyncProgress:
             log.info("sync geocoding", extra={"addresses": addresses})
 
 
-class ItemProgress:
+class ItemProgress(_Bar):
     """Items of a known count (``gateway sync terminology --all``): a bar on a terminal,
     else a JSON log line every ``LOG_EVERY_S``. Lines printed meanwhile go above the bar."""
 
     def __init__(self, label: str, total: int, *, terminal: bool | None = None) -> None:
+        super().__init__(terminal)
         self.label = label
         self.total = total
         self.done = 0
-        self.terminal = sys.stderr.isatty() if terminal is None else terminal
-        self._bar: Progress | None = None
-        self._task: TaskID | None = None
         self._logged = time.monotonic()
 
-    def __enter__(self) -> ItemProgress:
-        if self.terminal:
-            self._bar = Progress(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                TimeRemainingColumn(),
-            )
-            self._bar.start()
+    def __enter__(self) -> Self:
+        super().__enter__()
+        if self._bar is not None:
             self._task = self._bar.add_task(self.label, total=self.total)
         return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        exc: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        if self._bar is not None:
-            self._bar.stop()
 
     def advance(self) -> None:
         self.done += 1
         if self._bar is not None and self._task is not None:
             self._bar.update(self._task, advance=1)
-            return
-        now = time.monotonic()
-        if now - self._logged >= LOG_EVERY_S:
-            self._logged = now
+        elif self._log_due():
             log.info(
                 "sync progress", extra={"what": self.label, "done": self.done, "of": self.total}
             )

@@ -161,7 +161,20 @@ class SmtClient:
 
     async def read(self, kind: str, url: str, version: str | None = None) -> Found:
         """``GET /<kind>?url=…[&version=…]``; every matching version, possibly none."""
-        params = {"url": url}
+        return await self._search(kind, ("url", url), version)
+
+    async def find(self, kind: str, alias: str, version: str | None = None) -> Found:
+        """The ``kind`` resources an OID or NOS name denotes (every version, possibly none).
+        Only what really carries that identifier or NOS name is kept: a server may match
+        loosely or ignore a parameter."""
+        search = alias_search(alias)
+        if search is None:
+            return []
+        found = await self._search(kind, search, version)
+        return [(r, raw) for r, raw in found if _denotes(r, search)]
+
+    async def _search(self, kind: str, search: tuple[str, str], version: str | None) -> Found:
+        params = dict([search])
         if version:
             params["version"] = version
         # Raw: a searchset or a lone resource, decoded (with each resource's own JSON) below
@@ -171,29 +184,7 @@ class SmtClient:
         if data is None:
             return []
         model = _KINDS[kind]
-        return [(r, raw) for r, raw in self._decode(bytes(data), url) if isinstance(r, model)]
-
-    async def find(self, kind: str, alias: str, version: str | None = None) -> Found:
-        """The ``kind`` resources an OID or NOS name denotes (every version, possibly none).
-        Only what really carries that identifier or NOS name is kept: a server may match
-        loosely or ignore a parameter."""
-        search = alias_search(alias)
-        if search is None:
-            return []
-        params = dict([search])
-        if version:
-            params["version"] = version
-        data = await self.upstream.get_json(
-            f"/{kind}", params, type=msgspec.Raw, absent=_NOTHING_BY_THAT_NAME
-        )
-        if data is None:
-            return []
-        model = _KINDS[kind]
-        return [
-            (r, raw)
-            for r, raw in self._decode(bytes(data), alias)
-            if isinstance(r, model) and _denotes(r, search)
-        ]
+        return [(r, raw) for r, raw in self._decode(bytes(data), search[1]) if isinstance(r, model)]
 
     async def catalogue(self, kind: str, max_pages: int = 200) -> AsyncIterator[Listed]:
         """Every version of every NOS ``kind`` the server publishes (its searchset,

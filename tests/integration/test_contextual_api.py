@@ -294,32 +294,38 @@ async def test_no_address_at_all_is_missing_address_and_the_rest_still_resolves(
 GEOCODER = "https://geocoder.test/geocodage"
 
 
+_12_RUE_EXEMPLE = httpx.Response(
+    200,
+    json={
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [2.2925, 48.9301]},
+                "properties": {
+                    "label": "12 Rue Exemple 92230 Gennevilliers",
+                    "score": 0.93,
+                    "housenumber": "12",
+                    "name": "12 Rue Exemple",
+                    "postcode": "92230",
+                    "citycode": "92036",
+                    "city": "Gennevilliers",
+                    "type": "housenumber",
+                },
+            }
+        ],
+    },
+)
+
+
 def _geocoder_settings() -> Settings:
     geocoder = UpstreamSettings(name="geocoder", url=GEOCODER, retries=0, rate_per_s=1000.0)
     return replace(offline_settings(), geocoder=geocoder)
 
 
 async def test_a_full_address_is_geocoded_and_only_its_digits_are_sent() -> None:
-    feature = {
-        "type": "Feature",
-        "geometry": {"type": "Point", "coordinates": [2.2925, 48.9301]},
-        "properties": {
-            "label": "12 Rue Exemple 92230 Gennevilliers",
-            "score": 0.93,
-            "housenumber": "12",
-            "name": "12 Rue Exemple",
-            "postcode": "92230",
-            "citycode": "92036",
-            "city": "Gennevilliers",
-            "type": "housenumber",
-        },
-    }
     with respx.mock(base_url=GEOCODER, assert_all_called=True) as router:
-        route = router.get("/search").mock(
-            return_value=httpx.Response(
-                200, json={"type": "FeatureCollection", "features": [feature]}
-            )
-        )
+        route = router.get("/search").mock(return_value=_12_RUE_EXEMPLE)
         async with make_client(_geocoder_settings()) as client:
             body = await resolve(
                 client, inseecode="92036", streetnumber="12 bis", streetname="rue Exemple"
@@ -337,26 +343,8 @@ async def test_a_full_address_is_geocoded_and_only_its_digits_are_sent() -> None
 
 
 async def test_a_house_number_inside_the_street_name_still_reaches_the_geocoder() -> None:
-    feature = {
-        "type": "Feature",
-        "geometry": {"type": "Point", "coordinates": [2.2925, 48.9301]},
-        "properties": {
-            "label": "12 Rue Exemple 92230 Gennevilliers",
-            "score": 0.93,
-            "housenumber": "12",
-            "name": "12 Rue Exemple",
-            "postcode": "92230",
-            "citycode": "92036",
-            "city": "Gennevilliers",
-            "type": "housenumber",
-        },
-    }
     with respx.mock(base_url=GEOCODER, assert_all_called=True) as router:
-        route = router.get("/search").mock(
-            return_value=httpx.Response(
-                200, json={"type": "FeatureCollection", "features": [feature]}
-            )
-        )
+        route = router.get("/search").mock(return_value=_12_RUE_EXEMPLE)
         async with make_client(_geocoder_settings()) as client:
             body = await resolve(client, inseecode="92036", streetname="12 rue Exemple")
     assert route.calls.last.request.url.params["q"].startswith("12 rue Exemple")

@@ -52,10 +52,8 @@ def test_openapi_command_writes_the_document_without_the_open_service_warning(
     assert "NO API KEYS" not in log_output.getvalue()
 
 
-@respx.mock
-def test_sync_terminology_writes_the_snapshot(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def _only_tre_r38_listed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An SMT configured, a nos.csv of one row (TRE_R38), a snapshot in ``tmp_path``."""
     mappings = tmp_path / "mappings"
     mappings.mkdir()
     (mappings / "nos.csv").write_text(
@@ -64,6 +62,13 @@ def test_sync_terminology_writes_the_snapshot(
     monkeypatch.setenv("GATEWAY_SMT_URL", SMT_URL)
     monkeypatch.setenv("GATEWAY_MAPPINGS_DIR", str(mappings))
     monkeypatch.setenv("GATEWAY_SNAPSHOT_DIR", str(tmp_path / "snapshot"))
+
+
+@respx.mock
+def test_sync_terminology_writes_the_snapshot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _only_tre_r38_listed(tmp_path, monkeypatch)
     respx.get(f"{SMT_URL}/CodeSystem").mock(
         return_value=httpx.Response(200, json=searchset(smt_tre_r38()), headers=FHIR_HEADERS)
     )
@@ -93,14 +98,7 @@ def _smt_publishing(*resources: dict[str, object]) -> Callable[[httpx.Request], 
 def test_sync_terminology_all_mirrors_every_nos_the_smt_publishes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    mappings = tmp_path / "mappings"
-    mappings.mkdir()
-    (mappings / "nos.csv").write_text(
-        f"name,kind,canonical,why\nTRE_R38,CodeSystem,{TRE_R38},specialties\n", encoding="utf-8"
-    )
-    monkeypatch.setenv("GATEWAY_SMT_URL", SMT_URL)
-    monkeypatch.setenv("GATEWAY_MAPPINGS_DIR", str(mappings))
-    monkeypatch.setenv("GATEWAY_SNAPSHOT_DIR", str(tmp_path / "snapshot"))
+    _only_tre_r38_listed(tmp_path, monkeypatch)
     r66 = codesystem(
         "https://mos.esante.gouv.fr/NOS/TRE_R66-CategorieEtablissement/FHIR/"
         "TRE-R66-CategorieEtablissement",
