@@ -141,6 +141,14 @@ def test_soak_bench(upstreams: str) -> None:
         assert "cache bounds: peak entries" in out
 
 
+def test_cold_oid_bench() -> None:
+    out = run_bench("bench.cold_oid")
+    (row,) = [line for line in out.splitlines() if line.startswith("#1 ")]
+    burst, during, after, later = (row.split()[i] for i in (1, 2, 6, 7))
+    assert (burst, during, after, later) == ("20", "1", "20", "0")
+    assert "PASS  one SMT search per burst of 20 cold requests" in out
+
+
 def test_locations_bench() -> None:
     """Three syncs against the stub directory, then the swap (wrk or Python threads)."""
     results = REPO / "bench" / "results"
