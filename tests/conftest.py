@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import logging
@@ -27,6 +28,7 @@ from gateway.directory.locations_file import (
     save_columns,
     write_manifest,
 )
+from gateway.observability import logging as gateway_logging
 from gateway.observability.logging import configure_logging
 from gateway.settings import (
     DEFAULT_MAPPINGS_DIR,
@@ -177,14 +179,27 @@ def searchset(*resources: dict[str, Any]) -> dict[str, Any]:
 FHIR_HEADERS = {"Content-Type": "application/fhir+json;charset=UTF-8"}
 
 
+@contextlib.contextmanager
+def logging_restored() -> Iterator[None]:
+    """Whatever configures logging inside (a test, a command) is undone on the way out:
+    the root logger's handlers and level, and the stream the access log writes to (a
+    command's may be pytest's captured stderr, closed after the test)."""
+    root = logging.getLogger()
+    saved_handlers, saved_level = root.handlers[:], root.level
+    saved_stream = gateway_logging._stream
+    try:
+        yield
+    finally:
+        root.handlers[:] = saved_handlers
+        root.setLevel(saved_level)
+        gateway_logging._stream = saved_stream
+        structlog.reset_defaults()
+
+
 @pytest.fixture
 def log_output() -> Iterator[io.StringIO]:
     """JSON logging configured as in production, written to a buffer the test reads."""
-    root = logging.getLogger()
-    saved_handlers, saved_level = root.handlers[:], root.level
-    stream = io.StringIO()
-    configure_logging("DEBUG", stream)
-    yield stream
-    root.handlers[:] = saved_handlers
-    root.setLevel(saved_level)
-    structlog.reset_defaults()
+    with logging_restored():
+        stream = io.StringIO()
+        configure_logging("DEBUG", stream)
+        yield stream

@@ -52,3 +52,17 @@ def test_pages_without_a_terminal_log_their_phase_and_counts(log_output: io.Stri
     (first,) = _lines(log_output, "sync progress")  # the second page is within the period
     assert (first["pages"], first["roles"], first["expected_pages"]) == (1, 200, 10)
     assert (progress.pages, progress.roles) == (2, 350)
+
+
+def test_logging_configured_by_a_command_is_undone_after_its_test() -> None:
+    from gateway.observability import logging as gateway_logging
+    from gateway.observability.logging import configure_logging
+    from tests.conftest import logging_restored
+
+    before = gateway_logging._stream
+    closed_after = io.StringIO()
+    with logging_restored():
+        configure_logging("INFO", closed_after)
+        assert gateway_logging._stream is closed_after
+    closed_after.close()
+    assert gateway_logging._stream is before  # the access log no longer writes there
