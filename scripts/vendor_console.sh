@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Vendor the console's map library (Leaflet, BSD-2-Clause) from the npm registry into
-# gateway/web/console/vendor/leaflet/: the built files only (leaflet.js, leaflet.css, the
+# gateway/web/console/static/vendor/leaflet/: the built files only (leaflet.js, leaflet.css, the
 # marker images) and the licence. The output is committed: the console needs no network and
 # no build at run time. Re-run to upgrade (change VERSION), then commit the result.
 #
@@ -9,7 +9,7 @@
 set -euo pipefail
 VERSION="${LEAFLET_VERSION:-1.9.4}"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-OUT="$ROOT/gateway/web/console/vendor/leaflet"
+OUT="$ROOT/gateway/web/console/static/vendor/leaflet"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 
