@@ -107,14 +107,14 @@ class CptsIndex:
             for zone in item.zones:
                 if zone not in expanded:
                     expanded[zone] = self._communes(zone, communes_of)
-            if item.finess and item.finess not in self._zone_by_finess:
-                codes = sorted({c for zone in item.zones for c in expanded[zone]})
-                self._zone_by_finess[item.finess] = (item, tuple(codes))
                 for insee in expanded[zone]:
                     levels = levels_by_insee.setdefault(insee, {})
                     kept = levels.get(position)
                     if kept is None or _SPECIFICITY[zone.level] < _SPECIFICITY[kept]:
                         levels[position] = zone.level
+            if item.finess and item.finess not in self._zone_by_finess:
+                codes = sorted({c for zone in item.zones for c in expanded[zone]})
+                self._zone_by_finess[item.finess] = (item, tuple(codes))
         self._by_insee = {
             insee: tuple(
                 sorted((CptsMatch(self.cpts[p], lvl) for p, lvl in found.items()), key=_order)
