@@ -28,7 +28,7 @@ from gateway.settings import ConsoleSettings
 CONSOLE_DIR = Path(__file__).resolve().parent / "console"
 PAGES_DIR = CONSOLE_DIR / "pages"
 STATIC_DIR = CONSOLE_DIR / "static"
-HTML = "text/html; charset=utf-8"
+HTML = "text/html"  # litestar adds "; charset=utf-8"
 
 
 def tiles_source(tiles_url: str) -> str:

@@ -94,7 +94,7 @@ class CptsController(Controller):
         summary="The communes of a CPTS's intervention zone",
         description="The zone as the ROR declares it and every commune it covers (INSEE "
         "codes; a département- or région-level zone expanded with the commune reference).",
-        responses=json_errors(400, 404),
+        responses=json_errors(400, 404, 503),
     )
     async def zone(
         self,
