@@ -187,6 +187,7 @@ async function preview(parameters, mine) {
       ),
       errorList(r.errors),
     );
+    clear(resultsBox, h("p", { class: "hint", text: "Aucune recherche : le flux est refusé." }));
     await drawMap(null, 0, [], new Set(), null);
     return;
   }

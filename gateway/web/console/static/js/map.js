@@ -83,7 +83,7 @@ export class PreviewMap {
     this.map.invalidateSize();
     // The communes of every département in view (the circle crosses borders), at most 8.
     const view = this.map.getBounds();
-    for (const dep of await this.departementsDrawn) {
+    for (const dep of center ? await this.departementsDrawn : []) {
       if (deps.size >= 8) break;
       if (view.intersects(dep.layer.getBounds())) deps.add(dep.code);
     }
