@@ -29,6 +29,7 @@ from gateway.settings import Settings
 from gateway.terminology.component import TerminologyComponent
 from gateway.web.auth_guard import access_guard
 from gateway.web.availability_api import AvailabilityController
+from gateway.web.console_pages import console_routes
 from gateway.web.contextual_api import ContextualSearchController
 from gateway.web.cpts_api import CptsController
 from gateway.web.cpts_members_api import CptsMembersController
@@ -113,7 +114,11 @@ def create_app(
 
     provided = {**assembly.provides(), "assembly": assembly, "metrics": metrics}
     app = Litestar(
-        route_handlers=[OpsController, *(c for r in COMPONENTS for c in r.controllers)],
+        route_handlers=[
+            OpsController,
+            *console_routes(),
+            *(c for r in COMPONENTS for c in r.controllers),
+        ],
         dependencies={name: _provide(value) for name, value in provided.items()},
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         guards=[access_guard(assembly.get(AuthComponent).authenticator)],

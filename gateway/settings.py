@@ -324,6 +324,17 @@ class SecuritySettings:
 
 
 @dataclass(frozen=True, slots=True)
+class ConsoleSettings:
+    """The console under ``/console/`` (static pages; its map draws bundled outlines)."""
+
+    #: Map tiles drawn under the outlines, e.g. ``https://tiles.example/{z}/{x}/{y}.png``;
+    #: empty (the default): no tiles, nothing fetched beyond the gateway.
+    tiles_url: str = field(default="", metadata=env("GATEWAY_CONSOLE_TILES_URL"))
+    #: The attribution the tiles' licence requires, shown on the map.
+    tiles_attribution: str = field(default="", metadata=env("GATEWAY_CONSOLE_TILES_ATTRIBUTION"))
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     server: ServerSettings = field(default_factory=ServerSettings)
     smt: UpstreamSettings = field(default_factory=lambda: UpstreamSettings("smt", DEFAULT_SMT_URL))
@@ -343,6 +354,7 @@ class Settings:
     availability: AvailabilitySettings = field(default_factory=AvailabilitySettings)
     security: SecuritySettings = field(default_factory=SecuritySettings)
     shared_cache: SharedCacheSettings = field(default_factory=SharedCacheSettings)
+    console: ConsoleSettings = field(default_factory=ConsoleSettings)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -380,6 +392,15 @@ class Settings:
         if not self.search.sas_search_url.startswith(("http://", "https://")):
             raise ConfigError(
                 f"GATEWAY_SAS_SEARCH_URL={self.search.sas_search_url!r} must be an http(s) URL"
+            )
+        tiles = self.console.tiles_url
+        if tiles and not (
+            tiles.startswith(("http://", "https://", "/"))
+            and all(part in tiles for part in ("{z}", "{x}", "{y}"))
+        ):
+            raise ConfigError(
+                f"GATEWAY_CONSOLE_TILES_URL={tiles!r} must be an http(s) URL (or a path on "
+                "this server) with {z}, {x} and {y}, or empty"
             )
         for upstream in (self.smt, self.annuaire.upstream, self.ror.upstream, self.geocoder):
             if upstream.url and not upstream.url.startswith(("http://", "https://")):

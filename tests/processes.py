@@ -1,5 +1,6 @@
-"""Real processes for tests that need them: ``gateway serve`` over loopback, and a
-``redis-server`` (from Debian, installed with apt-get when missing and possible)."""
+"""Real processes for tests that need them: ``gateway serve`` over loopback, a
+``redis-server`` and ``chromium`` (from Debian, installed with apt-get when missing and
+possible)."""
 
 from __future__ import annotations
 
@@ -59,20 +60,34 @@ def gateways(env: dict[str, str], count: int = 2) -> Iterator[list[str]]:
             process.wait(timeout=20)
 
 
-def redis_binary() -> str | None:
-    found = shutil.which("redis-server")
+def debian_binary(command: str, package: str) -> str | None:
+    """``command`` on PATH, installing Debian's ``package`` first when missing (as root
+    with apt-get only); None when it cannot be had."""
+    found = shutil.which(command)
     if found or os.geteuid() != 0 or shutil.which("apt-get") is None:
         return found
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for command in (
+    for step in (
         ["apt-get", "update", "-qq"],
-        ["apt-get", "install", "-y", "-qq", "redis-server"],
+        ["apt-get", "install", "-y", "-qq", package],
     ):
         try:
-            subprocess.run(command, env=env, capture_output=True, timeout=300, check=False)
+            subprocess.run(step, env=env, capture_output=True, timeout=600, check=False)
         except (OSError, subprocess.TimeoutExpired):
             return None
-    return shutil.which("redis-server")
+    return shutil.which(command)
+
+
+def redis_binary() -> str | None:
+    return debian_binary("redis-server", "redis-server")
+
+
+def chromium_or_skip() -> str:
+    """Debian's chromium (``.ci/run`` installs it; installed here too when missing)."""
+    binary = debian_binary("chromium", "chromium")
+    if binary is None:
+        pytest.skip("chromium is not installed and cannot be installed here (apt-get, root)")
+    return binary
 
 
 def redis_or_skip() -> RedisServer:

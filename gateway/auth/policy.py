@@ -11,6 +11,8 @@ declarations in force:
 * ``/health/*``, ``/metrics``, ``/schema*``: ``OPS``, anyone when ``public_ops`` (the
   default, for probes and scrapers on a private network), else admin.
 * terminology, FHIR, directory, geography, search, rank: ``SEARCH`` (search or admin).
+* ``/console/*``: ``PUBLIC``, static pages and public map outlines, never data: the pages
+  call the API with the key the user types, and the API checks it.
 
 Without a keys file the service runs open (``Authenticator.open``); it says so loudly at
 start.
@@ -42,14 +44,16 @@ ACCESS = "access"
 
 @dataclass(frozen=True, slots=True)
 class Access:
-    """The roles allowed on a route; ``ops``: no key needed when ``public_ops`` is on."""
+    """The roles allowed on a route; ``ops``: no key needed when ``public_ops`` is on;
+    ``public``: no key needed at all."""
 
     roles: frozenset[Role]
     ops: bool = False
+    public: bool = False
 
     def required(self, public_ops: bool) -> frozenset[Role] | None:
         """The roles to check; None: no key needed."""
-        return None if self.ops and public_ops else self.roles
+        return None if self.public or (self.ops and public_ops) else self.roles
 
 
 ADMIN = Access(frozenset({Role.ADMIN}))
@@ -57,6 +61,7 @@ LINKS = Access(frozenset({Role.LRM, Role.ADMIN}))
 RESOLVE = Access(frozenset({Role.SEARCH, Role.LRM, Role.ADMIN}))
 SEARCH = Access(frozenset({Role.SEARCH, Role.ADMIN}))
 OPS = Access(frozenset({Role.ADMIN}), ops=True)
+PUBLIC = Access(frozenset(), public=True)
 #: A route that declares nothing is treated as this: closed to all but admins.
 UNDECLARED = ADMIN
 

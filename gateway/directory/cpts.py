@@ -101,6 +101,8 @@ class CptsIndex:
         self.loaded_at = time.time()
         levels_by_insee: dict[str, dict[int, ZoneLevel]] = {}
         expanded: dict[Zone, list[str]] = {}
+        #: FINESS → the INSEE codes of every commune of its zone (the console's map).
+        self._zone_by_finess: dict[str, tuple[Cpts, tuple[str, ...]]] = {}
         for position, item in enumerate(self.cpts):
             for zone in item.zones:
                 if zone not in expanded:
@@ -110,6 +112,9 @@ class CptsIndex:
                     kept = levels.get(position)
                     if kept is None or _SPECIFICITY[zone.level] < _SPECIFICITY[kept]:
                         levels[position] = zone.level
+            if item.finess and item.finess not in self._zone_by_finess:
+                codes = sorted({c for zone in item.zones for c in expanded[zone]})
+                self._zone_by_finess[item.finess] = (item, tuple(codes))
         self._by_insee = {
             insee: tuple(
                 sorted((CptsMatch(self.cpts[p], lvl) for p, lvl in found.items()), key=_order)
@@ -132,6 +137,10 @@ class CptsIndex:
     def communes(self) -> int:
         """How many communes at least one CPTS covers."""
         return len(self._by_insee)
+
+    def zone(self, finess: str) -> tuple[Cpts, tuple[str, ...]] | None:
+        """The CPTS with this FINESS and the INSEE codes of its zone's communes."""
+        return self._zone_by_finess.get(finess)
 
     def covering(self, insee: str) -> list[CptsMatch]:
         """The CPTS whose zone contains commune ``insee``: most specific level, then name."""

@@ -14,7 +14,7 @@ from pathlib import Path
 from gateway.geo.communes import load_communes
 from gateway.mappings import agenda, authorities, nos, radius, specialties
 from gateway.mappings.codes import CodeChecker
-from gateway.mappings.csvfile import MappingError, Problems, read_rows
+from gateway.mappings.csvfile import MappingError, Problems, parse_rows, read_rows
 from gateway.mappings.tables import (
     AGENDA_FILE,
     AUTHORITIES_FILE,
@@ -29,7 +29,7 @@ from gateway.terminology.store import TerminologyStore
 from gateway.text import normalise
 
 #: file → (columns, key column, how the key is compared)
-_TABLES: dict[str, tuple[tuple[str, ...], str, Callable[[str], str]]] = {
+TABLES: dict[str, tuple[tuple[str, ...], str, Callable[[str], str]]] = {
     NOS_FILE: (nos.COLUMNS, "name", str),
     AUTHORITIES_FILE: (authorities.COLUMNS, "code", str),
     SYNONYMS_FILE: (specialties.COLUMNS, "text", normalise),
@@ -59,7 +59,7 @@ class TableDiff:
 
 
 def _rows(path: Path, file: str) -> dict[str, dict[str, str]]:
-    columns, key, fold = _TABLES[file]
+    columns, key, fold = TABLES[file]
     if not path.exists():
         return {}
     problems = Problems(path)
@@ -68,31 +68,41 @@ def _rows(path: Path, file: str) -> dict[str, dict[str, str]]:
     return rows
 
 
+def rows_of_text(text: str, file: str) -> dict[str, dict[str, str]]:
+    """The rows of one table's text by key, those that cannot be read left out;
+    ``MappingError`` only when the header is wrong."""
+    columns, key, fold = TABLES[file]
+    return {fold(r.cells[key]): r.cells for r in parse_rows(text, columns, Problems(Path(file)))}
+
+
 def diff_directories(old: Path, new: Path) -> list[TableDiff]:
     """Per table: rows added, removed and changed (``column: old → new``)."""
     if not old.is_dir() or not new.is_dir():
         raise MappingError(f"{old if not old.is_dir() else new}: not a directory")
-    out: list[TableDiff] = []
-    for file in FILES:
-        columns, key, _ = _TABLES[file]
-        before, after = _rows(old / file, file), _rows(new / file, file)
-        table = TableDiff(file)
-        for k in after.keys() - before.keys():
-            table.added.append(_describe(after[k], columns))
-        for k in before.keys() - after.keys():
-            table.removed.append(_describe(before[k], columns))
-        for k in sorted(before.keys() & after.keys()):
-            changes = [
-                f"{c}: {before[k][c] or '(empty)'} → {after[k][c] or '(empty)'}"
-                for c in columns
-                if before[k][c] != after[k][c]
-            ]
-            if changes:
-                table.changed.append(f"{after[k][key]}: " + "; ".join(changes))
-        table.added.sort()
-        table.removed.sort()
-        out.append(table)
-    return out
+    return [diff_rows(file, _rows(old / file, file), _rows(new / file, file)) for file in FILES]
+
+
+def diff_rows(
+    file: str, before: dict[str, dict[str, str]], after: dict[str, dict[str, str]]
+) -> TableDiff:
+    """Rows of one table added, removed and changed between two readings, by key."""
+    columns, key, _ = TABLES[file]
+    table = TableDiff(file)
+    for k in after.keys() - before.keys():
+        table.added.append(_describe(after[k], columns))
+    for k in before.keys() - after.keys():
+        table.removed.append(_describe(before[k], columns))
+    for k in sorted(before.keys() & after.keys()):
+        changes = [
+            f"{c}: {before[k][c] or '(empty)'} → {after[k][c] or '(empty)'}"
+            for c in columns
+            if before[k][c] != after[k][c]
+        ]
+        if changes:
+            table.changed.append(f"{after[k][key]}: " + "; ".join(changes))
+    table.added.sort()
+    table.removed.sort()
+    return table
 
 
 def _describe(cells: dict[str, str], columns: tuple[str, ...]) -> str:

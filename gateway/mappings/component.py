@@ -18,6 +18,7 @@ from gateway.geo.communes import CommuneIndex
 from gateway.geo.component import GeoComponent
 from gateway.mappings.codes import CodeChecker
 from gateway.mappings.csvfile import MappingError
+from gateway.mappings.status import MappingsStatus, mappings_status
 from gateway.mappings.tables import ActiveMappings, Mappings, content_version, load_mappings
 from gateway.replicas import Replicated
 from gateway.settings import Settings
@@ -80,6 +81,16 @@ class MappingsComponent(Component):
         if broadcast and self.parts.replicas is not None:
             await self.parts.replicas.announce(TOPIC, loaded.version)
         return previous, loaded
+
+    async def status(self) -> MappingsStatus:
+        """The tables in force against the files on disk (checked as a reload would)."""
+        settings = self.parts.settings
+        return await asyncio.to_thread(
+            mappings_status,
+            self.active.current,
+            settings.mappings.directory,
+            lambda: steward_tables(settings, self.communes, self.store),
+        )
 
     def replicated(self) -> Sequence[Replicated]:
         return (self,)

@@ -45,6 +45,8 @@ class Mappings:
     warnings: tuple[str, ...] = ()
     #: Last, with a default: tables built before agenda sources existed still construct.
     agenda: list[AgendaSource] = field(default_factory=list)
+    #: file name → the text these tables were read from (the console's diff with the disk).
+    sources: dict[str, str] = field(default_factory=dict)
 
 
 def load_mappings(
@@ -85,16 +87,25 @@ def load_mappings(
         )
         + synonyms.warnings
     )
-    version = content_version(directory)
-    return Mappings(nos, authorities, synonyms, radii, version, warnings, agenda)
+    raw = read_sources(directory)
+    sources = {name: data.decode("utf-8-sig", errors="replace") for name, data in raw.items()}
+    return Mappings(nos, authorities, synonyms, radii, version_of(raw), warnings, agenda, sources)
+
+
+def read_sources(directory: Path) -> dict[str, bytes]:
+    """The bytes of every table file (``OSError`` when one cannot be read)."""
+    return {name: (directory / name).read_bytes() for name in FILES}
+
+
+def version_of(sources: dict[str, bytes]) -> str:
+    digest = hashlib.sha256()
+    for name in FILES:
+        digest.update(name.encode() + b"\0" + sources[name] + b"\0")
+    return digest.hexdigest()[:12]
 
 
 def content_version(directory: Path) -> str:
-    digest = hashlib.sha256()
-    for name in FILES:
-        path = directory / name
-        digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()[:12]
+    return version_of(read_sources(directory))
 
 
 _PINNED: ContextVar[Mappings | None] = ContextVar("pinned_mappings", default=None)

@@ -140,6 +140,24 @@ class TerminologyService:
         )
         return Resolved(result, worst(vs.state, closure.state))
 
+    async def valuesets_containing(self, system: str, code: str) -> Resolved[list[IndexedValueSet]]:
+        """The value sets held (latest version of each) whose expansion contains the code;
+        one that cannot be resolved now is left out."""
+        found: list[IndexedValueSet] = []
+        state = CacheState.HIT
+        for vs in sorted(self.store.latest(IndexedValueSet), key=lambda v: v.url):
+            try:
+                closure = await self.resolver.closure(vs)
+            except (NotFound, UpstreamError):
+                continue
+            check = validation.validate_in_valueset(
+                vs, closure.value, self.store.aliases, system=system, code=code, display=None
+            )
+            if check.result:
+                found.append(vs)
+                state = worst(state, closure.state)
+        return Resolved(found, state)
+
     async def translate(
         self, *, system: str, code: str, url: str | None = None, target: str | None = None
     ) -> Resolved[list[TranslationMatch]]:

@@ -12,11 +12,12 @@ from typing import Annotated
 import msgspec
 from litestar import Controller, get
 from litestar.di import NamedDependency
-from litestar.params import QueryParameter
+from litestar.params import Parameter, QueryParameter
 
 from gateway.auth.policy import ACCESS, SEARCH
 from gateway.component import Live
 from gateway.directory.cpts import CptsIndex, CptsMatch
+from gateway.errors import InvalidInput, NotFound
 from gateway.geo.insee import parse_insee
 from gateway.web.error_docs import json_errors
 
@@ -32,6 +33,20 @@ class CptsCard(msgspec.Struct):
 
 class CptsResult(msgspec.Struct):
     cpts: list[CptsCard]
+
+
+class ZoneOut(msgspec.Struct):
+    level: str
+    code: str
+
+
+class CptsZone(msgspec.Struct):
+    finess: str
+    name: str
+    #: As the ROR declares it (commune, territoire, departement, region and a code).
+    zones: list[ZoneOut]
+    #: Every commune of the zone (INSEE codes), expanded with the commune reference.
+    communes: list[str]
 
 
 def members_url(finess: str | None) -> str | None:
@@ -73,3 +88,28 @@ class CptsController(Controller):
     ) -> CptsResult:
         code = parse_insee(insee)
         return CptsResult([cpts_card(match) for match in cpts.current.covering(code)])
+
+    @get(
+        "/{finess:str}/zone",
+        summary="The communes of a CPTS's intervention zone",
+        description="The zone as the ROR declares it and every commune it covers (INSEE "
+        "codes; a département- or région-level zone expanded with the commune reference).",
+        responses=json_errors(400, 404, 503),
+    )
+    async def zone(
+        self,
+        cpts: NamedDependency[Live[CptsIndex]],
+        finess: Annotated[str, Parameter(max_length=20, description="the CPTS FINESS")],
+    ) -> CptsZone:
+        if not (finess.isdigit() and len(finess) == 9):
+            raise InvalidInput("finess must be 9 digits", parameter="finess")
+        found = cpts.current.zone(finess)
+        if found is None:
+            raise NotFound(f"No CPTS with FINESS {finess}")
+        item, communes = found
+        return CptsZone(
+            finess,
+            item.name,
+            [ZoneOut(z.level.value, z.code) for z in item.zones],
+            list(communes),
+        )

@@ -20,6 +20,20 @@ class ResolvedCode(msgspec.Struct):
     inactive: bool
 
 
+class ValueSetRef(msgspec.Struct):
+    url: str
+    version: str | None
+    nos: str | None
+    name: str | None
+    title: str | None
+
+
+class ValueSetsOfCode(msgspec.Struct):
+    system: str
+    code: str
+    valuesets: list[ValueSetRef]
+
+
 class TermMatch(msgspec.Struct):
     system: str
     code: str

@@ -10,10 +10,17 @@ from litestar.params import QueryParameter
 
 from gateway.auth.policy import ACCESS, SEARCH
 from gateway.errors import InvalidInput
+from gateway.terminology.canonical import nos_name
 from gateway.terminology.service import TerminologyService, parse_coding
 from gateway.web.deps import cache_headers
 from gateway.web.error_docs import json_errors
-from gateway.web.schemas import ResolvedCode, TermMatch, TermSearchResult
+from gateway.web.schemas import (
+    ResolvedCode,
+    TermMatch,
+    TermSearchResult,
+    ValueSetRef,
+    ValueSetsOfCode,
+)
 
 
 class TerminologyController(Controller):
@@ -62,6 +69,42 @@ class TerminologyController(Controller):
             inactive=concept.inactive,
         )
         return Response(body, headers=cache_headers(state))
+
+    @get(
+        "/valuesets",
+        summary="The value sets containing a code",
+        description="Every value set held (latest version of each; the snapshot's, and those "
+        "fetched from the SMT) whose expansion contains the code.",
+        responses=json_errors(400, 503),
+    )
+    async def valuesets(
+        self,
+        terminology: NamedDependency[TerminologyService],
+        coding: Annotated[
+            str | None,
+            QueryParameter(
+                required=False,
+                max_length=1300,
+                description="system|code, e.g. urn:oid:1.2.250.1.213.2.28|SM54",
+            ),
+        ] = None,
+        system: Annotated[str | None, QueryParameter(required=False, max_length=1024)] = None,
+        code: Annotated[str | None, QueryParameter(required=False, max_length=256)] = None,
+    ) -> Response[ValueSetsOfCode]:
+        if coding:
+            system, code = parse_coding(coding)
+        if not system:
+            raise InvalidInput(
+                "Give 'coding=system|code' or both 'system' and 'code'", parameter="system"
+            )
+        if not code:
+            raise InvalidInput("Parameter 'code' is required", parameter="code")
+        found = await terminology.valuesets_containing(system, code)
+        refs = [
+            ValueSetRef(vs.url, vs.version, nos_name(vs.url), vs.resource.name, vs.resource.title)
+            for vs in found.value
+        ]
+        return Response(ValueSetsOfCode(system, code, refs), headers=cache_headers(found.state))
 
     @get(
         "/search",

@@ -39,6 +39,10 @@ def test_every_route_declares_its_access(app: Litestar) -> None:
     ("method", "path", "public_ops", "roles"),
     [
         ("POST", "/admin/mappings/reload", True, {Role.ADMIN}),
+        ("GET", "/admin/mappings", True, {Role.ADMIN}),
+        ("GET", "/console/links", False, None),
+        ("GET", "/console/config.json", False, None),
+        ("GET", "/v1/terminology/valuesets", True, {Role.SEARCH, Role.ADMIN}),
         ("POST", "/admin/cache/purge", True, {Role.ADMIN}),
         ("GET", "/admin/cache/stats", True, {Role.ADMIN}),
         ("POST", "/v1/contextual-search/links", True, {Role.LRM, Role.ADMIN}),
