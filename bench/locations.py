@@ -215,7 +215,22 @@ def bench_swap(snapshot: Path, new: Path, new_version: str, args: Args, tmp: Pat
         after = load.measured("after swap", args.duration)
         windows.append(Window("after swap", after, served_version(server)))
         figures["rss_end"] = rss_report(server.pid)
+        figures["rss_reloads"] = more_reloads(server, snapshot, [tmp / "first", new], args.reloads)
     return windows, figures
+
+
+def more_reloads(server: Server, snapshot: Path, files: list[Path], count: int) -> list[Any]:
+    """``count`` more swaps, alternating the first and the last file (a real change each
+    time): the worker's RSS after each shows whether replaced indexes are given back."""
+    reports = []
+    for n in range(count):
+        publish(files[n % 2], snapshot)
+        status, body = http_post(server.base + "/admin/locations/reload", timeout=300)
+        if status != 200 or not body.get("changed"):
+            raise BenchError(f"reload {n + 2}: HTTP {status} {body}")
+        reports.append(rss_report(server.pid))
+        log(f"reload {n + 2} ({body['version']}): {format_rss(reports[-1])}")
+    return reports
 
 
 def print_report(syncs: list[SyncFigures], windows: list[Window], figures: dict[str, Any]) -> None:
@@ -263,6 +278,8 @@ def print_windows(windows: list[Window], figures: dict[str, Any]) -> None:
     print(f"load: {figures['load_tool']}; gateway ready in {figures['ready_s']:.1f} s; reload "
           f"of the same file {figures['reload_same_s']:.2f} s")  # fmt: skip
     print(f"server RSS after the swap: {format_rss(figures['rss_after_swap'])}")
+    for n, report in enumerate(figures["rss_reloads"], start=2):
+        print(f"server RSS after reload {n}: {format_rss(report)}")
 
 
 def check(syncs: list[SyncFigures], windows: list[Window]) -> list[Check]:
@@ -384,6 +401,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--wait-quiet", type=float, default=30.0, help=quiet)
     parser.add_argument("--progress-s", type=float, default=15.0, help="progress line period")
     parser.add_argument("--skip-swap", action="store_true", help="syncs only, no gateway")
+    parser.add_argument("--reloads", type=int, default=3,
+                        help="more swaps after the measured one, for the server's RSS")  # fmt: skip
     keep = "work in DIR (empty or new) and keep its files and logs"
     parser.add_argument("--keep", type=Path, metavar="DIR", help=keep)
     again = "only the swap, on the files an earlier --keep DIR run left"
@@ -391,7 +410,7 @@ def main(argv: list[str] | None = None) -> int:
     add_smoke_option(parser, "3,000 roles, quota 1,000/s, 1 s of load per window")
     args = parser.parse_args(argv)
     apply_smoke(args, roles=3000, organizations=1700, rate=1000.0, duration=1.0,
-                connections=2, progress_s=2.0, wait_quiet=0.0)  # fmt: skip
+                connections=2, progress_s=2.0, wait_quiet=0.0, reloads=1)  # fmt: skip
     if args.swap_only and (args.keep is None or args.skip_swap):
         parser.error("--swap-only needs --keep DIR (and no --skip-swap)")
     if args.roles < 1 or args.organizations < 1 or args.organizations > args.roles:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -69,6 +70,29 @@ class SphereGrid:
         np.cumsum(counts, out=self.cell_start[1:])
         sorted_lat, sorted_lon = lat[self.order], lon[self.order]
         self.x, self.y, self.z = unit_vectors(sorted_lat, sorted_lon)
+
+    def scalars(self) -> dict[str, float | int]:
+        """What :meth:`restore` needs besides the :meth:`arrays`."""
+        return {"cell_deg": self.cell_deg, "lat0": self.lat0, "lon0": self.lon0,
+                "rows": self.rows, "cols": self.cols}  # fmt: skip
+
+    def arrays(self) -> dict[str, npt.NDArray[np.int64] | F64]:
+        return {"order": self.order, "cell_start": self.cell_start, "x": self.x, "y": self.y,
+                "z": self.z}  # fmt: skip
+
+    @classmethod
+    def restore(
+        cls, scalars: dict[str, float | int], arrays: dict[str, npt.NDArray[Any]]
+    ) -> SphereGrid:
+        """A grid built elsewhere (another process), from its :meth:`scalars` and
+        :meth:`arrays`, without sorting anything again."""
+        grid = cls.__new__(cls)
+        grid.cell_deg = float(scalars["cell_deg"])
+        grid.lat0, grid.lon0 = float(scalars["lat0"]), float(scalars["lon0"])
+        grid.rows, grid.cols = int(scalars["rows"]), int(scalars["cols"])
+        grid.order, grid.cell_start = arrays["order"], arrays["cell_start"]
+        grid.x, grid.y, grid.z = arrays["x"], arrays["y"], arrays["z"]
+        return grid
 
     def _cells(self, lat: F64, lon: F64) -> I64:
         row = ((lat - self.lat0) // self.cell_deg).astype(np.int64)

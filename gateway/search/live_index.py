@@ -1,8 +1,9 @@
 """The practice-location index in service, and its replacement without a restart.
 
 ``LocationIndex`` is one loaded index (locations, engine, version). ``IndexLoader`` builds
-one from the snapshot in a worker thread and swaps it into a ``Live`` holder at once: a
-search takes the index in force when it starts and finishes on it, whatever happens
+one from the snapshot (at start-up in-process; when running, in a child process whose
+arrays it maps, see ``gateway.search.index_builder``) and swaps it into a ``Live`` holder at
+once: a search takes the index in force when it starts and finishes on it, whatever happens
 meanwhile. Swaps happen when the manifest (``practice-locations.json``) names another
 version (checked every ``GATEWAY_LOCATIONS_POLL`` s), on ``POST /admin/locations/reload``,
 and when another replica announces one (``Replicated`` topic ``locations``). An invalid
@@ -22,6 +23,7 @@ from typing import Any
 from gateway.component import Live
 from gateway.directory.index import DirectoryIndex
 from gateway.directory.locations_file import (
+    LOCATIONS_FILE,
     LocationsError,
     content_version,
     read_manifest,
@@ -29,11 +31,16 @@ from gateway.directory.locations_file import (
 from gateway.errors import LocationsRejected
 from gateway.geo.communes import CommuneIndex
 from gateway.search.engine import SearchEngine
-from gateway.search.locations import PracticeLocations, load_locations
+from gateway.search.heap import drop_later
+from gateway.search.index_builder import BuilderFailed, build_aside
+from gateway.search.locations import PracticeLocations, from_directory, load_locations
 from gateway.terminology.canonical import CanonicalIndex
 
 log = logging.getLogger("gateway")
 TOPIC = "locations"
+#: How long a replaced index is kept before it is dropped off the event loop (searches
+#: that started on it take milliseconds).
+RETIRE_AFTER_S = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +78,8 @@ class IndexLoader:
         self._diverged: tuple[str, str | None] | None = None
 
     def load(self) -> LocationIndex:
-        """Synchronous (start-up, worker threads). Raises ``LocationsRejected``."""
+        """Built in this process: start-up (nothing is served yet), and the fallback of
+        :meth:`load_aside`. Synchronous. Raises ``LocationsRejected``."""
         started = time.perf_counter()
         try:
             locations, meta = load_locations(
@@ -79,18 +87,43 @@ class IndexLoader:
             )
         except LocationsError as exc:
             raise LocationsRejected(str(exc)) from None
+        return self._index(locations, meta, locations.practitioners(), None, started)
+
+    def load_aside(self) -> LocationIndex:
+        """Built by a child process and mapped here (see ``gateway.search.index_builder``):
+        what a running gateway does, so that its searches keep their pace. Synchronous
+        (worker threads). Raises ``LocationsRejected``."""
+        started = time.perf_counter()
+        directory = self.snapshot / "directory"
+        fhir = from_directory(self.directory, self.communes, self.aliases)
+        try:
+            built = build_aside(directory / LOCATIONS_FILE, fhir, directory)
+        except LocationsError as exc:
+            raise LocationsRejected(str(exc)) from None
+        except BuilderFailed as exc:
+            # Slower searches during the reload beat no reload at all.
+            log.warning("index builder process failed, loading here", extra={"error": str(exc)})
+            return self.load()
+        return self._index(
+            built.locations, built.meta, built.practitioners, built.content_version, started
+        )
+
+    def _index(
+        self,
+        locations: PracticeLocations,
+        meta: dict[str, Any],
+        practitioners: int,
+        hashed: str | None,
+        started: float,
+    ) -> LocationIndex:
         manifest = read_manifest(self.snapshot / "directory")
         version = (
             manifest.version
             if manifest is not None
-            else str(meta.get("version") or content_version(locations.columns))
+            else str(meta.get("version") or hashed or content_version(locations.columns))
         )
         index = LocationIndex(
-            locations,
-            SearchEngine(locations),
-            version,
-            time.time(),
-            len(set(locations.columns["idnps"].tolist())),
+            locations, SearchEngine(locations), version, time.time(), practitioners
         )
         log.info(
             "practice locations loaded",
@@ -110,8 +143,9 @@ class IndexLoader:
     async def reload(self, live: Live[LocationIndex]) -> tuple[LocationIndex, LocationIndex]:
         """(previous, new); the new one is in force when this returns."""
         async with self._lock:
-            loaded = await asyncio.to_thread(self.load)
+            loaded = await asyncio.to_thread(self.load_aside)
             previous = live.swap(loaded)
+        drop_later(previous, RETIRE_AFTER_S)
         return previous, loaded
 
     async def watch(
