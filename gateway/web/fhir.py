@@ -14,8 +14,10 @@ from gateway.errors import InvalidInput
 from gateway.terminology.indexed import IndexedCodeSystem
 from gateway.terminology.service import TerminologyService
 from gateway.web import fhir_format as fmt
+from gateway.web import fhir_validate
 from gateway.web.deps import encoded, fhir_response
 from gateway.web.error_docs import fhir_errors
+from gateway.web.fhir_outcome import report_parameters
 from gateway.web.fhir_params import OperationParams
 
 Q = Annotated[str | None, QueryParameter(required=False)]
@@ -59,13 +61,10 @@ async def _lookup(request: FhirRequest, terminology: Terminology) -> ASGIRespons
 
 async def _validate_cs(request: FhirRequest, terminology: Terminology) -> ASGIResponse:
     params = await _params(request)
-    system, code = params.system_and_code(("url", "system"))
-    if not system:
-        raise InvalidInput("Parameter 'url' (or 'system'/'coding') is required", parameter="url")
-    result = await terminology.validate_code(
-        system, code, version=params.text("version"), display=params.text("display")
+    report = await fhir_validate.validate_cs(
+        terminology, params, request.headers.get("accept-language")
     )
-    return fhir_response(fmt.validation_parameters(result.value), result.state)
+    return fhir_response(report_parameters(report), report.state)
 
 
 async def _expand(request: FhirRequest, terminology: Terminology) -> ASGIResponse:
@@ -98,18 +97,10 @@ async def _expand(request: FhirRequest, terminology: Terminology) -> ASGIRespons
 
 async def _validate_vs(request: FhirRequest, terminology: Terminology) -> ASGIResponse:
     params = await _params(request)
-    url = params.text("url")
-    if not url:
-        raise InvalidInput("Parameter 'url' is required", parameter="url")
-    system, code = params.system_and_code(("system",))
-    result = await terminology.validate_in_valueset(
-        url,
-        code=code,
-        system=system,
-        display=params.text("display"),
-        version=params.text("valueSetVersion"),
+    report = await fhir_validate.validate_vs(
+        terminology, params, request.headers.get("accept-language")
     )
-    return fhir_response(fmt.validation_parameters(result.value), result.state)
+    return fhir_response(report_parameters(report), report.state)
 
 
 async def _translate(request: FhirRequest, terminology: Terminology) -> ASGIResponse:
