@@ -14,7 +14,7 @@ from gateway.errors import InvalidInput
 from gateway.terminology.indexed import IndexedCodeSystem
 from gateway.terminology.service import TerminologyService
 from gateway.web import fhir_format as fmt
-from gateway.web import fhir_validate
+from gateway.web import fhir_expand, fhir_validate
 from gateway.web.deps import encoded, fhir_response
 from gateway.web.error_docs import fhir_errors
 from gateway.web.fhir_outcome import report_parameters
@@ -69,28 +69,8 @@ async def _validate_cs(request: FhirRequest, terminology: Terminology) -> ASGIRe
 
 async def _expand(request: FhirRequest, terminology: Terminology) -> ASGIResponse:
     params = await _params(request)
-    url = params.text("url")
-    if not url:
-        raise InvalidInput("Parameter 'url' is required", parameter="url")
-    count = params.integer("count", None, maximum=10_000)
-    offset = params.integer("offset", 0) or 0
-    active_only = params.flag("activeOnly")
-    text = params.text("filter")
-    found = await terminology.expand(
-        url,
-        version=params.text("valueSetVersion"),
-        text_filter=text,
-        active_only=active_only,
-        offset=offset,
-        count=count,
-    )
-    vs, page, state = found.value.valueset, found.value.page, found.state
-    used = {"filter": text, "count": count, "offset": offset, "activeOnly": active_only or None}
-    designations = params.flag("includeDesignations")
-    body = encoded(
-        vs.memo,
-        ("$expand", page.key, text, designations),
-        lambda: fmt.expansion_valueset(vs, page, used, designations),
+    body, state = await fhir_expand.expand(
+        terminology, params, request.headers.get("accept-language")
     )
     return fhir_response(body, state)
 

@@ -37,7 +37,7 @@ class _Parameter(msgspec.Struct, rename="camel"):
     value_coding: Coding | None = None
     value_codeable_concept: _CodeableConcept | None = None
     #: ``tx-resource``, ``valueSet``, a batch's ``validation``: kept as JSON, decoded by use.
-    resource: msgspec.Raw | None = None
+    resource: msgspec.Raw = msgspec.Raw()
 
     def value(self) -> Any:
         for candidate in (
@@ -54,7 +54,7 @@ class _Parameter(msgspec.Struct, rename="camel"):
                 return candidate
         if self.value_codeable_concept is not None:
             return self.value_codeable_concept
-        return bytes(self.resource) if self.resource is not None else None
+        return bytes(self.resource) if len(self.resource) else None
 
 
 class _Parameters(msgspec.Struct, rename="camel"):
