@@ -132,7 +132,7 @@ def check_coding(
     if cs is not None:
         out.version = cs.version
         pattern = options.rules.allowed(identity, cs.version)
-        if pattern is not None and cs.version:
+        if pattern is not None and cs.version and membership_known:
             out.issues.append(tx.version_not_allowed(system, cs.version, pattern, path.of("version")))
         concept = cs.get(coding.code)
         if concept is None:
@@ -144,10 +144,17 @@ def check_coding(
         return out
     if not membership_known or target.incomplete:
         return out
+    if cs is not None and cs.resource.content == "fragment" and cs.get(coding.code) is None:
+        out.in_target = True  # a fragment does not say the code does not exist
+        return out
     member = (target.members or {}).get((identity, coding.code))
     if member is None and cs is not None and cs.folded:
         concept = cs.get(coding.code)
         member = (target.members or {}).get((identity, concept.code)) if concept else None
+    if member is None and cs is not None and options.active_only:
+        concept = cs.get(coding.code)
+        if concept is not None and concept.inactive:
+            member = _InactiveMember  # reported just below, as the code is not active
     if member is not None and options.active_only and member.inactive:
         out.issues.append(
             tx.error(
@@ -212,6 +219,8 @@ def _pick_codesystem(
                 )
             )
         return (facts.own if own_known else None), False
+    if asked and pin.wanted and version_matches(pin.wanted, asked) and own_known:
+        return facts.own, True  # the coding's version is one the wildcard admits
     if asked and not version_matches(asked, cs.version):
         if changed:
             out.issues.append(
@@ -278,7 +287,6 @@ def _known_code(
                 path.of("code"),
             )
         )
-        out.code = concept.code
     verdict = check_display(cs, concept, coding.display, options.languages)
     out.display = verdict.display
     for issue in verdict.issues:
@@ -303,3 +311,7 @@ def _not_selectable(concept: FlatConcept | None) -> bool:
     return any(
         p.code in ("notSelectable", "abstract") and p.value_boolean for p in concept.properties
     )
+
+
+#: stands for a code that would be a member were it active (activeOnly)
+_InactiveMember = ExpansionItem("", None, "", "", True, (), ())

@@ -46,6 +46,8 @@ class Pin:
     pinned: str | None
     wanted: str | None
     codesystem: IndexedCodeSystem | None
+    #: the include lists its codes: it expands without the code system
+    enumerated: bool = False
 
 
 @dataclass(slots=True)
@@ -124,7 +126,7 @@ class Finder:
                         cs, state = await self.codesystem(include.system, wanted)
                         states.append(state)
                         resolution.pins.setdefault(identity, []).append(
-                            Pin(include.version, wanted, cs)
+                            Pin(include.version, wanted, cs, bool(include.concept))
                         )
                         if cs is not None:
                             closure.by_version[key] = cs

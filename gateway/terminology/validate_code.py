@@ -9,6 +9,7 @@ CodeableConcept: valid when one of them is in the value set and nothing is in er
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 from gateway.cache import CacheState, worst
@@ -22,6 +23,7 @@ from gateway.terminology.checker import (
     Target,
     check_coding,
 )
+from gateway.terminology.canonical import CanonicalIndex
 from gateway.terminology.context import Finder
 from gateway.terminology.engine import expand_all
 from gateway.terminology.indexed import IndexedCodeSystem, IndexedValueSet
@@ -73,6 +75,7 @@ async def validate_in_valueset(
     *,
     codeable_concept: bool,
     membership_only: bool = False,
+    infer_system: bool = False,
 ) -> Report:
     aliases = finder.resolver.store.aliases
     resolution = await finder.closure(vs)
@@ -94,6 +97,8 @@ async def validate_in_valueset(
         except NotFound:
             target.incomplete = True
     outcomes, states = [], [resolution.state]
+    if infer_system:
+        codings = [_inferred(c, target, aliases) for c in codings]
     for coding in codings:
         facts, state = await _facts(finder, coding)
         states.append(state)
@@ -113,6 +118,17 @@ async def validate_in_codesystem(
     report = _combine([outcome], Target(), False, False, [])
     report.state = state
     return report
+
+
+def _inferred(coding: CodingInput, target: Target, aliases: CanonicalIndex) -> CodingInput:
+    """A code without a system takes the system of the value set's member with that code,
+    when exactly one system has it (``inferSystem``)."""
+    if coding.system or target.members is None:
+        return coding
+    systems = {item.system for (_, code), item in target.members.items() if code == coding.code}
+    if len(systems) != 1:
+        return coding
+    return dataclasses.replace(coding, system=systems.pop())
 
 
 def _combine(

@@ -106,7 +106,7 @@ def _raise_unresolved(resolution: Resolution, finder: Finder) -> None:
     for identity, pins in resolution.pins.items():
         for pin in pins:
             cs = pin.codesystem
-            if cs is None:
+            if cs is None and not pin.enumerated:
                 known = finder.versions(identity)
                 valid = f"Valid versions: {' or '.join(known)}" if known else "No versions known"
                 raise UnknownCodeSystem(
@@ -114,6 +114,8 @@ def _raise_unresolved(resolution: Resolution, finder: Finder) -> None:
                     f"be found, so the value set cannot be expanded. {valid}",
                     details={"system": identity, "version": pin.wanted},
                 )
+            if cs is None:
+                continue
             pattern = rules.allowed(identity, cs.version)
             if pattern is not None:
                 error = UnsupportedOperation(

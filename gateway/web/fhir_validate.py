@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from gateway.errors import InvalidInput, UnknownValueSet
@@ -76,11 +77,15 @@ async def validate_vs(
     finder = Finder(terminology.resolver, context)
     vs = await find_valueset(params, finder)
     codings, cc = fhir_request.codings(params, ("systemVersion",))
+    options = _options(params, context, valueset_languages(vs))
+    if vs.resource.compose is not None and vs.resource.compose.inactive is False:
+        options = dataclasses.replace(options, active_only=True)  # the value set says so
     return await validate_in_valueset(
         finder,
         vs,
         codings,
-        _options(params, context, valueset_languages(vs)),
+        options,
+        infer_system=params.flag("inferSystem"),
         codeable_concept=cc,
         membership_only=params.flag("valueset-membership-only"),
     )
