@@ -14,7 +14,7 @@ from gateway.errors import InvalidInput
 from gateway.terminology.indexed import IndexedCodeSystem
 from gateway.terminology.service import TerminologyService
 from gateway.web import fhir_format as fmt
-from gateway.web import fhir_expand, fhir_validate
+from gateway.web import fhir_batch, fhir_expand, fhir_validate
 from gateway.web.deps import encoded, fhir_response
 from gateway.web.error_docs import fhir_errors
 from gateway.web.fhir_outcome import report_parameters
@@ -85,14 +85,24 @@ async def _validate_vs(request: FhirRequest, terminology: Terminology) -> ASGIRe
 
 async def _translate(request: FhirRequest, terminology: Terminology) -> ASGIResponse:
     params = await _params(request)
-    system, code = params.system_and_code(("system",))
+    target = params.text("targetsystem", "targetSystem")
+    target_code = params.text("targetCode")
+    if target_code and target:
+        # R5: which source concepts map to this target concept
+        matches = await terminology.translate_reverse(
+            target=target, code=target_code, url=params.text("url"), source=params.text("sourceSystem")
+        )
+        return fhir_response(fmt.translate_parameters(matches.value))
+    if params.has("sourceCode") or params.has("sourceCoding"):
+        coding = params.coding("sourceCoding")
+        system = params.text("sourceSystem") or (coding.system if coding else None)
+        code = params.text("sourceCode") or (coding.code if coding else None) or ""
+    else:
+        system, code = params.system_and_code(("system",))
     if not system:
         raise InvalidInput("Parameter 'system' (or 'coding') is required", parameter="system")
     matches = await terminology.translate(
-        system=system,
-        code=code,
-        url=params.text("url"),
-        target=params.text("targetsystem", "targetSystem"),
+        system=system, code=code, url=params.text("url"), target=target
     )
     return fhir_response(fmt.translate_parameters(matches.value))
 
@@ -240,6 +250,31 @@ class FhirController(Controller):
     )
     async def translate_post(self, request: FhirRequest, terminology: Terminology) -> ASGIResponse:
         return await _translate(request, terminology)
+
+    @post(
+        "/ValueSet/$batch-validate-code",
+        summary="ValueSet $batch-validate-code (Parameters with 'validation' entries)",
+        status_code=200,
+        responses=_VS_BODY_ERRORS,
+    )
+    async def batch_validate(self, request: FhirRequest, terminology: Terminology) -> ASGIResponse:
+        params = await _params(request)
+        body = await fhir_batch.batch_validate(
+            terminology, params, request.headers.get("accept-language")
+        )
+        return fhir_response(body)
+
+    @post(
+        "/",
+        summary="Batch: a Bundle of $validate-code/$expand operations",
+        status_code=200,
+        responses=_VS_BODY_ERRORS,
+    )
+    async def batch(self, request: FhirRequest, terminology: Terminology) -> ASGIResponse:
+        body = await fhir_batch.bundle(
+            terminology, await request.body(), request.headers.get("accept-language")
+        )
+        return fhir_response(body)
 
     @get("/CodeSystem", summary="Search CodeSystems by canonical url", responses=_SEARCH_ERRORS)
     async def search_codesystems(

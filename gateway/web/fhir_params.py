@@ -32,7 +32,8 @@ class _Parameter(msgspec.Struct, rename="camel"):
     value_url: str | None = None
     value_canonical: str | None = None
     value_code: str | None = None
-    value_boolean: bool | None = None
+    #: some clients send "true" as a string; flag() reads both
+    value_boolean: bool | str | None = None
     value_integer: int | None = None
     value_coding: Coding | None = None
     value_codeable_concept: _CodeableConcept | None = None
@@ -202,3 +203,9 @@ class OperationParams:
     def resources(self, name: str) -> list[bytes]:
         """The resources given inline as ``name`` (JSON bytes)."""
         return [v for v in self._values.get(name, []) if isinstance(v, bytes)]
+
+    def merged(self, inner: OperationParams) -> OperationParams:
+        """These parameters overridden by ``inner``'s (a batch entry inherits the batch's)."""
+        values = {k: v for k, v in self._values.items() if k != "validation"}
+        values.update(inner._values)
+        return OperationParams(values)
