@@ -18,7 +18,8 @@ from gateway.terminology.display import check_display
 from gateway.terminology.engine import ExpansionItem
 from gateway.terminology.indexed import FlatConcept, IndexedCodeSystem
 from gateway.terminology.issues import Issue, Path
-from gateway.terminology.versions import NO_RULES, VersionRules, version_matches
+from gateway.terminology.pins import pick_codesystem
+from gateway.terminology.versions import NO_RULES, VersionRules
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,12 +129,14 @@ def check_coding(
             )
         )
     identity = aliases.resolve(system)
-    cs, membership_known = _pick_codesystem(coding, facts, target, options, identity, out)
+    cs, membership_known = pick_codesystem(coding, facts, target, options, identity, out)
     if cs is not None:
         out.version = cs.version
         pattern = options.rules.allowed(identity, cs.version)
         if pattern is not None and cs.version and membership_known:
-            out.issues.append(tx.version_not_allowed(system, cs.version, pattern, path.of("version")))
+            out.issues.append(
+                tx.version_not_allowed(system, cs.version, pattern, path.of("version"))
+            )
         concept = cs.get(coding.code)
         if concept is None:
             _unknown_code(cs, coding, out)
@@ -181,76 +184,6 @@ def check_coding(
     return out
 
 
-def _pick_codesystem(
-    coding: CodingInput,
-    facts: SystemFacts,
-    target: Target,
-    options: Options,
-    identity: str,
-    out: CodingOutcome,
-) -> tuple[IndexedCodeSystem | None, bool]:
-    """The code system version to validate against (issues about versions added to ``out``),
-    and whether value set membership can be decided."""
-    system, path, asked = coding.system or "", coding.path, coding.version
-    own_known = facts.own is not None and (asked is None or facts.own.version == asked)
-    pins = target.pins.get(identity) if target.label is not None else None
-    if not pins:
-        if own_known:
-            return facts.own, True
-        out.issues.append(tx.unknown_system(system, asked, facts.known, path.of("system")))
-        if facts.known:
-            out.caused_by = f"{system}|{asked}"
-        else:
-            out.unknown_system = system
-        return None, True
-    pin = next(
-        (p for p in pins if p.codesystem is not None and p.codesystem.version == asked), pins[0]
-    )
-    cs = pin.codesystem
-    changed = identity in options.rules.force or (pin.pinned is None and pin.wanted is not None)
-    if cs is None:
-        out.issues.append(tx.unknown_system(system, pin.wanted, facts.known, path.of("system")))
-        out.caused_by = f"{system}|{pin.wanted}"
-        if asked and asked != pin.wanted:
-            out.issues.append(
-                tx.version_mismatch(
-                    system, pin.wanted or "", asked, path.of("version"), pinned=pin.pinned,
-                    changed=False,
-                )
-            )
-        return (facts.own if own_known else None), False
-    if asked and pin.wanted and version_matches(pin.wanted, asked) and own_known:
-        return facts.own, True  # the coding's version is one the wildcard admits
-    if asked and not version_matches(asked, cs.version):
-        if changed:
-            out.issues.append(
-                tx.version_mismatch(
-                    system, pin.wanted or "", asked, path.of("version"), pinned=pin.pinned,
-                    changed=True,
-                )
-            )
-        elif pin.pinned:
-            out.issues.append(
-                tx.version_mismatch(
-                    system, cs.version or "", asked, path.of("version"), pinned=pin.pinned,
-                    changed=False,
-                )
-            )
-        elif own_known:
-            return facts.own, True
-        else:
-            out.issues.append(
-                tx.version_mismatch(
-                    system, cs.version or "", asked, path.of("version"), pinned=None,
-                    changed=False,
-                )
-            )
-        if not own_known:
-            out.issues.append(tx.unknown_system(system, asked, facts.known, path.of("system")))
-            out.caused_by = f"{system}|{asked}"
-    return cs, True
-
-
 def _unknown_code(cs: IndexedCodeSystem, coding: CodingInput, out: CodingOutcome) -> None:
     where = coding.path.of("code")
     if cs.resource.content == "fragment":
@@ -287,11 +220,15 @@ def _known_code(
                 path.of("code"),
             )
         )
+        # the code as the code system spells it (NOS clients store it: SM54, not sm54)
+        out.code = concept.code
     verdict = check_display(cs, concept, coding.display, options.languages)
     out.display = verdict.display
     for issue in verdict.issues:
         severity = "warning" if options.lenient_display and issue.is_error else issue.severity
-        out.issues.append(Issue(severity, issue.code, issue.tx_type, issue.text, path.of("display")))
+        out.issues.append(
+            Issue(severity, issue.code, issue.tx_type, issue.text, path.of("display"))
+        )
     if concept.inactive:
         out.inactive = True
         out.issues.append(

@@ -1,7 +1,8 @@
 """Compose filters of a ValueSet (``include.filter``) evaluated on one concept.
 
 Supported: ``concept``/``code`` with ``is-a``, ``descendent-of``, ``child-of``, ``in``,
-``regex``; any property with ``=``, ``in``, ``not-in`` or ``regex`` (``status`` and ``inactive`` included).
+``regex``; any property with ``=``, ``in``, ``not-in`` or ``regex`` (``status`` and
+``inactive`` included).
 Anything else is a clear 422, as is an invalid regex in the resource.
 """
 

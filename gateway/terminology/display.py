@@ -40,8 +40,8 @@ def _matches(wanted: str, language: str | None) -> bool:
     if language is None:
         return False
     wanted, language = wanted.lower(), language.lower()
-    return wanted == language or language.startswith(wanted + "-") or wanted.startswith(
-        language + "-"
+    return (
+        wanted == language or language.startswith(wanted + "-") or wanted.startswith(language + "-")
     )
 
 

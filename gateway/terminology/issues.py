@@ -55,7 +55,10 @@ def information(code: str, tx_type: str | None, text: str, expression: str | Non
 
 def unknown_system(system: str, version: str | None, known: list[str], where: str) -> Issue:
     if version is None:
-        text = f"A definition for CodeSystem {system} could not be found, so the code cannot be validated"
+        text = (
+            f"A definition for CodeSystem {system} could not be found, so the code cannot be "
+            "validated"
+        )
     else:
         valid = (
             f"Valid versions: {' or '.join(known)}"

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from gateway.cache import CacheState, worst
 from gateway.errors import NotFound
 from gateway.terminology import issues as tx
+from gateway.terminology.canonical import CanonicalIndex
 from gateway.terminology.checker import (
     CodingInput,
     CodingOutcome,
@@ -23,7 +24,6 @@ from gateway.terminology.checker import (
     Target,
     check_coding,
 )
-from gateway.terminology.canonical import CanonicalIndex
 from gateway.terminology.context import Finder
 from gateway.terminology.engine import expand_all
 from gateway.terminology.indexed import IndexedCodeSystem, IndexedValueSet

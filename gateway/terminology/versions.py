@@ -86,8 +86,10 @@ class VersionRules:
 
     def key(self) -> tuple[object, ...]:
         """Hashable form, for memo keys of results that depend on the rules."""
-        return tuple(sorted(self.default.items())), tuple(sorted(self.check.items())), tuple(
-            sorted(self.force.items())
+        return (
+            tuple(sorted(self.default.items())),
+            tuple(sorted(self.check.items())),
+            tuple(sorted(self.force.items())),
         )
 
     def effective(self, identity: str, pinned: str | None) -> str | None:

@@ -13,8 +13,8 @@ from gateway.auth.policy import ACCESS, SEARCH
 from gateway.errors import InvalidInput
 from gateway.terminology.indexed import IndexedCodeSystem
 from gateway.terminology.service import TerminologyService
+from gateway.web import fhir_batch, fhir_expand, fhir_translate, fhir_validate
 from gateway.web import fhir_format as fmt
-from gateway.web import fhir_batch, fhir_expand, fhir_validate
 from gateway.web.deps import encoded, fhir_response
 from gateway.web.error_docs import fhir_errors
 from gateway.web.fhir_outcome import report_parameters
@@ -81,30 +81,6 @@ async def _validate_vs(request: FhirRequest, terminology: Terminology) -> ASGIRe
         terminology, params, request.headers.get("accept-language")
     )
     return fhir_response(report_parameters(report), report.state)
-
-
-async def _translate(request: FhirRequest, terminology: Terminology) -> ASGIResponse:
-    params = await _params(request)
-    target = params.text("targetsystem", "targetSystem")
-    target_code = params.text("targetCode")
-    if target_code and target:
-        # R5: which source concepts map to this target concept
-        matches = await terminology.translate_reverse(
-            target=target, code=target_code, url=params.text("url"), source=params.text("sourceSystem")
-        )
-        return fhir_response(fmt.translate_parameters(matches.value))
-    if params.has("sourceCode") or params.has("sourceCoding"):
-        coding = params.coding("sourceCoding")
-        system = params.text("sourceSystem") or (coding.system if coding else None)
-        code = params.text("sourceCode") or (coding.code if coding else None) or ""
-    else:
-        system, code = params.system_and_code(("system",))
-    if not system:
-        raise InvalidInput("Parameter 'system' (or 'coding') is required", parameter="system")
-    matches = await terminology.translate(
-        system=system, code=code, url=params.text("url"), target=target
-    )
-    return fhir_response(fmt.translate_parameters(matches.value))
 
 
 class FhirController(Controller):
@@ -240,7 +216,7 @@ class FhirController(Controller):
         coding: Q = None,
         targetsystem: Q = None,
     ) -> ASGIResponse:
-        return await _translate(request, terminology)
+        return fhir_response(await fhir_translate.translate(terminology, await _params(request)))
 
     @post(
         "/ConceptMap/$translate",
@@ -249,7 +225,7 @@ class FhirController(Controller):
         responses=_BODY_ERRORS,
     )
     async def translate_post(self, request: FhirRequest, terminology: Terminology) -> ASGIResponse:
-        return await _translate(request, terminology)
+        return fhir_response(await fhir_translate.translate(terminology, await _params(request)))
 
     @post(
         "/ValueSet/$batch-validate-code",

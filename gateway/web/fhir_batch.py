@@ -20,7 +20,9 @@ from gateway.web.fhir_params import OperationParams
 def _error(exc: GatewayError) -> dict[str, Any]:
     return {
         "resourceType": "OperationOutcome",
-        "issue": [{"severity": "error", "code": exc.fhir_issue_code, "details": {"text": exc.message}}],
+        "issue": [
+            {"severity": "error", "code": exc.fhir_issue_code, "details": {"text": exc.message}}
+        ],
     }
 
 

@@ -126,9 +126,7 @@ def _raise_unresolved(resolution: Resolution, finder: Finder) -> None:
                 raise error
 
 
-def _translated(
-    page: ExpandPage, languages: tuple[str, ...], resolution: Resolution
-) -> ExpandPage:
+def _translated(page: ExpandPage, languages: tuple[str, ...], resolution: Resolution) -> ExpandPage:
     """The page with each display in the first language asked for that the code has."""
     items = []
     for item in page.items:

@@ -133,9 +133,7 @@ def translate_parameters(matches: list[TranslationMatch]) -> dict[str, Any]:
         ]
         if match.source_code is not None:
             source = {"system": match.source_system, "code": match.source_code}
-            parts.append(
-                {"name": "source", "valueCoding": {k: v for k, v in source.items() if v}}
-            )
+            parts.append({"name": "source", "valueCoding": {k: v for k, v in source.items() if v}})
         params.append({"name": "match", "part": parts})
     return {"resourceType": "Parameters", "parameter": params}
 

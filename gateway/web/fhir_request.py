@@ -62,7 +62,9 @@ def inline_valueset(params: OperationParams) -> IndexedValueSet | None:
     return IndexedValueSet.build(resource, raw, source="request")
 
 
-def codings(params: OperationParams, version_names: tuple[str, ...]) -> tuple[list[CodingInput], bool]:
+def codings(
+    params: OperationParams, version_names: tuple[str, ...]
+) -> tuple[list[CodingInput], bool]:
     """The codings to validate, and whether they came as a CodeableConcept."""
     concept = params.codeable_concept()
     if concept is not None:
@@ -75,7 +77,9 @@ def codings(params: OperationParams, version_names: tuple[str, ...]) -> tuple[li
     coding = params.coding()
     if coding is not None:
         return [
-            CodingInput(coding.system, coding.version, coding.code or "", coding.display, Path("Coding"))
+            CodingInput(
+                coding.system, coding.version, coding.code or "", coding.display, Path("Coding")
+            )
         ], False
     code = params.text("code")
     if not code:

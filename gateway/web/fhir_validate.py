@@ -37,9 +37,7 @@ def default_valueset_version(params: OperationParams, finder: Finder, url: str) 
     return None
 
 
-async def find_valueset(
-    params: OperationParams, finder: Finder
-) -> IndexedValueSet:
+async def find_valueset(params: OperationParams, finder: Finder) -> IndexedValueSet:
     """The value set of the request: given inline (``valueSet``) or named by ``url``."""
     inline = fhir_request.inline_valueset(params)
     if inline is not None:
@@ -60,7 +58,9 @@ async def find_valueset(
     return vs
 
 
-def _options(params: OperationParams, context: RequestContext, languages: tuple[str, ...]) -> Options:
+def _options(
+    params: OperationParams, context: RequestContext, languages: tuple[str, ...]
+) -> Options:
     return Options(
         rules=context.rules,
         active_only=params.flag("activeOnly"),
