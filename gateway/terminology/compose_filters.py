@@ -1,7 +1,8 @@
 """Compose filters of a ValueSet (``include.filter``) evaluated on one concept.
 
 Supported: ``concept``/``code`` with ``is-a``, ``descendent-of``, ``child-of``, ``in``,
-``regex``; any property with ``=`` or ``regex`` (``status`` and ``inactive`` included).
+``regex``; any property with ``=``, ``in``, ``not-in`` or ``regex`` (``status`` and
+``inactive`` included).
 Anything else is a clear 422, as is an invalid regex in the resource.
 """
 
@@ -33,6 +34,11 @@ def _regex(pattern: str) -> re.Pattern[str]:
         ) from None
 
 
+def _text(value: object) -> str:
+    # FHIR booleans are "true"/"false", not Python's "True"/"False"
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
 def filter_match(
     cs: IndexedCodeSystem, concept: FlatConcept, prop: str, op: str, value: str
 ) -> bool:
@@ -47,15 +53,18 @@ def filter_match(
             return concept.code in {v.strip() for v in value.split(",")}
         if op == "regex":
             return _regex(value).fullmatch(concept.code) is not None
-    if op in {"=", "regex"}:
+    if op in {"=", "regex", "in", "not-in"}:
         if prop == "status":
             actual = [concept.status]
         elif prop == "inactive":
             actual = [str(concept.inactive).lower()]
         else:
-            actual = [str(p.value()[1]) for p in concept.properties if p.code == prop]
+            actual = [_text(p.value()[1]) for p in concept.properties if p.code == prop]
         if op == "=":
             return value in actual
+        if op in {"in", "not-in"}:
+            listed = {v.strip() for v in value.split(",")}
+            return any(a in listed for a in actual) == (op == "in")
         pattern = _regex(value)
         return any(pattern.fullmatch(a) is not None for a in actual)
     raise UnsupportedOperation(

@@ -46,6 +46,9 @@ class Closure:
 
     codesystems: dict[str, IndexedCodeSystem] = field(default_factory=dict)
     valuesets: dict[str, IndexedValueSet] = field(default_factory=dict)
+    #: (identity, version the include pins or "") → the code system version it uses, when
+    #: includes of one system name different versions (or a request rule changes them).
+    by_version: dict[tuple[str, str], IndexedCodeSystem] = field(default_factory=dict)
     _token: tuple[int, ...] | None = None
 
     def token(self) -> tuple[int, ...]:
@@ -54,9 +57,15 @@ class Closure:
             items: list[IndexedCodeSystem | IndexedValueSet] = [
                 *self.codesystems.values(),
                 *self.valuesets.values(),
+                *self.by_version.values(),
             ]
             self._token = tuple(sorted(x.serial for x in items))
         return self._token
+
+    def codesystem_for(self, identity: str, pinned: str | None) -> IndexedCodeSystem | None:
+        if self.by_version:
+            return self.by_version.get((identity, pinned or ""))
+        return self.codesystems.get(identity)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +95,7 @@ def _include_items(
         # Keys use the system's identity so an OID, a trailing slash or the other URL
         # family in an include/exclude denote the same code system.
         identity = aliases.resolve(include.system)
-        cs = closure.codesystems.get(identity)
+        cs = closure.codesystem_for(identity, include.version)
         if include.concept:
             for listed in include.concept:
                 concept = cs.get(listed.code) if cs else None
@@ -121,7 +130,9 @@ def _include_items(
                         fold_case=bool(cs.folded),
                     )
     for ref in include.value_set:
-        nested = closure.valuesets.get(aliases.resolve(ref))
+        nested = closure.valuesets.get(aliases.resolve(ref)) or closure.valuesets.get(
+            aliases.resolve(ref.partition("|")[0])  # "url|version"
+        )
         if nested is None:
             raise UnknownValueSet(f"Value set {ref} is not available", details={"valueSet": ref})
         nested_items = {

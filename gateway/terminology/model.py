@@ -80,6 +80,7 @@ class CanonicalResource(msgspec.Struct, omit_defaults=True, rename="camel"):
     title: str | None = None
     status: str | None = None
     date: str | None = None
+    language: str | None = None
 
 
 class CodeSystem(CanonicalResource):
@@ -112,6 +113,8 @@ class ComposeInclude(msgspec.Struct, omit_defaults=True, rename="camel"):
 
 
 class Compose(msgspec.Struct, omit_defaults=True, rename="camel"):
+    #: ``valueset-expansion-parameter`` extensions (e.g. a default ``displayLanguage``).
+    extension: list[dict[str, Any]] = []
     include: list[ComposeInclude] = []
     exclude: list[ComposeInclude] = []
     inactive: bool | None = None

@@ -28,7 +28,7 @@ from gateway.terminology.indexed import (
 from gateway.terminology.resolver import ResourceResolver
 from gateway.terminology.search import SearchMatch, rank
 from gateway.terminology.smt import Listed
-from gateway.terminology.translate import TranslationMatch, translate
+from gateway.terminology.translate import TranslationMatch, translate, translate_reverse
 from gateway.terminology.validation import Validation
 from gateway.text import normalise
 
@@ -169,6 +169,19 @@ class TerminologyService:
             maps, state = self.store.latest(IndexedConceptMap), CacheState.HIT
         matches = translate(
             maps, self.store.aliases, system=system, code=code, target_system=target
+        )
+        return Resolved(matches, state)
+
+    async def translate_reverse(
+        self, *, target: str, code: str, url: str | None = None, source: str | None = None
+    ) -> Resolved[list[TranslationMatch]]:
+        if url:
+            found = await self.resolver.conceptmap(url)
+            maps, state = [found.value], found.state
+        else:
+            maps, state = self.store.latest(IndexedConceptMap), CacheState.HIT
+        matches = translate_reverse(
+            maps, self.store.aliases, target_system=target, target_code=code, source_system=source
         )
         return Resolved(matches, state)
 

@@ -12,9 +12,11 @@ from litestar.response.base import ASGIResponse
 from gateway.auth.policy import ACCESS, SEARCH
 from gateway.errors import InvalidInput
 from gateway.terminology.service import TerminologyService
+from gateway.web import fhir_batch, fhir_expand, fhir_translate, fhir_validate
 from gateway.web import fhir_format as fmt
 from gateway.web.deps import encoded, fhir_response
 from gateway.web.error_docs import fhir_errors
+from gateway.web.fhir_outcome import report_parameters
 from gateway.web.fhir_params import OperationParams
 
 Q = Annotated[str | None, QueryParameter(required=False)]
@@ -58,71 +60,26 @@ async def _lookup(request: FhirRequest, terminology: Terminology) -> ASGIRespons
 
 async def _validate_cs(request: FhirRequest, terminology: Terminology) -> ASGIResponse:
     params = await _params(request)
-    system, code = params.system_and_code(("url", "system"))
-    if not system:
-        raise InvalidInput("Parameter 'url' (or 'system'/'coding') is required", parameter="url")
-    result = await terminology.validate_code(
-        system, code, version=params.text("version"), display=params.text("display")
+    report = await fhir_validate.validate_cs(
+        terminology, params, request.headers.get("accept-language")
     )
-    return fhir_response(fmt.validation_parameters(result.value), result.state)
+    return fhir_response(report_parameters(report), report.state)
 
 
 async def _expand(request: FhirRequest, terminology: Terminology) -> ASGIResponse:
     params = await _params(request)
-    url = params.text("url")
-    if not url:
-        raise InvalidInput("Parameter 'url' is required", parameter="url")
-    count = params.integer("count", None, maximum=10_000)
-    offset = params.integer("offset", 0) or 0
-    active_only = params.flag("activeOnly")
-    text = params.text("filter")
-    found = await terminology.expand(
-        url,
-        version=params.text("valueSetVersion"),
-        text_filter=text,
-        active_only=active_only,
-        offset=offset,
-        count=count,
-    )
-    vs, page, state = found.value.valueset, found.value.page, found.state
-    used = {"filter": text, "count": count, "offset": offset, "activeOnly": active_only or None}
-    designations = params.flag("includeDesignations")
-    body = encoded(
-        vs.memo,
-        ("$expand", page.key, text, designations),
-        lambda: fmt.expansion_valueset(vs, page, used, designations),
+    body, state = await fhir_expand.expand(
+        terminology, params, request.headers.get("accept-language")
     )
     return fhir_response(body, state)
 
 
 async def _validate_vs(request: FhirRequest, terminology: Terminology) -> ASGIResponse:
     params = await _params(request)
-    url = params.text("url")
-    if not url:
-        raise InvalidInput("Parameter 'url' is required", parameter="url")
-    system, code = params.system_and_code(("system",))
-    result = await terminology.validate_in_valueset(
-        url,
-        code=code,
-        system=system,
-        display=params.text("display"),
-        version=params.text("valueSetVersion"),
+    report = await fhir_validate.validate_vs(
+        terminology, params, request.headers.get("accept-language")
     )
-    return fhir_response(fmt.validation_parameters(result.value), result.state)
-
-
-async def _translate(request: FhirRequest, terminology: Terminology) -> ASGIResponse:
-    params = await _params(request)
-    system, code = params.system_and_code(("system",))
-    if not system:
-        raise InvalidInput("Parameter 'system' (or 'coding') is required", parameter="system")
-    matches = await terminology.translate(
-        system=system,
-        code=code,
-        url=params.text("url"),
-        target=params.text("targetsystem", "targetSystem"),
-    )
-    return fhir_response(fmt.translate_parameters(matches.value))
+    return fhir_response(report_parameters(report), report.state)
 
 
 class FhirController(Controller):
@@ -258,7 +215,7 @@ class FhirController(Controller):
         coding: Q = None,
         targetsystem: Q = None,
     ) -> ASGIResponse:
-        return await _translate(request, terminology)
+        return fhir_response(await fhir_translate.translate(terminology, await _params(request)))
 
     @post(
         "/ConceptMap/$translate",
@@ -267,7 +224,32 @@ class FhirController(Controller):
         responses=_BODY_ERRORS,
     )
     async def translate_post(self, request: FhirRequest, terminology: Terminology) -> ASGIResponse:
-        return await _translate(request, terminology)
+        return fhir_response(await fhir_translate.translate(terminology, await _params(request)))
+
+    @post(
+        "/ValueSet/$batch-validate-code",
+        summary="ValueSet $batch-validate-code (Parameters with 'validation' entries)",
+        status_code=200,
+        responses=_VS_BODY_ERRORS,
+    )
+    async def batch_validate(self, request: FhirRequest, terminology: Terminology) -> ASGIResponse:
+        params = await _params(request)
+        body = await fhir_batch.batch_validate(
+            terminology, params, request.headers.get("accept-language")
+        )
+        return fhir_response(body)
+
+    @post(
+        "/",
+        summary="Batch: a Bundle of $validate-code/$expand operations",
+        status_code=200,
+        responses=_VS_BODY_ERRORS,
+    )
+    async def batch(self, request: FhirRequest, terminology: Terminology) -> ASGIResponse:
+        body = await fhir_batch.bundle(
+            terminology, await request.body(), request.headers.get("accept-language")
+        )
+        return fhir_response(body)
 
     @get("/CodeSystem", summary="Search CodeSystems by canonical url", responses=_SEARCH_ERRORS)
     async def search_codesystems(

@@ -125,16 +125,17 @@ def translate_parameters(matches: list[TranslationMatch]) -> dict[str, Any]:
             for k, v in (("system", match.system), ("code", match.code), ("display", match.display))
             if v
         }
-        params.append(
-            {
-                "name": "match",
-                "part": [
-                    {"name": "equivalence", "valueCode": match.equivalence},
-                    {"name": "concept", "valueCoding": concept},
-                    {"name": "source", "valueUri": match.source},
-                ],
-            }
-        )
+        origin = f"{match.source}|{match.map_version}" if match.map_version else match.source
+        parts: list[dict[str, Any]] = [
+            {"name": "equivalence", "valueCode": match.r4_equivalence},
+            {"name": "relationship", "valueCode": match.relationship},
+            {"name": "concept", "valueCoding": concept},
+            {"name": "originMap", "valueCanonical": origin},
+        ]
+        if match.source_code is not None:
+            source = {"system": match.source_system, "code": match.source_code}
+            parts.append({"name": "source", "valueCoding": {k: v for k, v in source.items() if v}})
+        params.append({"name": "match", "part": parts})
     return {"resourceType": "Parameters", "parameter": params}
 
 

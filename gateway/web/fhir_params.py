@@ -32,10 +32,13 @@ class _Parameter(msgspec.Struct, rename="camel"):
     value_url: str | None = None
     value_canonical: str | None = None
     value_code: str | None = None
-    value_boolean: bool | None = None
+    #: some clients send "true" as a string; flag() reads both
+    value_boolean: bool | str | None = None
     value_integer: int | None = None
     value_coding: Coding | None = None
     value_codeable_concept: _CodeableConcept | None = None
+    #: ``tx-resource``, ``valueSet``, a batch's ``validation``: kept as JSON, decoded by use.
+    resource: msgspec.Raw = msgspec.Raw()
 
     def value(self) -> Any:
         for candidate in (
@@ -50,8 +53,9 @@ class _Parameter(msgspec.Struct, rename="camel"):
         ):
             if candidate is not None:
                 return candidate
-        concept = self.value_codeable_concept
-        return concept.coding[0] if concept is not None and concept.coding else None
+        if self.value_codeable_concept is not None:
+            return self.value_codeable_concept
+        return bytes(self.resource) if len(self.resource) else None
 
 
 class _Parameters(msgspec.Struct, rename="camel"):
@@ -158,6 +162,8 @@ class OperationParams:
         if not values:
             return None
         value = values[0]
+        if isinstance(value, _CodeableConcept):
+            return value.coding[0] if value.coding else None
         if isinstance(value, Coding):
             return value
         if not isinstance(value, str):
@@ -179,3 +185,27 @@ class OperationParams:
         if not code:
             raise InvalidInput("Parameter 'code' (or 'coding') is required", parameter="code")
         return system, _checked_length("code", code)
+
+    def has(self, name: str) -> bool:
+        return name in self._values
+
+    def codeable_concept(self) -> list[Coding] | None:
+        """Every coding of the ``codeableConcept`` parameter (None when absent)."""
+        values = self._values.get("codeableConcept")
+        if not values:
+            return None
+        value = values[0]
+        if isinstance(value, _CodeableConcept):
+            return list(value.coding)
+        coding = self.coding("codeableConcept")
+        return [coding] if coding is not None else []
+
+    def resources(self, name: str) -> list[bytes]:
+        """The resources given inline as ``name`` (JSON bytes)."""
+        return [v for v in self._values.get(name, []) if isinstance(v, bytes)]
+
+    def merged(self, inner: OperationParams) -> OperationParams:
+        """These parameters overridden by ``inner``'s (a batch entry inherits the batch's)."""
+        values = {k: v for k, v in self._values.items() if k != "validation"}
+        values.update(inner._values)
+        return OperationParams(values)
