@@ -78,14 +78,18 @@ def offline_settings(snapshot: Path = DEMO_SNAPSHOT_DIR) -> Settings:
     )
 
 
-def online_settings(snapshot: Path = DEMO_SNAPSHOT_DIR, **cache: Any) -> Settings:
+def online_settings(
+    snapshot: Path = DEMO_SNAPSHOT_DIR, *, patient: bool = False, **cache: Any
+) -> Settings:
+    """A live (respx-mocked) SMT with short timeouts; ``patient`` for bursts of hundreds of
+    concurrent requests, whose single upstream answer may wait on a loaded machine."""
     return Settings(
         smt=UpstreamSettings(
             name="smt",
             url=SMT_URL,
             connect_timeout_s=0.2,
-            read_timeout_s=0.5,
-            budget_s=1.0,
+            read_timeout_s=10.0 if patient else 0.5,
+            budget_s=20.0 if patient else 1.0,
             retries=1,
             breaker_failures=3,
             breaker_reset_s=30.0,

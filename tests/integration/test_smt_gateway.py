@@ -74,23 +74,24 @@ async def test_smt_down_serves_snapshot_marked_stale_and_opens_the_breaker(onlin
 
 
 @respx.mock
-async def test_200_concurrent_cold_requests_make_one_smt_call(online: Client) -> None:
+async def test_200_concurrent_cold_requests_make_one_smt_call() -> None:
     async def slow_answer(request: httpx.Request) -> httpx.Response:
         await asyncio.sleep(0.05)
         return fhir(searchset(R66))
 
     route = respx.get(f"{SMT_URL}/CodeSystem").mock(side_effect=slow_answer)
-    responses = await asyncio.gather(
-        *(
-            online.get("/v1/terminology/resolve", params={"coding": f"{TRE_R66}|604"})
-            for _ in range(200)
+    async with make_client(online_settings(patient=True)) as online:
+        responses = await asyncio.gather(
+            *(
+                online.get("/v1/terminology/resolve", params={"coding": f"{TRE_R66}|604"})
+                for _ in range(200)
+            )
         )
-    )
-    assert {r.status_code for r in responses} == {200}
-    assert route.call_count == 1
-    assert sorted({r.headers["x-cache"] for r in responses}) == ["MISS"]
-    again = await online.get("/v1/terminology/resolve", params={"coding": f"{TRE_R66}|604"})
-    assert again.headers["x-cache"] == "HIT"
+        assert {r.status_code for r in responses} == {200}
+        assert route.call_count == 1
+        assert sorted({r.headers["x-cache"] for r in responses}) == ["MISS"]
+        again = await online.get("/v1/terminology/resolve", params={"coding": f"{TRE_R66}|604"})
+        assert again.headers["x-cache"] == "HIT"
 
 
 @respx.mock
