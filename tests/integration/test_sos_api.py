@@ -191,3 +191,15 @@ async def test_bad_input_is_a_clear_4xx(
     error = response.json()["error"]
     if parameter is not None:
         assert error["details"]["parameter"] == parameter
+
+
+async def test_the_demo_shows_its_sos_sites_once_read(client: AppClient) -> None:
+    figures = (await client.post("/admin/availability/refresh")).json()["sources"]["demo-sos"]
+    assert (figures["error"], figures["sites"]) == (None, 3)
+    found = await sites(client, **PARIS_8)
+    paris_8 = next(s for s in found if s["id"].endswith("/demo-sos-paris-8"))
+    assert paris_8["association"]["name"] == "SOS Médecins DEMO Paris"
+    assert (paris_8["precision"], paris_8["availability"]) == ("address", "live")
+    assert paris_8["slots"]
+    ready = (await client.get("/health/ready")).json()["availability"]
+    assert ready["sources"]["demo-sos"]["status"] == "live"
