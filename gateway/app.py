@@ -43,6 +43,7 @@ from gateway.web.ops import OpsController
 from gateway.web.practitioners_api import PractitionersController
 from gateway.web.rank_api import RankController
 from gateway.web.search_api import SearchController
+from gateway.web.sos_api import SosController
 from gateway.web.terminology_api import TerminologyController
 
 
@@ -68,6 +69,7 @@ COMPONENTS: tuple[Registration, ...] = (
             SearchController,
             LocationsController,
             CptsMembersController,
+            SosController,
         ),
     ),
     Registration(AuthComponent),

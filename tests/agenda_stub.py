@@ -273,7 +273,7 @@ def _location(lid: str, place: SlotPlace | None) -> Resource:
 
 
 def _organization(oid: str, value: str) -> Resource:
-    return {"resourceType": "Organization", "id": oid,
+    return {"resourceType": "Organization", "id": oid, "name": f"Organisation {value}",
             "identifier": [{"system": IDNST, "value": value}]}  # fmt: skip
 
 

@@ -21,7 +21,7 @@ import httpx
 from gateway.availability.demo_agenda import DemoAgenda
 from gateway.availability.reader import AgendaReader
 from gateway.availability.sharing import adopt, lease_name, publish
-from gateway.availability.state import Availability, SourceState
+from gateway.availability.state import Availability, SourceState, known_sites
 from gateway.availability.subscriptions import SUBSCRIPTIONS_FILE, Subscriptions, load_subscriptions
 from gateway.availability.tls import agenda_tls
 from gateway.component import Component, Gauge, Live, Parts, Registry
@@ -56,7 +56,7 @@ class AvailabilityComponent(Component):
         mappings = registry.require(MappingsComponent)
         settings = parts.settings.availability
         sources = mappings.active.current.agenda
-        subscriptions = _subscriptions(parts, [s.name for s in sources])
+        subscriptions = _subscriptions(parts, sources)
         states = {s.name: SourceState(s.name, s.kind) for s in sources}
         return cls(parts, mappings, Live(Availability(subscriptions, states, settings.stale_s)))
 
@@ -109,13 +109,13 @@ class AvailabilityComponent(Component):
         previous = self.live.current.sources.get(source.name) or SourceState(
             source.name, source.kind
         )
-        wanted = [s.idnps for s in self.live.current.subscriptions.by_source(source.name)]
+        wanted = self.live.current.subscriptions.owners(source.name)
         reader = self.reader(source)
         calls_before = reader.upstream.status.calls
         try:
             harvest = await reader.read(wanted)
-        except (UpstreamError, NotImplementedError) as exc:
-            message = exc.message if isinstance(exc, UpstreamError) else str(exc)
+        except UpstreamError as exc:
+            message = exc.message
             calls = reader.upstream.status.calls - calls_before
             state = previous.failed(message, now, calls, time.monotonic() - started)
             log.warning("agenda source failed", extra={"source": source.name, "error": message})
@@ -124,6 +124,7 @@ class AvailabilityComponent(Component):
                 source.name, source.kind, {k: tuple(v) for k, v in harvest.slots.items()},
                 last_success=now, last_attempt=now, calls=harvest.calls,
                 duration_s=time.monotonic() - started, problems=harvest.problems,
+                sites=known_sites(previous.sites, harvest.sites, wanted),
             )  # fmt: skip
         await self._apply(state)
         return {
@@ -131,6 +132,7 @@ class AvailabilityComponent(Component):
             "slots": state.slot_count if state.error is None else 0,
             "practitioners": len(state.slots) if state.error is None else 0,
             "subscribed": len(wanted),
+            "sites": len(state.sites),
             "problems": state.problems if state.error is None else 0,
             "error": state.error,
             "duration_s": round(state.duration_s, 3),
@@ -186,9 +188,7 @@ class AvailabilityComponent(Component):
     async def _watch_subscriptions(self) -> None:
         while True:
             await asyncio.sleep(min(self.parts.settings.availability.interval_s, 30.0))
-            found = await asyncio.to_thread(
-                _subscriptions, self.parts, [s.name for s in self.sources()]
-            )
+            found = await asyncio.to_thread(_subscriptions, self.parts, self.sources())
             if found.version != self.live.current.subscriptions.version:
                 self.live.swap(self.live.current.with_subscriptions(found))
                 log.info("subscriptions reloaded", extra={"subscriptions": len(found.items)})
@@ -200,6 +200,7 @@ class AvailabilityComponent(Component):
         return {
             "availability": {
                 "subscriptions": len(current.subscriptions.items),
+                "sos_associations": len(current.subscriptions.associations),
                 "subscription_problems": len(current.subscriptions.problems),
                 "sources": {
                     name: {
@@ -257,8 +258,12 @@ class AvailabilityComponent(Component):
             await reader.upstream.aclose()
 
 
-def _subscriptions(parts: Parts, sources: Sequence[str]) -> Subscriptions:
-    found = load_subscriptions(parts.settings.snapshot.directory / SUBSCRIPTIONS_FILE, sources)
+def _subscriptions(parts: Parts, sources: Sequence[AgendaSource]) -> Subscriptions:
+    found = load_subscriptions(
+        parts.settings.snapshot.directory / SUBSCRIPTIONS_FILE,
+        [s.name for s in sources],
+        sos={s.name for s in sources if s.kind == "sos"},
+    )
     for problem in found.problems[:20]:
         log.warning("subscription line skipped", extra={"problem": problem})
     return found

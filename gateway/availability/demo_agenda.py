@@ -12,7 +12,9 @@ with a searchset Bundle shaped like the IG's ``ExampleBundlePSIndiv`` (Slot, the
 Schedule, Practitioner and PractitionerRole with the practice Location contained), paged
 by ``next`` links (``_offset``) when more than ``_count`` slots match (an offset, as many
 servers page: a slot starting between two page requests shifts the next page by one).
-Anything else gets a 400 OperationOutcome, as a real server answers a search it cannot run.
+It also answers the IG's SOS search (``GET [base]/Schedule?_revinclude=Slot:schedule…``,
+``gateway.availability.demo_sos``) for two fictitious SOS Médecins associations. Anything
+else gets a 400 OperationOutcome, as a real server answers a search it cannot run.
 
 The offer is invented but stable: slots sit on an absolute half-hour grid (07:00–20:00 UTC),
 drawn per practitioner and per day from a seed of (IDNPS, date), so a slot keeps its id
@@ -40,10 +42,18 @@ from gateway.availability.demo_resources import (
     entry,
     slot_resource,
 )
+from gateway.availability.demo_sos import sos_bundle_entries
 from gateway.availability.slots import SlotPlace
-from gateway.directory.identifiers import IDNPS_SYSTEM, idnps_in_token
+from gateway.directory.identifiers import IDNPS_SYSTEM, IDNST_SYSTEM, idnps_in_token
 
 PRACTITIONER_PARAM = "schedule.actor:Practitioner.identifier"
+ASSOCIATION_PARAM = "actor:Location.organization.identifier"
+_SOS = {
+    "_revinclude": ["Slot:schedule"],
+    "_include": ["Schedule:actor:Location"],
+    "_include:iterate": ["Location:organization"],
+    "_has:Slot:schedule:status": ["free"],
+}
 #: The IG's cardinality of the practitioner parameter (1..25).
 MAX_PRACTITIONERS = 25
 DEFAULT_COUNT = 50
@@ -76,6 +86,8 @@ class DemoAgenda(httpx.AsyncBaseTransport):
         self._places = places or (lambda idnps: None)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "GET" and request.url.path.endswith("/Schedule"):
+            return self._sos(request)
         try:
             window, practitioners, count, offset = _query(request)
         except _BadQuery as error:
@@ -99,6 +111,24 @@ class DemoAgenda(httpx.AsyncBaseTransport):
             "total": len(matches),
             "link": links,
             "entry": self._entries(page, base),
+        }
+        return httpx.Response(200, content=json.dumps(body).encode(), headers=_HEADERS)
+
+    def _sos(self, request: httpx.Request) -> httpx.Response:
+        try:
+            window, associations = _sos_query(request)
+        except _BadQuery as error:
+            return _outcome(str(error))
+        now = self._clock()
+        base = str(request.url.copy_with(query=None)).removesuffix("/Schedule")
+        total, entries = sos_bundle_entries(associations, max(window[0], now), window[1], now, base)
+        body = {
+            "resourceType": "Bundle",
+            "meta": {"profile": [PROFILE + "BundleAgregateurSOS"]},
+            "type": "searchset",
+            "total": total,
+            "link": [{"relation": "self", "url": str(request.url)}],
+            "entry": entries,
         }
         return httpx.Response(200, content=json.dumps(body).encode(), headers=_HEADERS)
 
@@ -176,6 +206,26 @@ def _query(request: httpx.Request) -> tuple[tuple[float, float], list[str], int,
         count,
         _number(params, "_offset", 0, 0),
     )
+
+
+def _sos_query(request: httpx.Request) -> tuple[tuple[float, float], list[str]]:
+    params: dict[str, list[str]] = {}
+    for key, value in request.url.params.multi_items():
+        params.setdefault(key, []).append(value)
+    starts = params.pop("_has:Slot:schedule:start", [])
+    tokens = [t.strip() for v in params.pop(ASSOCIATION_PARAM, []) for t in v.split(",")]
+    params.pop("_count", None)
+    if {k: sorted(v) for k, v in params.items()} != _SOS:
+        raise _BadQuery("not the SAS IG's SOS search (Schedule, _revinclude Slot:schedule…)")
+    bounds = {value[:2]: value[2:] for value in starts}
+    if len(starts) != 2 or set(bounds) != {"ge", "le"}:
+        raise _BadQuery("_has:Slot:schedule:start must be given twice: ge<instant>, le<instant>")
+    values = [t.partition("|") for t in tokens if t]
+    if not values or len(values) > MAX_PRACTITIONERS:
+        raise _BadQuery(f"{ASSOCIATION_PARAM} takes 1 to {MAX_PRACTITIONERS} tokens")
+    if any(system != IDNST_SYSTEM or not sep for system, sep, _ in values):
+        raise _BadQuery(f"{ASSOCIATION_PARAM} takes tokens {IDNST_SYSTEM}|3 + SIRET")
+    return (_instant(bounds["ge"]), _instant(bounds["le"])), [v for _, _, v in values]
 
 
 def _instant(text: str) -> float:

@@ -1,7 +1,9 @@
 """Reading one agenda source: the free slots of its subscribed practitioners.
 
 The SAS IG "Consommateur" searches (``../shared/reference/sas/spec``), 25 IDNPS tokens per
-request, the window now → now + ``window_hours``, ``next`` links followed
+request (sos: 25 SOS Médecins associations, "3" + SIRET, whose sites' Schedules are
+searched with their free Slots revincluded; slots are then held per association, and the
+sites seen are kept too), the window now → now + ``window_hours``, ``next`` links followed
 (``gateway.fhir.search_pages``); the source's rate limit, retries and breaker are its
 ``UpstreamClient``'s. Batches run a few at a time so that latency, not only the rate limit,
 does not bound a refresh. Slots already started are dropped, a slot seen twice (on two
@@ -20,8 +22,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import urlencode
 
+from gateway.availability.sites import SosSite
 from gateway.availability.slots import ReadSlot, read_slots
-from gateway.directory.identifiers import IDNPS_SYSTEM
+from gateway.directory.identifiers import IDNPS_SYSTEM, IDNST_SYSTEM
 from gateway.fhir import search_pages
 from gateway.mappings.agenda import AgendaSource
 from gateway.upstream import UpstreamClient
@@ -34,6 +37,12 @@ _CPTS = [
     ("_include", "Slot:service-type-reference"),
     ("_include:iterate", "HealthcareService:organization"),
 ]
+_SOS = [
+    ("_revinclude", "Slot:schedule"),
+    ("_include", "Schedule:actor:Location"),
+    ("_include:iterate", "Location:organization"),
+]
+_HAS_START = "_has:Slot:schedule:start"
 
 
 @dataclass(slots=True)
@@ -42,6 +51,8 @@ class Harvest:
     calls: int = 0
     problems: int = 0
     seen: set[str] = field(default_factory=set)
+    #: sos: the consultation sites of the associations asked, by association then site key.
+    sites: dict[tuple[str, str], SosSite] = field(default_factory=dict)
 
 
 def instant(epoch: float) -> str:
@@ -63,7 +74,19 @@ class AgendaReader:
         self.concurrency = concurrency
 
     def query(self, idnps: Sequence[str], now: float) -> str:
-        """The search of one batch (a path with its query string: ``start`` appears twice)."""
+        """The search of one batch (a path with its query string: ``start`` appears twice);
+        for sos, ``idnps`` are the associations' identifiers."""
+        if self.source.kind == "sos":
+            end = instant(now + self.source.window_hours * 3600)
+            pairs = [
+                *_SOS,
+                (_HAS_START, f"ge{instant(now)}"),
+                (_HAS_START, f"le{end}"),
+                ("_has:Slot:schedule:status", "free"),
+                ("actor:Location.organization.identifier",
+                 ",".join(f"{IDNST_SYSTEM}|{i}" for i in idnps)),
+            ]  # fmt: skip
+            return f"/Schedule?{urlencode(pairs)}"
         pairs = list(_PSINDIV)
         if self.source.kind == "cpts":
             pairs += _CPTS
@@ -77,9 +100,8 @@ class AgendaReader:
         return f"/Slot?{urlencode(pairs)}"
 
     async def read(self, idnps: Sequence[str]) -> Harvest:
-        """Slots by IDNPS, sorted by start. Raises ``UpstreamError`` when a batch fails."""
-        if self.source.kind == "sos":
-            raise NotImplementedError("SOS agenda sources are not read yet")
+        """Slots by IDNPS (sos: by association), sorted by start. Raises ``UpstreamError``
+        when a batch fails."""
         now = self.clock()
         harvest = Harvest()
         wanted = sorted(set(idnps))
@@ -111,10 +133,15 @@ class AgendaReader:
                     "agenda slot skipped", extra={"source": self.source.name, "problem": problem}
                 )
             for found in read.slots:
-                if found.idnps not in asked or found.slot.start <= now:
+                owner = found.site.association if found.site else found.idnps
+                if owner not in asked:
                     continue
-                key = f"{found.idnps}/{found.slot_id}/{found.slot.start}"
+                if found.site is not None:
+                    harvest.sites[owner, found.site.key] = found.site
+                if found.slot.start <= now:
+                    continue
+                key = f"{owner}/{found.slot_id}/{found.slot.start}"
                 if key in harvest.seen:
                     continue
                 harvest.seen.add(key)
-                harvest.slots.setdefault(found.idnps, []).append(found)
+                harvest.slots.setdefault(owner, []).append(found)

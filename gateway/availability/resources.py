@@ -19,7 +19,15 @@ from typing import Any
 
 import msgspec
 
-from gateway.fhir import CodeableConcept, Coding, Identifier, Reference, resource_type
+from gateway.fhir import (
+    CodeableConcept,
+    Coding,
+    ContactPoint,
+    Extension,
+    Identifier,
+    Reference,
+    resource_type,
+)
 
 
 class Meta(msgspec.Struct):
@@ -78,6 +86,13 @@ class Address(msgspec.Struct, rename="camel"):
     line: list[str] = []
     city: str | None = None
     postal_code: str | None = None
+    #: FR Core: the commune's INSEE code (``fr-core-address-insee-code``), when given.
+    extension: list[Extension] = []
+
+
+class Position(msgspec.Struct):
+    latitude: float | None = None
+    longitude: float | None = None
 
 
 class OrganizationReference(msgspec.Struct):
@@ -89,13 +104,18 @@ class OrganizationReference(msgspec.Struct):
 
 class Location(msgspec.Struct, rename="camel"):
     id: str = ""
+    identifier: list[Identifier] = []
+    name: str | None = None
+    telecom: list[ContactPoint] = []
     address: Address | None = None
+    position: Position | None = None
     managing_organization: OrganizationReference | None = None
 
 
 class Organization(msgspec.Struct):
     id: str = ""
     identifier: list[Identifier] = []
+    name: str | None = None
 
 
 class HealthcareService(msgspec.Struct, rename="camel"):

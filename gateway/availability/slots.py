@@ -31,6 +31,7 @@ from gateway.availability.links import (
     schedule_actors,
 )
 from gateway.availability.resources import Entries, Location, Schedule, Slot, index_entries
+from gateway.availability.sites import SosSite, read_site
 from gateway.fhir import Bundle
 
 TYPE_SYSTEM = "https://mos.esante.gouv.fr/NOS/TRE_R314-TypeCreneau/FHIR/TRE-R314-TypeCreneau"
@@ -76,6 +77,8 @@ class ReadSlot(msgspec.Struct, frozen=True):
     #: several HealthcareServices, as the IG's ExampleBundleCPTS2 does); ``cpts_finess``
     #: is the first.
     cpts_finesses: tuple[str, ...] = ()
+    #: sos: the consultation site (None for psindiv/cpts, or without an association).
+    site: SosSite | None = None
 
 
 @dataclass
@@ -123,14 +126,16 @@ def _read(slot: Slot, entries: Entries) -> ReadSlot:
         raise _Skip("its Schedule's actors hold no Practitioner nor Location in the bundle")
     finesses = cpts_organizations(slot, entries)
     site = actors.site
+    organization = organization_value(site.managing_organization, entries) if site else None
     return ReadSlot(
         slot_id=slot.id,
         idnps=actors.idnps,
         place=_place(actors.practice if actors.idnps else None) or _place(site),
         cpts_finess=finesses[0] if finesses else None,
-        organization=organization_value(site.managing_organization, entries) if site else None,
+        organization=organization,
         slot=_offered(slot, start, end),
         cpts_finesses=finesses,
+        site=read_site(site, organization, entries) if site and not actors.idnps else None,
     )
 
 

@@ -10,13 +10,19 @@ Status of a subscribed practitioner, for a regulator:
 * ``unknown``: no good refresh for longer than that (or ever): no slot is shown, which
   does not mean "no slot";
 * ``none``: not subscribed (nobody reads this practitioner's agenda).
+
+The same holds for an SOS Médecins association (a source of kind sos): its slots are held
+under its identifier ("3" + SIRET), and the consultation sites seen are remembered, so
+that a site whose slots are all taken is still shown (with no slot).
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
+from gateway.availability.sites import SosSite
 from gateway.availability.slots import ReadSlot
 from gateway.availability.subscriptions import Subscription, Subscriptions
 
@@ -35,6 +41,8 @@ class SourceState:
     calls: int = 0
     duration_s: float = 0.0
     problems: int = 0
+    #: sos: every consultation site seen at a good refresh, of the associations still read.
+    sites: tuple[SosSite, ...] = ()
 
     def status(self, now: float, stale_s: float) -> Status:
         if self.last_success is None or now - self.last_success > stale_s:
@@ -76,8 +84,28 @@ class Availability:
             return ()
         return tuple(s for s in source.slots.get(idnps, ()) if s.slot.start > now)
 
+    def association_status(self, identifier: str, now: float) -> Status:
+        """As ``status``, for an SOS Médecins association ("3" + SIRET)."""
+        found = self.subscriptions.associations.get(identifier)
+        if found is None:
+            return "none"
+        source = self.sources.get(found.source)
+        return source.status(now, self.stale_s) if source else "unknown"
+
     def with_source(self, state: SourceState) -> Availability:
         return replace(self, sources={**self.sources, state.name: state}, version=self.version + 1)
 
     def with_subscriptions(self, subscriptions: Subscriptions) -> Availability:
         return replace(self, subscriptions=subscriptions, version=self.version + 1)
+
+
+def known_sites(
+    previous: tuple[SosSite, ...],
+    seen: Mapping[tuple[str, str], SosSite],
+    owners: Collection[str],
+) -> tuple[SosSite, ...]:
+    """The sites seen now, and those seen before of associations still read (as last seen)."""
+    asked = set(owners)
+    merged = {(s.association, s.key): s for s in previous if s.association in asked}
+    merged.update(seen)
+    return tuple(merged.values())

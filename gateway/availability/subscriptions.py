@@ -7,6 +7,10 @@ participation mode: "à titre individuel" (their PUBLIC/PRO/SNP slots) or "via m
 (also the CPTS slots of one site), and whether they see patients beyond their slots (the
 "surnuméraire" offer).
 
+A row whose source is of kind ``sos`` names an SOS Médecins association instead (first
+column: its IDNST, "3" + SIRET, or the SIRET): the slots of every consultation site of
+that association are read (``Association``); the practitioner-only columns stay empty.
+
 Unlike a steward table, one bad line must not hide every practitioner's slots: each bad
 line is reported (``file:line: why``) and skipped, the others are kept.
 """
@@ -17,11 +21,15 @@ import csv
 import hashlib
 import io
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, get_args
 
-from gateway.directory.identifiers import is_finess, parse_practitioner_id
+from gateway.directory.identifiers import (
+    is_finess,
+    parse_practitioner_id,
+    parse_sos_association,
+)
 from gateway.errors import InvalidInput
 from gateway.geo.insee import parse_insee
 from gateway.mappings.csvfile import MappingError, Problems, Row, header_of, parse_rows
@@ -49,14 +57,32 @@ class Subscription:
 
 
 @dataclass(frozen=True, slots=True)
+class Association:
+    """An SOS Médecins association whose sites' slots are read from a source of kind sos."""
+
+    #: Its IDNST: "3" + SIRET (the value of ``actor:Location.organization.identifier``).
+    identifier: str
+    source: str
+    participant: bool
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class Subscriptions:
     items: dict[str, Subscription]
     problems: list[str]
     version: str
+    #: SOS Médecins associations by identifier ("3" + SIRET).
+    associations: dict[str, Association] = field(default_factory=dict)
 
     def by_source(self, source: str) -> list[Subscription]:
         """The subscriptions read from ``source``, in file order."""
         return [item for item in self.items.values() if item.source == source]
+
+    def owners(self, source: str) -> list[str]:
+        """Whom a refresh of ``source`` asks for: IDNPS, or associations' identifiers."""
+        found = [item.idnps for item in self.by_source(source)]
+        return found + [a.identifier for a in self.associations.values() if a.source == source]
 
 
 def _header_problem(header: tuple[str, ...]) -> str | None:
@@ -124,8 +150,28 @@ def _subscription(
     return Subscription(idnps, source, participant, mode, finess, site, beyond_slots, line)
 
 
-def load_subscriptions(path: Path, sources: Collection[str]) -> Subscriptions:
-    """Every valid line of ``path``; a missing file is no subscription and no problem."""
+def _association(problems: Problems, row: Row, identifier: str) -> Association | None:
+    """The association of a row naming a source of kind sos, or None after its problems."""
+    before = len(problems.messages)
+    cells, line = row.cells, row.line
+    participant = _flag(problems, line, "participant", cells["participant"], None)
+    practitioner_only = [c for c in OPTIONAL if cells.get(c, "") not in ("", "false")]
+    if practitioner_only:
+        problems.add(
+            line,
+            f"{', '.join(practitioner_only)}: only for a practitioner; leave empty for an SOS "
+            "Médecins association",
+        )
+    if len(problems.messages) != before:
+        return None
+    return Association(identifier, cells["source"], participant, line)
+
+
+def load_subscriptions(
+    path: Path, sources: Collection[str], sos: Collection[str] = ()
+) -> Subscriptions:
+    """Every valid line of ``path``; a missing file is no subscription and no problem.
+    ``sos``: the names among ``sources`` of kind sos (their rows name associations)."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -149,29 +195,51 @@ def load_subscriptions(path: Path, sources: Collection[str]) -> Subscriptions:
     except MappingError:  # no header line: already in problems
         return Subscriptions(items, problems.messages, version)
     first_line: dict[str, int] = {}
+    associations: dict[str, Association] = {}
     for row in rows:
-        raw = row.cells["idnps"]
+        raw, association = row.cells["idnps"], row.cells["source"] in sos
         try:
-            idnps = parse_practitioner_id(raw).idnps
+            idnps = parse_sos_association(raw) if association else parse_practitioner_id(raw).idnps
         except InvalidInput as exc:
-            problems.add(row.line, f"idnps '{raw}': {exc.message}")
+            problems.add(row.line, _identifier_problem(raw, row.cells["source"], exc, association))
             continue
         if idnps in first_line:
             # The first line owns the IDNPS even when it is itself wrong: fixing it must
             # not silently change which of the two lines is in force.
+            what = "association" if association else "idnps"
             problems.add(
-                row.line, f"idnps {idnps} is already subscribed on line {first_line[idnps]}"
+                row.line, f"{what} {idnps} is already subscribed on line {first_line[idnps]}"
             )
             continue
         first_line[idnps] = row.line
-        subscription = _subscription(problems, row, idnps, sources)
-        if subscription is not None:
+        if association:
+            if (found := _association(problems, row, idnps)) is not None:
+                associations[idnps] = found
+        elif (subscription := _subscription(problems, row, idnps, sources)) is not None:
             items[idnps] = subscription
-    return Subscriptions(items, problems.messages, version)
+    return Subscriptions(items, problems.messages, version, associations)
 
 
-def format_subscriptions(items: Iterable[Subscription], comments: Sequence[str] = ()) -> str:
-    """The file text for ``items``, every column written, ``comments`` as ``#`` lines first."""
+def _identifier_problem(raw: str, source: str, exc: InvalidInput, association: bool) -> str:
+    if association:
+        return f"'{raw}': source '{source}' (kind sos) takes associations: {exc.message}"
+    try:
+        parse_sos_association(raw)
+    except InvalidInput:
+        return f"idnps '{raw}': {exc.message}"
+    return (
+        f"idnps '{raw}' looks like an SOS Médecins association ('3' + SIRET), which is read "
+        f"from a source of kind sos; '{source}' is not one"
+    )
+
+
+def format_subscriptions(
+    items: Iterable[Subscription],
+    comments: Sequence[str] = (),
+    associations: Iterable[Association] = (),
+) -> str:
+    """The file text for ``items`` (every column written) then ``associations`` (the
+    practitioner-only columns empty), ``comments`` as ``#`` lines first."""
     out = io.StringIO()
     out.writelines(f"# {comment}\n" for comment in comments)
     writer = csv.writer(out, lineterminator="\n")
@@ -188,4 +256,10 @@ def format_subscriptions(items: Iterable[Subscription], comments: Sequence[str] 
                 str(item.beyond_slots).lower(),
             )
         )
+    for association in associations:
+        blank = ("",) * len(OPTIONAL)
+        writer.writerow(
+            (association.identifier, association.source, str(association.participant).lower(),
+             *blank)
+        )  # fmt: skip
     return out.getvalue()

@@ -1,9 +1,13 @@
-"""Practitioner identifiers shared by the whole project (RPPS, IDNPS).
+"""Practitioner identifiers shared by the whole project (RPPS, IDNPS), and the one structure
+identifier the agenda flows need (an SOS Médecins association's IDNST).
 
 * RPPS: 11 digits, system ``https://rpps.esante.gouv.fr``; the last digit is a Luhn check
   digit. Directory examples do not all pass it, so a failed check is only a warning.
 * IDNPS: ``8`` + the 11-digit RPPS, system ``urn:oid:1.2.250.1.71.4.2.1``, written either
   bare (``810003461033``) or as a token ``urn:oid:1.2.250.1.71.4.2.1|810003461033``.
+* SOS Médecins association: IDNST ``3`` + its 14-digit SIRET, system
+  ``urn:oid:1.2.250.1.71.4.2.2`` (SAS IG, SOS slot search); the SIRET's Luhn digit is not
+  enforced either.
 
 The rule "IDNPS = 8 + RPPS" lives here only (as text: ``idnps_of``/``rpps_in_idnps``; as a
 number for numeric columns: ``IDNPS_OFFSET``); cards, the search index, the INT_L01 reader
@@ -33,6 +37,9 @@ IDNPS_OFFSET = int(IDNPS_PREFIX) * 10**11
 IDNPS_REGEX = rf"^{IDNPS_PREFIX}[0-9]{{11}}$"
 _IDNPS = re.compile(IDNPS_REGEX)
 _RPPS = re.compile(r"[0-9]{11}")
+#: An IDNST built on a SIRET: this prefix and the 14 digits.
+SIRET_PREFIX = "3"
+_SIRET = re.compile(r"[0-9]{14}")
 #: A FINESS number: 9 characters, the first two the département (2A/2B in Corsica).
 _FINESS = re.compile(r"[0-9]{9}|2[AB][0-9]{7}")
 
@@ -123,3 +130,23 @@ def _from_rpps(value: str, parameter: str) -> PractitionerId:
             parameter=parameter,
         )
     return PractitionerId(rpps=value, luhn_ok=luhn_valid(value))
+
+
+def parse_sos_association(text: str, parameter: str = "identifier") -> str:
+    """An SOS Médecins association's IDNST (``3`` + SIRET) from itself, its token
+    ``urn:oid:1.2.250.1.71.4.2.2|3…`` or the bare 14-digit SIRET; else ``InvalidInput``."""
+    value = text.strip()
+    if "|" in value:
+        system, _, value = value.partition("|")
+        if system != IDNST_SYSTEM:
+            raise InvalidInput(
+                f"'{system}' is not the IDNST system ({IDNST_SYSTEM})", parameter=parameter
+            )
+    if _SIRET.fullmatch(value):
+        return SIRET_PREFIX + value
+    if value.startswith(SIRET_PREFIX) and _SIRET.fullmatch(value[len(SIRET_PREFIX) :]):
+        return value
+    raise InvalidInput(
+        "Expected an SOS Médecins association: '3' + its 14-digit SIRET (15 digits), or the SIRET",
+        parameter=parameter,
+    )

@@ -18,6 +18,7 @@ from gateway.search.links import LinkBuilder
 from gateway.search.live_availability import AvailabilityTables
 from gateway.search.live_index import TOPIC, IndexLoader, LocationIndex
 from gateway.search.service import SearchService
+from gateway.search.sos import SosService
 from gateway.terminology.component import TerminologyComponent
 
 
@@ -32,6 +33,7 @@ class SearchComponent(Component):
         search: SearchService,
         contextual: ContextualSearch,
         links: LinkBuilder,
+        sos: SosService,
     ) -> None:
         self.parts = parts
         self.index = index
@@ -39,6 +41,7 @@ class SearchComponent(Component):
         self.search = search
         self.contextual = contextual
         self.links = links
+        self.sos = sos
 
     @classmethod
     def build(cls, parts: Parts, registry: Registry) -> Self:
@@ -65,13 +68,18 @@ class SearchComponent(Component):
         # Every practitioner search can return gets a card, even one the directory lacks.
         practitioners.attach(IndexCards(index, search.labels, geo.communes))
         links = LinkBuilder(contextual, settings.search.sas_search_url)
-        return cls(parts, index, loader, search, contextual, links)
+        sos = SosService(
+            availability.live, geo.communes, mappings, settings.search, search.departement_near,
+            availability.now,
+        )  # fmt: skip
+        return cls(parts, index, loader, search, contextual, links, sos)
 
     def provides(self) -> Mapping[str, object]:
         return {
             "search": self.search,
             "contextual": self.contextual,
             "links": self.links,
+            "sos": self.sos,
             "practice_locations": self,
         }
 

@@ -11,7 +11,8 @@ from one seeded generator: the same ``--seed`` and ``--now`` give the same file.
 The output directory becomes a full snapshot: the bundled demo terminology and directory
 files are copied next to ``directory/practice-locations.npz``, and
 ``availability/subscriptions.csv`` subscribes the generated practitioners to the built-in
-demo agenda (source ``demo`` of ``mappings/agenda_sources.csv``).
+demo agenda (source ``demo`` of ``mappings/agenda_sources.csv``), and its two fictitious
+SOS Médecins associations to its SOS side (source ``demo-sos``).
 """
 
 from __future__ import annotations
@@ -24,8 +25,10 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from gateway.availability.demo_sos import ASSOCIATIONS
 from gateway.availability.subscriptions import (
     SUBSCRIPTIONS_FILE,
+    Association,
     Subscription,
     format_subscriptions,
 )
@@ -126,6 +129,8 @@ PROFILES = (
 JITTER_KM = 1.2
 #: The agenda source of the demo subscriptions: the built-in fictitious agenda.
 DEMO_SOURCE = "demo"
+#: The SOS Médecins side of the built-in agenda (a source of kind sos).
+DEMO_SOS_SOURCE = "demo-sos"
 #: Share of the subscribed participants who also see patients beyond their slots.
 BEYOND_SLOTS_SHARE = 0.10
 #: Share of the non-participants subscribed anyway (participant=false): an agenda
@@ -266,12 +271,19 @@ def demo_subscriptions(columns: Columns, seed: int) -> list[Subscription]:
     ]
 
 
+def demo_associations() -> list[Association]:
+    """The demo agenda's SOS Médecins associations, read from ``DEMO_SOS_SOURCE``."""
+    return [Association(a.identifier, DEMO_SOS_SOURCE, True) for a in ASSOCIATIONS]
+
+
 def write_subscriptions(out: Path, columns: Columns, seed: int) -> list[Subscription]:
-    """``out/availability/subscriptions.csv`` for the generated practitioners."""
+    """``out/availability/subscriptions.csv`` for the generated practitioners (and the
+    demo SOS Médecins associations, last)."""
     items = demo_subscriptions(columns, seed)
     comments = [
         f"Demo subscriptions written by gateway demo generate (seed {seed}): the generated",
         f"practitioners whose slots are read from the built-in demo agenda (source {DEMO_SOURCE}).",
     ]
-    write_atomically(out / SUBSCRIPTIONS_FILE, format_subscriptions(items, comments).encode())
+    text = format_subscriptions(items, comments, demo_associations())
+    write_atomically(out / SUBSCRIPTIONS_FILE, text.encode())
     return items

@@ -132,13 +132,14 @@ async def test_an_agenda_source_is_added_by_a_reload_and_a_bad_one_keeps_the_old
     steward_client: AppClient, mappings_dir: Path
 ) -> None:
     active = steward_client.component(MappingsComponent).active
-    assert [source.name for source in active.current.agenda] == ["demo"]
+    assert [source.name for source in active.current.agenda] == ["demo", "demo-sos"]
     with (mappings_dir / "agenda_sources.csv").open("a", encoding="utf-8") as handle:
         handle.write("editeur-a,cpts,https://fhir.editeur-a.example/sas,10,48\n")
     assert (await steward_client.post("/admin/mappings/reload")).status_code == 200
     added = active.current
     assert [(s.name, s.kind, s.window_hours) for s in added.agenda] == [
         ("demo", "psindiv", 72),
+        ("demo-sos", "sos", 72),
         ("editeur-a", "cpts", 48),
     ]
     edit(mappings_dir / "agenda_sources.csv", ",10,48\n", ",10,400\n")

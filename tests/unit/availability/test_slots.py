@@ -14,6 +14,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
+from gateway.availability.sites import SitePlace, SosSite
 from gateway.availability.slots import OfferedSlot, ReadSlot, SlotPlace, read_slots
 from gateway.fhir import Bundle
 
@@ -51,8 +52,37 @@ def psindiv(slot_id: str, idnps: str, place: SlotPlace, slot: OfferedSlot) -> Re
     return ReadSlot(slot_id, idnps, place, None, None, slot)
 
 
-def sos(slot_id: str, place: SlotPlace, organization: str, slot: OfferedSlot) -> ReadSlot:
-    return ReadSlot(slot_id, None, place, None, organization, slot)
+def sos(slot_id: str, site: SosSite, slot: OfferedSlot) -> ReadSlot:
+    assert site.place is not None
+    place = SlotPlace(site.place.line, site.place.postcode, site.place.city)
+    return ReadSlot(slot_id, None, place, None, site.association, slot, site=site)
+
+
+# The consultation sites ("PFG") of the SOS example, as its Locations and Organizations say.
+PFG_RENNES_NORD = SosSite(
+    "1111111111",
+    SOS_RENNES,
+    "SOS Médecins de Rennes",
+    "Centre de consultation Rennes Nord",
+    "+33193246789",
+    SitePlace(RENNES_NORD.line, RENNES_NORD.postcode, RENNES_NORD.city),
+)
+PFG_RENNES_CLEUNAY = SosSite(
+    "2222222222",
+    SOS_RENNES,
+    "SOS Médecins de Rennes",
+    "Centre de consultation Rennes Cleunay",
+    "+33145249912",
+    SitePlace(RENNES_CLEUNAY.line, RENNES_CLEUNAY.postcode, RENNES_CLEUNAY.city),
+)
+PFG_LORIENT = SosSite(
+    "3333333333",
+    SOS_LORIENT,
+    "SOS Médecins Lorient et agglomération",
+    "Centre de consultation Lorient",
+    "+33139555992",
+    SitePlace(LORIENT.line, LORIENT.postcode, LORIENT.city),
+)
 
 
 CPTS_SLOT = offered(
@@ -86,17 +116,17 @@ EXPECTED: dict[str, list[ReadSlot]] = {
                  (CPTS_AXE_MAJEUR, CPTS_VAL_D_OISE)),
     ],
     "Bundle-ExampleBundleAgregateurSOS.json": [
-        sos("ExampleSlotSOS1", RENNES_NORD, SOS_RENNES, offered(
+        sos("ExampleSlotSOS1", PFG_RENNES_NORD, offered(
             "2023-08-18T09:00:00+02:00", "2023-08-18T09:30:00+02:00",
             ("PUBLIC", "SNP"), ("AMB", "VR"), ROUTINE, PFG + "1")),
-        sos("ExampleSlotSOS2", RENNES_CLEUNAY, SOS_RENNES, offered(
+        sos("ExampleSlotSOS2", PFG_RENNES_CLEUNAY, offered(
             "2023-08-19T11:00:00+02:00", "2023-08-19T11:30:00+02:00",
             ("PUBLIC",), ("AMB",), ROUTINE, PFG + "2")),
         # two slots of one site (Schedule 3)
-        sos("ExampleSlotSOS3", LORIENT, SOS_LORIENT, offered(
+        sos("ExampleSlotSOS3", PFG_LORIENT, offered(
             "2023-08-18T14:20:00+02:00", "2023-08-18T14:40:00+02:00",
             ("PUBLIC",), ("VR",), ROUTINE, PFG + "3")),
-        sos("ExampleSlotSOS4", LORIENT, SOS_LORIENT, offered(
+        sos("ExampleSlotSOS4", PFG_LORIENT, offered(
             "2023-08-18T14:40:00+02:00", "2023-08-18T15:00:00+02:00",
             ("PUBLIC",), ("AMB",), ROUTINE, PFG + "4")),
     ],

@@ -204,8 +204,11 @@ def test_demo_generate_writes_a_snapshot(
     printed = capsys.readouterr().out
     assert "of 50 practitioners" in printed
     assert (out / "directory" / "practice-locations.npz").stat().st_size > 0
-    subscriptions = load_subscriptions(out / SUBSCRIPTIONS_FILE, {"demo"})
+    subscriptions = load_subscriptions(
+        out / SUBSCRIPTIONS_FILE, {"demo", "demo-sos"}, sos={"demo-sos"}
+    )
     assert subscriptions.problems == []
+    assert len(subscriptions.associations) == 2
     assert f"{len(subscriptions.items)} of them subscribed to the demo agenda" in printed
     assert (out / "terminology").is_dir()
     assert main([*args, "--now", "yesterday"]) == 2

@@ -28,10 +28,12 @@ def problems(path: Path) -> list[str]:
 
 
 def test_the_shipped_file_holds_only_the_demo_agenda() -> None:
-    (demo,) = load_agenda_sources(DEFAULT_MAPPINGS_DIR / AGENDA_FILE)
+    demo, sos = load_agenda_sources(DEFAULT_MAPPINGS_DIR / AGENDA_FILE)
     assert (demo.name, demo.kind, demo.base_url) == ("demo", "psindiv", "demo:")
+    assert (sos.name, sos.kind, sos.base_url) == ("demo-sos", "sos", "demo:")
     assert (demo.rate_per_s, demo.window_hours) == (50.0, 72)
     assert demo.demo
+    assert sos.demo
 
 
 def test_a_valid_file_loads_in_order_with_line_numbers_counting_comments(tmp_path: Path) -> None:

@@ -22,7 +22,7 @@ def test_check_passes_on_the_committed_tables(capsys: pytest.CaptureFixture[str]
     out = capsys.readouterr().out
     assert "OK " in out
     assert "LRM/SAMU authorities" in out
-    assert "1 agenda source" in out
+    assert "2 agenda sources" in out
 
 
 def test_check_reports_a_bad_agenda_source_with_its_line(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,11 +20,18 @@ from gateway.directory.locations_file import LOCATIONS_FILE, load_columns
 from gateway.geo.communes import load_communes
 from gateway.mappings.agenda import load_agenda_sources
 from gateway.mappings.tables import AGENDA_FILE
-from gateway.search.demo import demo_subscriptions, generate_columns, write_subscriptions
+from gateway.search.demo import (
+    demo_associations,
+    demo_subscriptions,
+    generate_columns,
+    write_subscriptions,
+)
 from gateway.settings import DEFAULT_MAPPINGS_DIR, DEMO_SNAPSHOT_DIR
 
 NOW = datetime(2026, 11, 26, 8, tzinfo=UTC)
-SHIPPED_SOURCES = {s.name for s in load_agenda_sources(DEFAULT_MAPPINGS_DIR / AGENDA_FILE)}
+SHIPPED = load_agenda_sources(DEFAULT_MAPPINGS_DIR / AGENDA_FILE)
+SHIPPED_SOURCES = {s.name for s in SHIPPED}
+SHIPPED_SOS = {s.name for s in SHIPPED if s.kind == "sos"}
 
 
 @pytest.fixture(scope="module")
@@ -69,11 +77,16 @@ def test_the_written_file_reads_back_without_problem(
     tmp_path: Path, generated: dict[str, np.ndarray]
 ) -> None:
     written = write_subscriptions(tmp_path, generated, 11)
-    found = load_subscriptions(tmp_path / SUBSCRIPTIONS_FILE, SHIPPED_SOURCES)
+    found = load_subscriptions(tmp_path / SUBSCRIPTIONS_FILE, SHIPPED_SOURCES, SHIPPED_SOS)
     assert found.problems == []
     assert [(s.idnps, s.participant, s.beyond_slots) for s in found.items.values()] == [
         (s.idnps, s.participant, s.beyond_slots) for s in written
     ]
+    # and the demo agenda's SOS Médecins associations, read from its sos source
+    assert list(found.associations.values()) == [
+        replace(a, line=len(written) + 4 + n) for n, a in enumerate(demo_associations())
+    ]
+    assert {a.source for a in found.associations.values()} == SHIPPED_SOS
 
 
 def test_the_bundled_subscriptions_are_the_generators_for_the_bundled_locations() -> None:
@@ -83,7 +96,7 @@ def test_the_bundled_subscriptions_are_the_generators_for_the_bundled_locations(
     bundled = DEMO_SNAPSHOT_DIR / SUBSCRIPTIONS_FILE
     expected = demo_subscriptions(columns, int(meta["seed"]))
     body = bundled.read_text(encoding="utf-8").split("\n", 2)[2]  # after the two comments
-    assert body == format_subscriptions(expected)
-    found = load_subscriptions(bundled, SHIPPED_SOURCES)
+    assert body == format_subscriptions(expected, associations=demo_associations())
+    found = load_subscriptions(bundled, SHIPPED_SOURCES, SHIPPED_SOS)
     assert found.problems == []
     assert len(found.items) == len(expected) > 1000
