@@ -1,11 +1,18 @@
 """Availability laid over one practice-location index, for ranking and cards.
 
-Built once per (index version, availability version), off the event loop, then swapped
-in: per row, whether the practitioner takes part in the SAS, accepts patients beyond
-their slots, and their availability status; and every slot held, flat, with the row
-(practice location) it is attached to. The first slot per row for a request's filters
-(consultation mode, day) is then one vectorised pass (``np.minimum.at``), cached for a
-minute (slots that have started drop out as time passes).
+Built once per (index version, availability version), aside, then swapped in: per row,
+whether the practitioner takes part in the SAS, accepts patients beyond their slots, and
+their availability status; and every slot held, flat, with the row (practice location)
+it is attached to, sorted by (row, start). The first slot per row for a request's filters
+(consultation mode, day) is then one vectorised pass (the first kept slot of each row),
+cached for a minute (slots that have started drop out as time passes).
+
+Building walks every subscription and slot in Python (about a second for 500,000 slots),
+so :class:`TableBuilder` does it a few subscriptions per step: the caller runs the steps
+in short slices on the event loop, between requests (``gateway.search.live_availability``).
+A worker thread would not spare the loop: it holds the GIL, and every request would wait
+for it at each switch interval (5 ms) while the table is built. Only the sort, which numpy
+runs without the GIL, goes to a thread (:meth:`TableBuilder.finish`).
 
 A slot goes to the practitioner's location at the slot's address (same postcode and
 street), else at its postcode, else the location nearest to that postcode's commune,
@@ -15,6 +22,7 @@ practitioner taking part through that CPTS, on the declared site (``cpts_site_in
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +39,8 @@ from gateway.search.locations import PracticeLocations
 from gateway.text import normalise
 
 MODE_BITS = {"AMB": 1, "HH": 2, "VR": 4}
+#: Subscriptions handled per builder step (a few dozen microseconds each).
+STEP = 16
 STATUSES: tuple[Status, ...] = ("none", "live", "stale", "unknown")
 _STATUS_CODE = {name: code for code, name in enumerate(STATUSES)}
 
@@ -55,7 +65,10 @@ class LiveTable:
     slot_row: npt.NDArray[np.int64]
     slot_start: npt.NDArray[np.int64]
     slot_modes: npt.NDArray[np.uint8]
+    #: The slots in the order they were collected; ``slot_order[i]`` is the i-th in
+    #: (row, start) order (no 500,000-item list is reordered in one GIL-holding call).
     slots: list[ReadSlot]
+    slot_order: npt.NDArray[np.int64]
     _first: dict[tuple[Any, ...], npt.NDArray[np.int64]] = field(default_factory=dict)
 
     def first_slot(self, wanted: SlotFilter, now: float) -> npt.NDArray[np.int64]:
@@ -63,9 +76,12 @@ class LiveTable:
         found = self._first.get(key)
         if found is None:
             mask = _selected(self.slot_start, self.slot_modes, wanted, now)
-            found = np.full(self.participant.size, np.iinfo(np.int64).max, dtype=np.int64)
-            np.minimum.at(found, self.slot_row[mask], self.slot_start[mask])
-            found[found == np.iinfo(np.int64).max] = NO_SLOT
+            rows, starts = self.slot_row[mask], self.slot_start[mask]
+            # Sorted by (row, start): a row's first kept slot is its earliest.
+            first = np.ones(rows.size, dtype=bool)
+            first[1:] = rows[1:] != rows[:-1]
+            found = np.full(self.participant.size, NO_SLOT, dtype=np.int64)
+            found[rows[first]] = starts[first]
             if len(self._first) > 32:
                 self._first.clear()
             self._first[key] = found
@@ -75,7 +91,7 @@ class LiveTable:
         lo = int(np.searchsorted(self.slot_row, row, side="left"))
         hi = int(np.searchsorted(self.slot_row, row, side="right"))
         mask = _selected(self.slot_start[lo:hi], self.slot_modes[lo:hi], wanted, now)
-        return [self.slots[lo + int(i)] for i in np.flatnonzero(mask)[:count]]
+        return [self.slots[int(self.slot_order[lo + i])] for i in np.flatnonzero(mask)[:count]]
 
     def status_at(self, row: int) -> Status:
         return STATUSES[int(self.status[row])]
@@ -102,45 +118,106 @@ def build_table(
     communes: CommuneIndex,
     now: float,
 ) -> LiveTable:
-    """Synchronous and CPU-bound: run it in a worker thread."""
-    n = len(locations)
-    participant = np.zeros(n, dtype=bool)
-    beyond = np.zeros(n, dtype=bool)
-    status = np.zeros(n, dtype=np.uint8)
-    rows: list[int] = []
-    held: list[ReadSlot] = []
-    for idnps, sub in availability.subscriptions.items.items():
+    """The whole table at once (synchronous and CPU-bound; the service builds it in steps)."""
+    builder = TableBuilder(index_version, locations, availability, communes, now)
+    for _ in builder.steps():
+        pass
+    return builder.finish()
+
+
+class TableBuilder:
+    """The table of one (index, availability): ``steps()`` walks the subscriptions,
+    yielding every :data:`STEP`; ``finish()`` sorts the slots and returns the table."""
+
+    def __init__(
+        self,
+        index_version: str,
+        locations: PracticeLocations,
+        availability: Availability,
+        communes: CommuneIndex,
+        now: float,
+    ) -> None:
+        n = len(locations)
+        self.index_version = index_version
+        self.locations = locations
+        self.availability = availability
+        self.communes = communes
+        self.now = now
+        self.participant = np.zeros(n, dtype=bool)
+        self.beyond = np.zeros(n, dtype=bool)
+        self.status = np.zeros(n, dtype=np.uint8)
+        self.held: list[ReadSlot] = []
+        # Per step, as small arrays: one array built from a 500,000-item list would hold
+        # the GIL (and the event loop) for tens of milliseconds in one C call.
+        self._rows: list[npt.NDArray[np.int64]] = []
+        self._starts: list[npt.NDArray[np.int64]] = []
+        self._modes: list[npt.NDArray[np.uint8]] = []
+        self._bits: dict[tuple[str, ...], int] = {}
+
+    def steps(self) -> Iterator[None]:
+        rows: list[int] = []
+        starts: list[int] = []
+        modes: list[int] = []
+        for count, (idnps, sub) in enumerate(self.availability.subscriptions.items.items(), 1):
+            self._add(idnps, sub, rows, starts, modes)
+            if count % STEP == 0:
+                self._flush(rows, starts, modes)
+                yield
+        self._flush(rows, starts, modes)
+
+    def _add(
+        self, idnps: str, sub: Subscription, rows: list[int], starts: list[int], modes: list[int]
+    ) -> None:
         if not idnps.isdigit():
-            continue
-        positions = locations.positions_of(int(idnps))
+            return
+        positions = self.locations.positions_of(int(idnps))
         if not positions.size:
-            continue
-        participant[positions] = sub.participant
-        beyond[positions] = sub.participant and sub.beyond_slots
-        status[positions] = _STATUS_CODE[availability.status(idnps, now)]
-        attach = _Attach(locations, positions, communes, sub)
-        for found in availability.slots(idnps, now):
+            return
+        self.participant[positions] = sub.participant
+        self.beyond[positions] = sub.participant and sub.beyond_slots
+        self.status[positions] = _STATUS_CODE[self.availability.status(idnps, self.now)]
+        attach = _Attach(self.locations, positions, self.communes, sub)
+        bits = self._bits
+        for found in self.availability.slots(idnps, self.now):
             row = attach.row(found)
             if row is not None:
+                offered = found.slot
+                mode = bits.get(offered.modes)
+                if mode is None:
+                    mode = bits[offered.modes] = sum(MODE_BITS.get(m, 0) for m in offered.modes)
                 rows.append(row)
-                held.append(found)
-    slot_row = np.array(rows, dtype=np.int64)
-    slot_start = np.array([s.slot.start for s in held], dtype=np.int64)
-    slot_modes = np.array(
-        [sum(MODE_BITS.get(m, 0) for m in s.slot.modes) for s in held], dtype=np.uint8
-    )
-    order = np.lexsort((slot_start, slot_row))
-    return LiveTable(
-        index_version,
-        availability,
-        participant,
-        beyond,
-        status,
-        slot_row[order],
-        slot_start[order],
-        slot_modes[order],
-        [held[int(i)] for i in order],
-    )
+                starts.append(offered.start)
+                modes.append(mode)
+                self.held.append(found)
+
+    def _flush(self, rows: list[int], starts: list[int], modes: list[int]) -> None:
+        if rows:
+            self._rows.append(np.array(rows, dtype=np.int64))
+            self._starts.append(np.array(starts, dtype=np.int64))
+            self._modes.append(np.array(modes, dtype=np.uint8))
+            rows.clear()
+            starts.clear()
+            modes.clear()
+
+    def finish(self) -> LiveTable:
+        """Sort the slots by (row, start) and return the table (numpy, mostly without the
+        GIL: it may run in a worker thread)."""
+        slot_row = np.concatenate([np.empty(0, dtype=np.int64), *self._rows])
+        slot_start = np.concatenate([np.empty(0, dtype=np.int64), *self._starts])
+        slot_modes = np.concatenate([np.empty(0, dtype=np.uint8), *self._modes])
+        order = np.lexsort((slot_start, slot_row))
+        return LiveTable(
+            self.index_version,
+            self.availability,
+            self.participant,
+            self.beyond,
+            self.status,
+            slot_row[order],
+            slot_start[order],
+            slot_modes[order],
+            self.held,
+            order,
+        )
 
 
 class _Attach:
