@@ -7,7 +7,9 @@ swap, the first search builds the table of the new index (once, others wait for 
 A build walks every subscription and slot (about a second for 500,000 slots): it runs on
 the event loop in slices of :data:`SLICE_S`, so that requests are served between two
 slices instead of waiting for the GIL behind a worker thread (``TableBuilder``); only the
-final sort goes to a thread.
+final sort goes to a thread. Rebuilds are serialised, and one asked for an availability
+that the table was already built from is skipped: sources refreshed together (each
+refresh asks for one) cost one or two builds, not one per source.
 """
 
 from __future__ import annotations
@@ -52,9 +54,17 @@ class AvailabilityTables:
         return table
 
     async def rebuild(self) -> None:
-        """After an availability swap: the current index's table, built aside."""
+        """After an availability swap: the current index's table, built aside (skipped
+        when a rebuild that waited before this one already used this availability)."""
         async with self._lock:
-            await self._build(self.index.current)
+            index, table = self.index.current, self._table
+            if (
+                table is not None
+                and table.index_version == index.version
+                and table.availability is self.availability.current
+            ):
+                return
+            await self._build(index)
 
     async def _build(self, index: LocationIndex) -> LiveTable:
         availability = self.availability.current
