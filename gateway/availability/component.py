@@ -117,7 +117,7 @@ class AvailabilityComponent(Component):
             log.warning("agenda source failed", extra={"source": source.name, "error": message})
         else:
             state = SourceState(
-                source.name, source.kind, {k: tuple(v) for k, v in harvest.slots.items()},
+                source.name, source.kind, harvest.slots,
                 last_success=now, last_attempt=now, calls=harvest.calls,
                 duration_s=time.monotonic() - started, problems=harvest.problems,
             )  # fmt: skip

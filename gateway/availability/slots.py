@@ -49,8 +49,13 @@ SPECIALTY_SYSTEM = (
 SLOT_TYPES = frozenset({"PUBLIC", "PRO", "SNP", "CPTS"})
 MODES = frozenset({"AMB", "HH", "VR"})
 
+# The three slot structs are ``gc=False``: a refresh holds hundreds of thousands of them,
+# and every full collection of the garbage collector would otherwise visit each one (100+
+# ms pauses of the event loop, several per refresh). They hold only strings, numbers,
+# tuples of strings and each other: no reference cycle can go through them.
 
-class OfferedSlot(msgspec.Struct, frozen=True):
+
+class OfferedSlot(msgspec.Struct, frozen=True, gc=False):
     start: int  # epoch seconds (UTC)
     end: int  # epoch seconds
     types: tuple[str, ...]  # TRE_R314 codes from meta.security (sorted, unique)
@@ -60,13 +65,13 @@ class OfferedSlot(msgspec.Struct, frozen=True):
     specialties: tuple[str, ...] = ()  # TRE_R38 codes of slot.specialty (sorted, unique)
 
 
-class SlotPlace(msgspec.Struct, frozen=True):
+class SlotPlace(msgspec.Struct, frozen=True, gc=False):
     line: str  # "" when absent
     postcode: str
     city: str
 
 
-class ReadSlot(msgspec.Struct, frozen=True):
+class ReadSlot(msgspec.Struct, frozen=True, gc=False):
     slot_id: str
     #: The practitioner's IDNPS (psindiv/cpts); None for sos.
     idnps: str | None

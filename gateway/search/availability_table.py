@@ -66,8 +66,9 @@ class LiveTable:
     slot_start: npt.NDArray[np.int64]
     slot_modes: npt.NDArray[np.uint8]
     #: The slots in the order they were collected; ``slot_order[i]`` is the i-th in
-    #: (row, start) order (no 500,000-item list is reordered in one GIL-holding call).
-    slots: list[ReadSlot]
+    #: (row, start) order (no 500,000-item list is reordered in one GIL-holding call). A
+    #: tuple: the garbage collector untracks it, instead of visiting every slot.
+    slots: tuple[ReadSlot, ...]
     slot_order: npt.NDArray[np.int64]
     _first: dict[tuple[Any, ...], npt.NDArray[np.int64]] = field(default_factory=dict)
 
@@ -215,7 +216,7 @@ class TableBuilder:
             slot_row[order],
             slot_start[order],
             slot_modes[order],
-            self.held,
+            tuple(self.held),
             order,
         )
 
