@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -23,6 +24,7 @@ import httpx
 
 from gateway.availability.demo_agenda import DemoAgenda
 from gateway.availability.reader import AgendaReader
+from gateway.availability.slots import ReadSlot
 from gateway.availability.state import Availability, SourceState
 from gateway.availability.subscriptions import SUBSCRIPTIONS_FILE, Subscriptions, load_subscriptions
 from gateway.availability.tls import agenda_tls
@@ -36,6 +38,11 @@ from gateway.upstream import UpstreamClient
 log = logging.getLogger("gateway")
 DEMO_URL = "http://demo-agenda.invalid/fhir"
 Listener = Callable[[], Awaitable[None]]
+SlotsByIdnps = dict[str, tuple[ReadSlot, ...]]
+#: Practitioners whose slots the reaper frees per turn of the event loop (~0.5 ms).
+REAP_STEP = 200
+#: How long the reaper waits for older tables and requests to let retired slots go.
+REAP_WAIT_S = 1.0
 
 
 class AvailabilityComponent(Component):
@@ -51,6 +58,9 @@ class AvailabilityComponent(Component):
         self.clock: Callable[[], float] = time.time
         #: What the subscriptions in force were read from (``subscriptions_stamp``).
         self.subscriptions_stamp: Stamp = None
+        #: Slots of replaced source states, freed a slice at a time (``_reap``).
+        self._retired: list[SlotsByIdnps] = []
+        self._reaper: asyncio.Task[None] | None = None
 
     @classmethod
     def build(cls, parts: Parts, registry: Registry) -> Self:
@@ -134,6 +144,8 @@ class AvailabilityComponent(Component):
                 duration_s=time.monotonic() - started, problems=harvest.problems,
             )  # fmt: skip
         self.live.swap(self.live.current.with_source(state))
+        if state.slots is not previous.slots and previous.slots:
+            self._retire(previous.slots)
         for listener in self.listeners:
             await listener()
         return {
@@ -145,6 +157,36 @@ class AvailabilityComponent(Component):
             "error": state.error,
             "duration_s": round(state.duration_s, 3),
         }
+
+    def _retire(self, slots: SlotsByIdnps) -> None:
+        self._retired.append(slots)
+        if self._reaper is None or self._reaper.done():
+            self._reaper = asyncio.get_running_loop().create_task(self._reap())
+
+    async def _reap(self) -> None:
+        """Free the slots of replaced source states a slice at a time, once nothing else
+        refers to them (the tables and requests still using an older ``Availability``).
+
+        Left to reference counting, 166,000 slots are freed at once when the last table
+        built from them is replaced: ~40 ms of stalled event loop per source (110 ms for
+        500,000 slots). Once the retired dict is the reaper's alone, nothing else can see
+        it, and emptying it ``REAP_STEP`` practitioners at a time frees the same slots
+        between requests."""
+        while self._retired:
+            waiting: list[SlotsByIdnps] = []
+            for _ in range(len(self._retired)):
+                slots = self._retired.pop(0)
+                if sys.getrefcount(slots) > 2:  # ``slots`` and getrefcount's argument
+                    waiting.append(slots)
+                else:
+                    while slots:
+                        for _ in range(min(REAP_STEP, len(slots))):
+                            slots.popitem()
+                        await asyncio.sleep(0)
+                del slots
+            self._retired.extend(waiting)
+            if waiting:
+                await asyncio.sleep(REAP_WAIT_S)
 
     async def refresh_all(self) -> dict[str, dict[str, Any]]:
         sources = self.sources()
@@ -214,6 +256,8 @@ class AvailabilityComponent(Component):
         return [reader.upstream for _, reader in self._readers.values()]
 
     async def aclose(self) -> None:
+        if self._reaper is not None:
+            self._reaper.cancel()
         for _, reader in self._readers.values():
             await reader.upstream.aclose()
 
