@@ -25,7 +25,7 @@ from gateway.search.availability_table import LiveTable, TableBuilder
 from gateway.search.live_index import LocationIndex
 
 #: Longest stretch of building between two turns of the event loop, in seconds.
-SLICE_S = 0.002
+SLICE_S = 0.001
 
 
 class AvailabilityTables:
