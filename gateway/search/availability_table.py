@@ -30,7 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from gateway.availability.slots import ReadSlot, SlotPlace
-from gateway.availability.state import Availability, Status
+from gateway.availability.state import Availability, SourceState, Status
 from gateway.availability.subscriptions import Subscription
 from gateway.directory.locations_file import NO_SLOT
 from gateway.geo.communes import CommuneIndex
@@ -42,6 +42,7 @@ MODE_BITS = {"AMB": 1, "HH": 2, "VR": 4}
 #: Subscriptions handled per builder step (a few dozen microseconds each).
 STEP = 16
 STATUSES: tuple[Status, ...] = ("none", "live", "stale", "unknown")
+_UNSET = object()
 _STATUS_CODE = {name: code for code, name in enumerate(STATUSES)}
 
 
@@ -154,6 +155,7 @@ class TableBuilder:
         self._starts: list[npt.NDArray[np.int64]] = []
         self._modes: list[npt.NDArray[np.uint8]] = []
         self._bits: dict[tuple[str, ...], int] = {}
+        self._sources: dict[str, tuple[SourceState | None, int]] = {}
 
     def steps(self) -> Iterator[None]:
         rows: list[int] = []
@@ -176,20 +178,41 @@ class TableBuilder:
             return
         self.participant[positions] = sub.participant
         self.beyond[positions] = sub.participant and sub.beyond_slots
-        self.status[positions] = _STATUS_CODE[self.availability.status(idnps, self.now)]
+        source, code = self._source(sub.source)
+        self.status[positions] = code
+        if source is None:  # status unknown: no slot shown (Availability.slots)
+            return
         attach = _Attach(self.locations, positions, self.communes, sub)
-        bits = self._bits
-        for found in self.availability.slots(idnps, self.now):
-            row = attach.row(found)
+        bits, now, held = self._bits, self.now, self.held
+        place: object = _UNSET
+        cpts, row = False, None
+        for found in source.slots.get(idnps, ()):
+            offered = found.slot
+            if offered.start <= now:
+                continue
+            # A practitioner's slots mostly share one place (one object per page read).
+            if found.place is not place or ("CPTS" in offered.types) is not cpts:
+                place, cpts = found.place, "CPTS" in offered.types
+                row = attach.row(found)
             if row is not None:
-                offered = found.slot
                 mode = bits.get(offered.modes)
                 if mode is None:
                     mode = bits[offered.modes] = sum(MODE_BITS.get(m, 0) for m in offered.modes)
                 rows.append(row)
                 starts.append(offered.start)
                 modes.append(mode)
-                self.held.append(found)
+                held.append(found)
+
+    def _source(self, name: str) -> tuple[SourceState | None, int]:
+        """A source's state when its slots are shown (None when ``unknown``), and the
+        status code of its practitioners, worked out once per build."""
+        known = self._sources.get(name)
+        if known is None:
+            state = self.availability.sources.get(name)
+            status = state.status(self.now, self.availability.stale_s) if state else "unknown"
+            shown = state if status != "unknown" else None
+            known = self._sources[name] = (shown, _STATUS_CODE[status])
+        return known
 
     def _flush(self, rows: list[int], starts: list[int], modes: list[int]) -> None:
         if rows:
