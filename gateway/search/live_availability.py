@@ -8,8 +8,10 @@ A build walks every subscription and slot (about a second for 500,000 slots): it
 the event loop in slices of :data:`SLICE_S`, so that requests are served between two
 slices instead of waiting for the GIL behind a worker thread (``TableBuilder``); only the
 final sort goes to a thread. Rebuilds are serialised, and one asked for an availability
-that the table was already built from is skipped: sources refreshed together (each
-refresh asks for one) cost one or two builds, not one per source.
+that the table was already built from is skipped; a rebuild also waits
+:data:`REBUILD_DELAY_S` first, so that sources refreshed together (each refresh asks for
+one, within milliseconds of the others at start-up or after ``POST
+/admin/availability/refresh``) share one build.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from gateway.search.live_index import LocationIndex
 
 #: Longest stretch of building between two turns of the event loop, in seconds.
 SLICE_S = 0.001
+#: How long a rebuild waits for other sources' swaps to join it, in seconds.
+REBUILD_DELAY_S = 0.1
 
 
 class AvailabilityTables:
@@ -57,14 +61,18 @@ class AvailabilityTables:
         """After an availability swap: the current index's table, built aside (skipped
         when a rebuild that waited before this one already used this availability)."""
         async with self._lock:
-            index, table = self.index.current, self._table
-            if (
-                table is not None
-                and table.index_version == index.version
-                and table.availability is self.availability.current
-            ):
+            if self._covers_current():
                 return
-            await self._build(index)
+            await asyncio.sleep(REBUILD_DELAY_S)  # the swaps made meanwhile join this build
+            await self._build(self.index.current)
+
+    def _covers_current(self) -> bool:
+        table = self._table
+        return (
+            table is not None
+            and table.index_version == self.index.current.version
+            and table.availability is self.availability.current
+        )
 
     async def _build(self, index: LocationIndex) -> LiveTable:
         availability = self.availability.current
