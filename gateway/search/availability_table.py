@@ -22,7 +22,7 @@ practitioner taking part through that CPTS, on the declared site (``cpts_site_in
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,7 +31,7 @@ import numpy.typing as npt
 
 from gateway.availability.slots import ReadSlot, SlotPlace
 from gateway.availability.state import Availability, SourceState, Status
-from gateway.availability.subscriptions import Subscription
+from gateway.availability.subscriptions import Subscription, Subscriptions
 from gateway.directory.locations_file import NO_SLOT
 from gateway.geo.communes import CommuneIndex
 from gateway.geo.earth import haversine_km
@@ -121,33 +121,77 @@ def build_table(
     now: float,
 ) -> LiveTable:
     """The whole table at once (synchronous and CPU-bound; the service builds it in steps)."""
-    builder = TableBuilder(index_version, locations, availability, communes, now)
+    places = PlaceRows(index_version, locations, availability.subscriptions, communes)
+    builder = TableBuilder(places, availability, now)
     for _ in builder.steps():
         pass
     return builder.finish()
+
+
+class PlaceRows:
+    """What one index and one set of subscriptions say, whatever the slots: per row,
+    participation and the complementary offer; per practitioner, their rows (and where
+    each place of theirs goes, memoised as slots come); per source, its practitioners'
+    rows. Filled by the first build over them, then kept for the next ones: between two
+    refreshes only the slots change."""
+
+    def __init__(
+        self,
+        index_version: str,
+        locations: PracticeLocations,
+        subscriptions: Subscriptions,
+        communes: CommuneIndex,
+    ) -> None:
+        n = len(locations)
+        self.index_version = index_version
+        self.locations = locations
+        self.subscriptions = subscriptions
+        self.communes = communes
+        self.participant = np.zeros(n, dtype=bool)
+        self.beyond = np.zeros(n, dtype=bool)
+        #: By IDNPS: where its slots go; None when it has no row in this index.
+        self.attach: dict[str, _Attach | None] = {}
+        self._by_source: dict[str, list[npt.NDArray[np.int64]]] = {}
+
+    def covers(self, index_version: str, subscriptions: Subscriptions) -> bool:
+        return self.index_version == index_version and self.subscriptions is subscriptions
+
+    def of(self, idnps: str, sub: Subscription) -> _Attach | None:
+        """The practitioner's ``_Attach`` (worked out on first sight), None without rows."""
+        known = self.attach.get(idnps, _UNSET)
+        if known is not _UNSET:
+            return known  # type: ignore[return-value]
+        attach = None
+        if idnps.isdigit():
+            positions = self.locations.positions_of(int(idnps))
+            if positions.size:
+                self.participant[positions] = sub.participant
+                self.beyond[positions] = sub.participant and sub.beyond_slots
+                self._by_source.setdefault(sub.source, []).append(positions)
+                attach = _Attach(self.locations, positions, self.communes, sub)
+        self.attach[idnps] = attach
+        return attach
+
+    def status(self, code: Callable[[str], int]) -> npt.NDArray[np.uint8]:
+        """Per row, the status code of its practitioner's source (0: not subscribed)."""
+        status = np.zeros(self.participant.size, dtype=np.uint8)
+        for name, positions in self._by_source.items():
+            if len(positions) > 1:
+                positions[:] = [np.concatenate(positions)]
+            status[positions[0]] = code(name)
+        return status
 
 
 class TableBuilder:
     """The table of one (index, availability): ``steps()`` walks the subscriptions,
     yielding every :data:`STEP`; ``finish()`` sorts the slots and returns the table."""
 
-    def __init__(
-        self,
-        index_version: str,
-        locations: PracticeLocations,
-        availability: Availability,
-        communes: CommuneIndex,
-        now: float,
-    ) -> None:
-        n = len(locations)
-        self.index_version = index_version
-        self.locations = locations
+    def __init__(self, places: PlaceRows, availability: Availability, now: float) -> None:
+        if availability.subscriptions is not places.subscriptions:
+            raise ValueError("places were worked out for other subscriptions")
+        self.places = places
         self.availability = availability
-        self.communes = communes
         self.now = now
-        self.participant = np.zeros(n, dtype=bool)
-        self.beyond = np.zeros(n, dtype=bool)
-        self.status = np.zeros(n, dtype=np.uint8)
         self.held: list[ReadSlot] = []
         # Per step, as small arrays: one array built from a 500,000-item list would hold
         # the GIL (and the event loop) for tens of milliseconds in one C call.
@@ -161,28 +205,28 @@ class TableBuilder:
         rows: list[int] = []
         starts: list[int] = []
         modes: list[int] = []
+        places = self.places
         for count, (idnps, sub) in enumerate(self.availability.subscriptions.items.items(), 1):
-            self._add(idnps, sub, rows, starts, modes)
+            attach = places.of(idnps, sub)
+            if attach is not None:
+                self._add(idnps, sub, attach, rows, starts, modes)
             if count % STEP == 0:
                 self._flush(rows, starts, modes)
                 yield
         self._flush(rows, starts, modes)
 
     def _add(
-        self, idnps: str, sub: Subscription, rows: list[int], starts: list[int], modes: list[int]
+        self,
+        idnps: str,
+        sub: Subscription,
+        attach: _Attach,
+        rows: list[int],
+        starts: list[int],
+        modes: list[int],
     ) -> None:
-        if not idnps.isdigit():
-            return
-        positions = self.locations.positions_of(int(idnps))
-        if not positions.size:
-            return
-        self.participant[positions] = sub.participant
-        self.beyond[positions] = sub.participant and sub.beyond_slots
-        source, code = self._source(sub.source)
-        self.status[positions] = code
+        source, _ = self._source(sub.source)
         if source is None:  # status unknown: no slot shown (Availability.slots)
             return
-        attach = _Attach(self.locations, positions, self.communes, sub)
         bits, now, held = self._bits, self.now, self.held
         place: object = _UNSET
         cpts, row = False, None
@@ -230,12 +274,13 @@ class TableBuilder:
         slot_start = np.concatenate([np.empty(0, dtype=np.int64), *self._starts])
         slot_modes = np.concatenate([np.empty(0, dtype=np.uint8), *self._modes])
         order = np.lexsort((slot_start, slot_row))
+        places = self.places
         return LiveTable(
-            self.index_version,
+            places.index_version,
             self.availability,
-            self.participant,
-            self.beyond,
-            self.status,
+            places.participant,
+            places.beyond,
+            places.status(lambda name: self._source(name)[1]),
             slot_row[order],
             slot_start[order],
             slot_modes[order],
