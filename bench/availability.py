@@ -238,11 +238,15 @@ async def steady_load(base: str, rps: float, stop: asyncio.Event, out: list[Samp
 def latency(samples: list[Sample], lo: float, hi: float) -> Figures:
     """Requests sent in ``[lo, hi]`` (wall clock): count, errors, percentiles (ms)."""
     kept = [s for s in samples if lo <= s.at <= hi]
-    ms = np.array([s.ms for s in kept if s.error is None])
-    figures: Figures = {"requests": len(kept), "errors": sum(s.error is not None for s in kept)}
+    ok = [s.ms for s in kept if s.error is None]
+    return percentiles(ok, len(kept) - len(ok), hi - lo)
+
+
+def percentiles(ms: list[float], errors: int, seconds: float) -> Figures:
+    """p50/p95/p99/max of the answered requests' ``ms``, with the counts."""
+    figures: Figures = {"requests": len(ms) + errors, "errors": errors, "seconds": seconds}
     for name, q in (("p50_ms", 50), ("p95_ms", 95), ("p99_ms", 99), ("max_ms", 100)):
-        figures[name] = float(np.percentile(ms, q)) if ms.size else math.nan
-    figures["seconds"] = hi - lo
+        figures[name] = float(np.percentile(ms, q)) if ms else math.nan
     return figures
 
 
@@ -346,6 +350,7 @@ async def one_refresh(
         "sources": sources,
         "during": latency(samples, started, answered),
         "applied": latency(samples, apply_from, answered),
+        "applied_ms": [s.ms for s in samples if apply_from <= s.at <= answered and not s.error],
         "cpu": meter.figures(),
         "rss_after": rss_report(server.pid),
     }
@@ -389,6 +394,12 @@ async def drive(server: Server, stubs: Stubs, args: argparse.Namespace, run: Fig
             f"refresh #{number}: applied in the last {done['apply_s']:.2f} s: "
             f"{_line(done['applied'])}"
         )
+    done_all = run["refreshes"]
+    run["applied"] = percentiles(
+        [ms for r in done_all for ms in r["applied_ms"]],
+        sum(r["applied"]["errors"] for r in done_all),
+        sum(r["applied"]["seconds"] for r in done_all),
+    )
     async with httpx.AsyncClient(base_url=server.base, timeout=30.0) as admin:
         cards = (await admin.get(SEARCHES[0])).json()["results"]
     run["cards_with_slots"] = sum(1 for c in cards if c.get("slots"))
@@ -458,12 +469,17 @@ def report(run: Figures, args: argparse.Namespace) -> list[Check]:
             (f"refresh #{r['number']}: whole call", r["during"]),
             (f"refresh #{r['number']}: applied", r["applied"]),
         ]
+    if len(run["refreshes"]) > 1:
+        rows.append(("every refresh: applied", run["applied"]))
     for label, f in rows:
         print(
             f"{label:<34} {f['seconds']:>8.1f} {f['requests']:>8} {f['p50_ms']:>8.2f} "
             f"{f['p95_ms']:>8.2f} {f['p99_ms']:>8.2f} {f['max_ms']:>8.1f} {f['errors']:>6}"
         )
-    print("applied: from the first source's last page to the answer (swaps, table rebuilds)")
+    print(
+        "applied: from the first source's last page to the answer (swaps, table rebuilds); "
+        "every refresh: their applied windows together"
+    )
     print()
     cpu = [("idle", run["idle_cpu"])] + [
         (f"refresh #{r['number']}", r["cpu"]) for r in run["refreshes"]
@@ -490,7 +506,17 @@ def report(run: Figures, args: argparse.Namespace) -> list[Check]:
     )
     print()
     checks = []
-    idle_p99 = run["idle"]["p99_ms"]
+    idle_p99, applied = run["idle"]["p99_ms"], run["applied"]
+    p99 = applied["p99_ms"]
+    checks.append(
+        Check(
+            f"/v1/search p99 while refreshes are applied < {MAX_P99_RATIO:g}x idle",
+            p99 < MAX_P99_RATIO * idle_p99,  # NaN (no request) fails
+            f"{p99:.2f} ms vs idle {idle_p99:.2f} ms = {p99 / idle_p99:.2f}x "
+            f"({applied['requests']} requests in {applied['seconds']:.2f} s over "
+            f"{len(run['refreshes'])} refreshes)",
+        )
+    )
     for r in run["refreshes"]:
         n, ratio = r["number"], r["wall_s"] / bound
         checks.append(
@@ -498,15 +524,6 @@ def report(run: Figures, args: argparse.Namespace) -> list[Check]:
                 f"refresh #{n} within {MAX_BOUND_RATIO:g}x the rate-limit bound",
                 ratio <= MAX_BOUND_RATIO,
                 f"{r['wall_s']:.1f} s / {bound:.1f} s = {ratio:.2f}x",
-            )
-        )
-        p99 = r["applied"]["p99_ms"]
-        checks.append(
-            Check(
-                f"refresh #{n}: /v1/search p99 while applied < {MAX_P99_RATIO:g}x idle",
-                p99 < MAX_P99_RATIO * idle_p99,  # NaN (no request) fails
-                f"{p99:.2f} ms vs idle {idle_p99:.2f} ms = {p99 / idle_p99:.2f}x "
-                f"({r['applied']['requests']} requests in {r['apply_s']:.2f} s)",
             )
         )
         slots = sum(f["slots"] for f in r["sources"].values())
