@@ -24,7 +24,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -42,6 +41,8 @@ from gateway.text import normalise
 MODE_BITS = {"AMB": 1, "HH": 2, "VR": 4}
 #: Subscriptions handled per builder step (a few dozen microseconds each).
 STEP = 16
+#: Slots gathered before they are turned into arrays and a tuple (a chunk of the table).
+CHUNK = 4096
 STATUSES: tuple[Status, ...] = ("none", "live", "stale", "unknown")
 _UNSET = object()
 _STATUS_CODE = {name: code for code, name in enumerate(STATUSES)}
@@ -67,10 +68,13 @@ class LiveTable:
     slot_row: npt.NDArray[np.int64]
     slot_start: npt.NDArray[np.int64]
     slot_modes: npt.NDArray[np.uint8]
-    #: The slots in the order they were collected; ``slot_order[i]`` is the i-th in
-    #: (row, start) order (no 500,000-item list is reordered in one GIL-holding call). A
-    #: tuple: the garbage collector untracks it, instead of visiting every slot.
-    slots: tuple[ReadSlot, ...]
+    #: The slots in the order they were collected, in chunks (tuples: the garbage
+    #: collector untracks them instead of visiting every slot; never one 500,000-item
+    #: sequence built or reordered in a GIL-holding call); ``slot_order[i]`` is the
+    #: collection number of the i-th slot in (row, start) order, ``chunk_start[c]`` the
+    #: collection number of chunk ``c``'s first slot.
+    chunks: tuple[tuple[ReadSlot, ...], ...]
+    chunk_start: npt.NDArray[np.int64]
     slot_order: npt.NDArray[np.int64]
     _first: dict[tuple[Any, ...], npt.NDArray[np.int64]] = field(default_factory=dict)
 
@@ -94,7 +98,13 @@ class LiveTable:
         lo = int(np.searchsorted(self.slot_row, row, side="left"))
         hi = int(np.searchsorted(self.slot_row, row, side="right"))
         mask = _selected(self.slot_start[lo:hi], self.slot_modes[lo:hi], wanted, now)
-        return [self.slots[int(self.slot_order[lo + i])] for i in np.flatnonzero(mask)[:count]]
+        return [self.slot(lo + int(i)) for i in np.flatnonzero(mask)[:count]]
+
+    def slot(self, i: int) -> ReadSlot:
+        """The i-th slot in (row, start) order."""
+        number = int(self.slot_order[i])
+        chunk = int(np.searchsorted(self.chunk_start, number, side="right")) - 1
+        return self.chunks[chunk][number - int(self.chunk_start[chunk])]
 
     def status_at(self, row: int) -> Status:
         return STATUSES[int(self.status[row])]
@@ -215,7 +225,8 @@ class TableBuilder:
             if attach is not None:
                 self._add(idnps, sub, attach, rows, starts, modes, held)
             if count % STEP == 0:
-                self._flush(rows, starts, modes, held)
+                if len(rows) >= CHUNK:
+                    self._flush(rows, starts, modes, held)
                 yield
         self._flush(rows, starts, modes, held)
 
@@ -277,6 +288,8 @@ class TableBuilder:
     def finish(self) -> LiveTable:
         """Sort the slots by (row, start) and return the table (numpy, mostly without the
         GIL: it may run in a worker thread)."""
+        sizes = [len(chunk) for chunk in self._held]
+        chunk_start = np.cumsum([0, *sizes], dtype=np.int64)[:-1]
         slot_row = np.concatenate([np.empty(0, dtype=np.int64), *self._rows])
         slot_start = np.concatenate([np.empty(0, dtype=np.int64), *self._starts])
         slot_modes = np.concatenate([np.empty(0, dtype=np.uint8), *self._modes])
@@ -291,7 +304,8 @@ class TableBuilder:
             slot_row[order],
             slot_start[order],
             slot_modes[order],
-            tuple(chain.from_iterable(self._held)),
+            tuple(self._held),
+            chunk_start,
             order,
         )
 
