@@ -100,7 +100,7 @@ def create_app(
 ) -> Litestar:
     settings = settings or Settings()
     assembly = assembly or build_assembly(settings, transports)
-    metrics = Metrics(assembly.caches, assembly.upstreams, assembly.parts.replicas)
+    metrics = Metrics(assembly.caches, assembly.upstreams, assembly.parts.replicas, assembly.gauges)
     background: list[asyncio.Task[None]] = []
 
     async def startup() -> None:

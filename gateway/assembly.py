@@ -18,6 +18,7 @@ from gateway.cache.shared import SharedCache
 from gateway.component import (
     CacheFigures,
     Component,
+    Gauge,
     LoadedSnapshot,
     Parts,
     Registry,
@@ -143,6 +144,9 @@ class Assembly:
 
     def upstreams(self) -> list[UpstreamClient]:
         return [client for component in self for client in component.upstreams()]
+
+    def gauges(self) -> list[Gauge]:
+        return [gauge for component in self for gauge in component.gauges()]
 
     def caches(self) -> Mapping[str, CacheFigures]:
         return {name: f for component in self for name, f in component.caches().items()}

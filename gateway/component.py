@@ -161,8 +161,21 @@ class Component:
         """Topics whose version every replica converges to (e.g. the mappings version)."""
         return ()
 
+    def gauges(self) -> Sequence[Gauge]:
+        """Figures for Prometheus, read at scrape time (e.g. slots held per source)."""
+        return ()
+
     async def aclose(self) -> None:
         return None
+
+
+@dataclass(frozen=True, slots=True)
+class Gauge:
+    name: str
+    help: str
+    labels: tuple[str, ...]
+    #: (label values, value) per sample.
+    samples: tuple[tuple[tuple[str, ...], float], ...]
 
 
 class Registry:

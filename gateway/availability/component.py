@@ -25,10 +25,11 @@ import httpx
 from gateway.availability.demo_agenda import DemoAgenda
 from gateway.availability.reader import AgendaReader
 from gateway.availability.slots import ReadSlot
+from gateway.availability.sharing import adopt, lease_name, publish
 from gateway.availability.state import Availability, SourceState
 from gateway.availability.subscriptions import SUBSCRIPTIONS_FILE, Subscriptions, load_subscriptions
 from gateway.availability.tls import agenda_tls
-from gateway.component import Component, Live, Parts, Registry
+from gateway.component import Component, Gauge, Live, Parts, Registry
 from gateway.errors import UpstreamError
 from gateway.mappings.agenda import AgendaSource
 from gateway.mappings.component import MappingsComponent
@@ -53,6 +54,9 @@ class AvailabilityComponent(Component):
         self.mappings = mappings
         self.live = live
         self.listeners: list[Listener] = []
+        #: Per source: whether this replica reads it (False: another replica holds its
+        #: lease and this one adopts what it publishes).
+        self.polling: dict[str, bool] = {}
         self._readers: dict[str, tuple[AgendaSource, AgendaReader]] = {}
         #: Wall time (slot instants are), not the parts' monotonic cache clock.
         self.clock: Callable[[], float] = time.time
@@ -144,11 +148,7 @@ class AvailabilityComponent(Component):
                 duration_s=time.monotonic() - started, problems=harvest.problems,
             )  # fmt: skip
         freeze_more()  # the slots just read: out of the collections still to come
-        self.live.swap(self.live.current.with_source(state))
-        if state.slots is not previous.slots and previous.slots:
-            self._retire(previous.slots)
-        for listener in self.listeners:
-            await listener()
+        await self._apply(state)
         return {
             "calls": state.calls,
             "slots": state.slot_count if state.error is None else 0,
@@ -189,6 +189,14 @@ class AvailabilityComponent(Component):
             if waiting:
                 await asyncio.sleep(REAP_WAIT_S)
 
+    async def _apply(self, state: SourceState) -> None:
+        previous = self.live.current.sources.get(state.name)
+        self.live.swap(self.live.current.with_source(state))
+        if previous is not None and previous.slots and state.slots is not previous.slots:
+            self._retire(previous.slots)
+        for listener in self.listeners:
+            await listener()
+
     async def refresh_all(self) -> dict[str, dict[str, Any]]:
         sources = self.sources()
         figures = await asyncio.gather(*(self.refresh(s) for s in sources))
@@ -209,11 +217,26 @@ class AvailabilityComponent(Component):
             await asyncio.sleep(every)
 
     async def _loop(self, name: str, every: float) -> None:
+        shared = self.parts.shared
+        # Without a poller's lease, look for its published state this often.
+        check = min(every, self.parts.settings.shared_cache.reconcile_s)
+        adopted: str | None = None
         while True:
             source = next((s for s in self.sources() if s.name == name), None)
             if source is None:
                 return  # removed from the stewards' table
+            held = None if shared is None else await shared.lease(lease_name(name), 2 * every)
+            self.polling[name] = held is not False
+            if held is False and shared is not None:
+                found = await adopt(shared, name, adopted)
+                if found is not None:
+                    adopted = found[1]
+                    await self._apply(found[0])
+                await asyncio.sleep(check)
+                continue
             await self.refresh(source)
+            if held and shared is not None:
+                await publish(shared, self.live.current.sources[name], 4 * every)
             await asyncio.sleep(every)
 
     async def _watch_subscriptions(self) -> None:
@@ -247,11 +270,45 @@ class AvailabilityComponent(Component):
                         "slots": state.slot_count,
                         "last_success": state.last_success,
                         "error": state.error,
+                        "polled_here": self.polling.get(name, True),
                     }
                     for name, state in current.sources.items()
                 },
             }
         }
+
+    def gauges(self) -> Sequence[Gauge]:
+        current, now = self.live.current, self.clock()
+        states = current.sources.values()
+        return (
+            Gauge(
+                "gateway_availability_last_success_timestamp",
+                "Last good refresh of an agenda source (Unix time; 0: never)",
+                ("source",),
+                tuple(((s.name,), s.last_success or 0.0) for s in states),
+            ),
+            Gauge(
+                "gateway_availability_slots",
+                "Free slots held per agenda source",
+                ("source",),
+                tuple(((s.name,), float(s.slot_count)) for s in states),
+            ),
+            Gauge(
+                "gateway_availability_failing",
+                "1 when the last refresh of an agenda source failed",
+                ("source",),
+                tuple(((s.name,), 1.0 if s.error else 0.0) for s in states),
+            ),
+            Gauge(
+                "gateway_availability_stale",
+                "1 when an agenda source's slots are stale or unknown",
+                ("source",),
+                tuple(
+                    ((s.name,), 0.0 if s.status(now, current.stale_s) == "live" else 1.0)
+                    for s in states
+                ),
+            ),
+        )
 
     def upstreams(self) -> Sequence[UpstreamClient]:
         return [reader.upstream for _, reader in self._readers.values()]

@@ -13,7 +13,8 @@ version) and ``purge`` (an operator purged the caches; the shared keys are delet
 by the replica that received the purge).
 
 ``count(name, window_s)`` is a fixed-window counter shared by every replica (the per-key
-request rate).
+request rate). ``lease(name, ttl_s)`` elects one replica for a job (it expires when that
+replica dies); ``put_blob``/``get_blob`` hand its result to the others (availability).
 
 Redis is never required: every error (down, slow, evicted) is logged at debug level and
 counted, and the call goes to the upstream as if the tier did not exist.
@@ -38,6 +39,14 @@ from redis.exceptions import RedisError
 log = logging.getLogger("gateway.cache.shared")
 CHANNEL = "events"
 Handler = Callable[[str], Awaitable[None]]
+#: Renew the lease if this instance holds it, else take it if nobody does.
+_LEASE = """
+if redis.call('get', KEYS[1]) == ARGV[1] then
+  redis.call('pexpire', KEYS[1], ARGV[2]) return 1
+end
+if redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
+return 0
+"""
 
 
 @dataclass(slots=True)
@@ -142,6 +151,37 @@ class SharedCache:
             return None
         self.healthy = True
         return int(found)
+
+    async def lease(self, name: str, ttl_s: float) -> bool | None:
+        """Take or renew the lease ``name`` for ``ttl_s``: True when this replica holds it,
+        False when another does, None when Valkey fails (the caller decides alone)."""
+        try:
+            held = await self._redis.eval(
+                _LEASE, 1, f"{self.prefix}:lease:{name}", self.instance, int(ttl_s * 1000)
+            )
+        except (RedisError, OSError) as exc:
+            self._error(exc)
+            return None
+        self.healthy = True
+        return bool(held)
+
+    async def put_blob(self, name: str, value: bytes, ttl_s: float) -> bool:
+        try:
+            await self._redis.set(f"{self.prefix}:blob:{name}", value, px=int(ttl_s * 1000))
+        except (RedisError, OSError) as exc:
+            self._error(exc)
+            return False
+        self.healthy = True
+        return True
+
+    async def get_blob(self, name: str) -> bytes | None:
+        try:
+            found = await self._redis.get(f"{self.prefix}:blob:{name}")
+        except (RedisError, OSError) as exc:
+            self._error(exc)
+            return None
+        self.healthy = True
+        return found if isinstance(found, bytes) or found is None else str(found).encode()
 
     def _state_key(self, topic: str) -> str:
         return f"{self.prefix}:state:{topic}"

@@ -32,9 +32,12 @@ def locations(args: argparse.Namespace, settings: Settings) -> int:
     from gateway.errors import UpstreamError
     from gateway.geo.batch import BatchGeocoder
     from gateway.geo.communes import load_communes
+    from gateway.observability.logging import configure_logging
     from gateway.terminology.store import TerminologyStore
     from gateway.upstream import UpstreamClient
 
+    # Without a terminal the progress is JSON log lines on stderr (stdout: the summary).
+    configure_logging(settings.server.log_level, sys.stderr)
     annuaire = settings.annuaire
     if not (annuaire.upstream.enabled and annuaire.api_key):
         print(

@@ -89,8 +89,27 @@ def validate(columns: Mapping[str, npt.NDArray[Any]], source: str) -> Columns:
     return out
 
 
+#: Rows copied at a time by :func:`concat`.
+COPY_ROWS = 65_536
+
+
 def concat(*parts: Columns) -> Columns:
-    return {name: np.concatenate([p[name] for p in parts]) for name in SCHEMA}
+    """The parts one after the other, copied :data:`COPY_ROWS` rows at a time: numpy holds
+    the GIL while it copies, and a running gateway concatenates a new index (a million rows,
+    ~300 MB) in a worker thread while its event loop serves; one ``np.concatenate`` per
+    column stalled every request for up to ~0.5 s."""
+    out: Columns = {}
+    for name in SCHEMA:
+        arrays = [p[name] for p in parts]
+        column = np.empty(sum(a.shape[0] for a in arrays), dtype=SCHEMA[name])
+        at = 0
+        for array in arrays:
+            for start in range(0, array.shape[0], COPY_ROWS):
+                chunk = array[start : start + COPY_ROWS]
+                column[at : at + chunk.shape[0]] = chunk
+                at += chunk.shape[0]
+        out[name] = column
+    return out
 
 
 def save_columns(path: Path, columns: Columns, meta: Mapping[str, Any]) -> None:

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Protocol, TypeVar
 from urllib.parse import urlencode
 
 import msgspec
@@ -46,6 +46,7 @@ from gateway.fhir import Bundle, search_pages
 from gateway.terminology.canonical import CanonicalIndex
 from gateway.upstream import UpstreamClient
 
+R = TypeVar("R", Organization, Practitioner)
 MAX_PAGES = 100_000
 PHASES = {"full": ["roles"], "incremental": ["roles", "practitioners", "organizations"]}
 _ID_CHUNK = 50
@@ -161,24 +162,28 @@ class DirectoryPaging:
         roles = [r for r in resources if isinstance(r, PractitionerRole)]
         rows = [row for role in roles if (row := _role_row(role)) is not None]
         active = [r for r in rows if r.active]
-        missing = {r.organization for r in active} - {o.id for o in organizations}
-        missing -= self.store.known("organization", missing)
-        if missing:
-            organizations += [
-                r for r in await self._by_id("Organization", missing) if isinstance(r, Organization)
-            ]
-            outcome.fetched_by_id += len(missing)
-        missing = {r.practitioner for r in active} - {p.id for p in practitioners}
-        missing -= self.store.known("practitioner", missing)
-        if missing:
-            practitioners += [
-                r for r in await self._by_id("Practitioner", missing) if isinstance(r, Practitioner)
-            ]
-            outcome.fetched_by_id += len(missing)
+        organizations += await self._missing(
+            Organization, {r.organization for r in active}, organizations, outcome
+        )
+        practitioners += await self._missing(
+            Practitioner, {r.practitioner for r in active}, practitioners, outcome
+        )
         self.store.upsert_practitioners(self._practitioner_rows(practitioners))
         self.store.upsert_organizations(_organization_rows(organizations))
         self.store.apply_roles(rows, generation)
         return len(roles)
+
+    async def _missing(
+        self, kind: type[R], wanted: set[str], held: Sequence[R], outcome: PagingOutcome
+    ) -> list[R]:
+        """The ``kind`` resources roles point to that neither the page nor the store has,
+        fetched by ``_id`` (a server that ignored an include)."""
+        missing = wanted - {r.id for r in held}
+        missing -= self.store.known(kind.__name__.lower(), missing)
+        if not missing:
+            return []
+        outcome.fetched_by_id += len(missing)
+        return [r for r in await self._by_id(kind.__name__, missing) if isinstance(r, kind)]
 
     async def _by_id(self, kind: str, ids: Iterable[str]) -> list[DirectoryResource]:
         wanted = sorted(ids)

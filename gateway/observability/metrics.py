@@ -14,7 +14,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from gateway.component import CacheFigures
+from gateway.component import CacheFigures, Gauge
 from gateway.replicas import ReplicaSync
 from gateway.upstream import BreakerState, UpstreamClient
 
@@ -28,10 +28,12 @@ class _StateCollector(Collector):
         caches: Callable[[], Mapping[str, CacheFigures]],
         upstreams: Callable[[], Iterable[UpstreamClient]],
         replicas: ReplicaSync | None,
+        gauges: Callable[[], Iterable[Gauge]] = lambda: (),
     ) -> None:
         self._caches = caches
         self._upstreams = upstreams
         self._replicas = replicas
+        self._gauges = gauges
 
     def collect(self) -> Iterator[Metric]:
         events = CounterMetricFamily(
@@ -59,6 +61,11 @@ class _StateCollector(Collector):
                 errors.add_metric([client.name, kind], value)
             breaker.add_metric([client.name], _BREAKER_VALUE[client.breaker.state])
         yield from (events, entries, size, calls, errors, breaker)
+        for gauge in self._gauges():
+            family = GaugeMetricFamily(gauge.name, gauge.help, labels=list(gauge.labels))
+            for labels, sample in gauge.samples:
+                family.add_metric(list(labels), sample)
+            yield family
         if self._replicas is not None:
             yield from self._replication(self._replicas)
 
@@ -86,6 +93,7 @@ class Metrics:
         caches: Callable[[], Mapping[str, CacheFigures]],
         upstreams: Callable[[], Iterable[UpstreamClient]],
         replicas: ReplicaSync | None = None,
+        gauges: Callable[[], Iterable[Gauge]] = lambda: (),
     ) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
@@ -101,7 +109,7 @@ class Metrics:
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
             registry=self.registry,
         )
-        self.registry.register(_StateCollector(caches, upstreams, replicas))
+        self.registry.register(_StateCollector(caches, upstreams, replicas, gauges))
         self._counters: dict[tuple[str, str, int], Counter] = {}
         self._histograms: dict[str, Histogram] = {}
 

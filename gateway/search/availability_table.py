@@ -328,6 +328,8 @@ class _Attach:
 
     def row(self, found: ReadSlot) -> int | None:
         cpts = "CPTS" in found.slot.types
+        if cpts and self.sub.cpts_finess not in {_finess(v) for v in found.cpts_finesses}:
+            return None  # offered to another CPTS than the one this practitioner joined
         key = (found.place, cpts)
         if key not in self._memo:
             self._memo[key] = self._site() if cpts else self._place(found.place)
@@ -367,3 +369,8 @@ class _Attach:
             return {written}
         commune = self.communes.by_insee(self.loc.text("insee", position))
         return set(commune.postcodes) if commune else set()
+
+
+def _finess(identifier: str) -> str:
+    """The IG writes a CPTS's identifier as "1" + FINESS (IDNST); subscriptions the FINESS."""
+    return identifier[1:] if len(identifier) == 10 and identifier.startswith("1") else identifier

@@ -49,7 +49,7 @@ class CptsMembersController(Controller):
         summary="Practitioners taking part in the SAS through a CPTS, with their slots",
         description="The subscriptions in mode `cpts` for this CPTS (FINESS), earliest slot "
         "first; an unknown FINESS has no members.",
-        responses=json_errors(400),
+        responses=json_errors(400, 503),
     )
     async def members(
         self,

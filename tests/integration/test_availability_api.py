@@ -98,7 +98,7 @@ async def test_a_practitioner_card_shows_the_slots_of_its_locations(client: AppC
 # -- a stub source: failures, staleness, CPTS ------------------------------------------------
 SUBSCRIPTIONS = """idnps,source,participant,mode,cpts_finess,cpts_site_insee,beyond_slots
 {a},stub,true,individual,,,false
-{b},stub,true,cpts,929999901,75108,true
+{b},stub,true,cpts,929999901,{site},true
 """
 
 
@@ -107,9 +107,10 @@ async def stubbed(tmp_path: Path) -> AsyncIterator[tuple[AppClient, AgendaStub, 
     snapshot = Path(shutil.copytree(DEMO_SNAPSHOT_DIR, tmp_path / "snapshot"))
     async with make_client(offline_settings(snapshot)) as probe:
         found = await results(probe)
-    idnps = [r["idnps"] for r in found if r["idnps"].startswith("829")][:2]
+    chosen = [r for r in found if r["idnps"].startswith("829")][:2]
+    idnps = [r["idnps"] for r in chosen]
     (snapshot / "availability" / "subscriptions.csv").write_text(
-        SUBSCRIPTIONS.format(a=idnps[0], b=idnps[1]), encoding="utf-8"
+        SUBSCRIPTIONS.format(a=idnps[0], b=idnps[1], site=chosen[1]["insee"]), encoding="utf-8"
     )
     mappings = copy_mappings(tmp_path / "mappings")
     (mappings / "agenda_sources.csv").write_text(
@@ -123,7 +124,12 @@ async def stubbed(tmp_path: Path) -> AsyncIterator[tuple[AppClient, AgendaStub, 
     )
     stub = AgendaStub("cpts")
     stub.offer(idnps[0], StubSlot(3600, modes=("AMB", "VR")), StubSlot(7200))
-    stub.offer(idnps[1], StubSlot(1800, types=("PUBLIC", "CPTS"), cpts_finess="1929999901"))
+    stub.offer(
+        idnps[1],
+        StubSlot(1800, types=("PUBLIC", "CPTS"), cpts_finess="1929999901"),
+        # offered to another CPTS than the one this practitioner takes part through
+        StubSlot(2400, types=("PUBLIC", "CPTS"), cpts_finess="1111111118"),
+    )
     with respx.mock(assert_all_called=False) as router:
         stub.mount(router)
         async with make_client(settings) as client:
@@ -135,7 +141,7 @@ async def test_a_failing_source_keeps_its_slots_stale_then_unknown(
 ) -> None:
     client, stub, (a, _) = stubbed
     first = (await client.post("/admin/availability/refresh")).json()["sources"]["stub"]
-    assert (first["error"], first["slots"]) == (None, 3)
+    assert (first["error"], first["slots"]) == (None, 4)
     assert all(len(stub.identifiers(r)) <= 25 for r in stub.requests)
     stub.down = True
     failed = (await client.post("/admin/availability/refresh")).json()["sources"]["stub"]
@@ -145,6 +151,10 @@ async def test_a_failing_source_keeps_its_slots_stale_then_unknown(
     assert len(card["slots"]) == 2  # the last good ones
     ready = (await client.get("/health/ready")).json()
     assert ready["availability"]["sources"]["stub"]["status"] == "stale"
+    metrics = (await client.get("/metrics")).text
+    assert 'gateway_availability_failing{source="stub"} 1.0' in metrics
+    assert 'gateway_availability_slots{source="stub"} 4.0' in metrics
+    assert 'gateway_upstream_calls_total{upstream="agenda-stub"}' in metrics
     component = client.component(AvailabilityComponent)
     later = component.clock() + 601
     component.clock = lambda: later
@@ -162,8 +172,10 @@ async def test_cpts_slots_count_on_the_declared_site_and_list_the_cpts_members(
     assert members.status_code == 200
     listed = members.json()["members"]
     assert [m["idnps"] for m in listed] == [b]
-    assert listed[0]["insee"] == "75108"
     assert listed[0]["beyond_slots"] is True
+    # only the slot offered to this CPTS counts, on the declared site
+    assert len(listed[0]["slots"]) == 1
+    assert listed[0]["slots"][0]["types"] == ["CPTS", "PUBLIC"]
     bad = await client.get("/v1/cpts/12/members")
     assert bad.status_code == 400
 

@@ -151,3 +151,19 @@ def test_availability_bench() -> None:
     assert "while refreshes are applied" in out  # the targets' PASS/FAIL lines
     assert "RSS after refresh #1" in out
     assert "smoke run: no results file written" in out
+
+
+def test_locations_bench() -> None:
+    """Three syncs against the stub directory, then the swap (wrk or Python threads)."""
+    results = REPO / "bench" / "results"
+    before = set(results.iterdir()) if results.is_dir() else set()
+    out = run_bench("bench.locations")
+    runs = [row.split("  ")[0] for row in _table(out, "run ")[:3]]  # then its legend
+    assert runs == ["full sync", "unchanged re-sync", "incremental, 34 moved"]
+    assert "(unchanged)" in _table(out, "run ")[1]
+    windows = [row.split("  ")[0] for row in _table(out, "/v1/search ")[:3]]
+    assert windows == ["before swap", "during swap", "after swap"]
+    assert "an unchanged re-sync geocodes nothing" in out  # the targets' PASS/FAIL lines
+    assert "/v1/search p95 during the swap" in out
+    assert "smoke run: no results file written" in out
+    assert (set(results.iterdir()) if results.is_dir() else set()) == before

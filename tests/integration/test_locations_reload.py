@@ -80,8 +80,8 @@ async def test_a_search_under_way_finishes_on_the_index_it_started_with(
     new = await asyncio.to_thread(component.loader.load)
     ranked = old.engine.search
 
-    def swap_mid_search(query: Any) -> Any:
-        page = ranked(query)
+    def swap_mid_search(*args: Any) -> Any:
+        page = ranked(*args)
         component.index.swap(new)  # lands between ranking and building the cards
         return page
 

@@ -148,6 +148,16 @@ async def test_a_full_run_writes_the_sas_practitioners_placed(
     assert done.export.out_of_scope == 2
 
 
+async def test_a_name_longer_than_its_column_is_cut_at_a_character_boundary(
+    tmp_path: Path, upstreams: Upstreams, communes: CommuneIndex
+) -> None:
+    upstreams.annuaire.touch("Organization", "o1", name="Cabinet " + "é" * 40)  # 88 bytes
+    await run(tmp_path, communes)
+    found = rows(tmp_path)  # decodes every text column: valid UTF-8
+    assert found[(810000000001, "75108")]["organization"] == "Cabinet " + "é" * 26  # 60 bytes
+    assert found[(810000000001, "92036")]["organization"] == "Maison de santé"
+
+
 async def test_an_unchanged_re_sync_geocodes_nothing_and_keeps_its_version(
     tmp_path: Path, upstreams: Upstreams, communes: CommuneIndex
 ) -> None:
@@ -262,6 +272,19 @@ async def test_organizations_a_server_did_not_include_are_fetched_by_id(
     )
     assert len(by_id) <= 2 * done.paging.pages
     assert len(rows(tmp_path)) == 4
+
+
+async def test_resources_already_held_are_not_fetched_again_when_a_page_lacks_them(
+    tmp_path: Path, upstreams: Upstreams, communes: CommuneIndex
+) -> None:
+    await run(tmp_path, communes)
+    stub = upstreams.annuaire
+    stub.ignore_includes = True
+    stub.touch("PractitionerRole", "r1")  # changed, its practitioner and organization unchanged
+    asked_before = len(stub.requests)
+    await run(tmp_path, communes)
+    by_id = [r for r in stub.requests[asked_before:] if "_id" in r.url.params]
+    assert by_id == []
 
 
 async def test_a_full_run_removes_roles_the_directory_no_longer_has(

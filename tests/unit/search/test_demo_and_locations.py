@@ -8,13 +8,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from gateway.directory import locations_file
 from gateway.directory.cpts import load_cpts_snapshot
 from gateway.directory.cpts_source import communes_of
 from gateway.directory.identifiers import luhn_valid
 from gateway.directory.index import DirectoryIndex
 from gateway.directory.locations_file import (
     LOCATIONS_FILE,
+    SCHEMA,
     LocationsError,
+    concat,
     load_columns,
     save_columns,
 )
@@ -35,6 +38,18 @@ def communes() -> CommuneIndex:
 def generated(communes: CommuneIndex) -> dict[str, np.ndarray]:
     cpts = load_cpts_snapshot(DEMO_SNAPSHOT_DIR, communes_of(communes))
     return generate_columns(20_000, 11, NOW, communes, cpts)
+
+
+def test_concat_copies_by_chunks_what_np_concatenate_would(
+    generated: dict[str, np.ndarray], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(locations_file, "COPY_ROWS", 7)  # chunks end inside both parts
+    head = {name: array[:100] for name, array in generated.items()}
+    tail = {name: array[100:123] for name, array in generated.items()}
+    joined = concat(head, tail, {name: array[:0] for name, array in generated.items()})
+    for name in SCHEMA:
+        assert joined[name].dtype == np.dtype(SCHEMA[name])
+        assert np.array_equal(joined[name], np.concatenate([head[name], tail[name]]))
 
 
 def test_check_digits_make_valid_rpps() -> None:
