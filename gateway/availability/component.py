@@ -24,8 +24,8 @@ import httpx
 
 from gateway.availability.demo_agenda import DemoAgenda
 from gateway.availability.reader import AgendaReader
-from gateway.availability.slots import ReadSlot
 from gateway.availability.sharing import adopt, lease_name, publish
+from gateway.availability.slots import ReadSlot
 from gateway.availability.state import Availability, SourceState
 from gateway.availability.subscriptions import SUBSCRIPTIONS_FILE, Subscriptions, load_subscriptions
 from gateway.availability.tls import agenda_tls
