@@ -245,15 +245,17 @@ class TableBuilder:
             return
         bits, now = self._bits, self.now
         place: object = _UNSET
-        cpts, row = False, None
+        row = None
         for found in source.slots.get(idnps, ()):
             offered = found.slot
             if offered.start <= now:
                 continue
-            # A practitioner's slots mostly share one place (one object per page read).
-            if found.place is not place or ("CPTS" in offered.types) is not cpts:
-                place, cpts = found.place, "CPTS" in offered.types
-                row = attach.row(found)
+            if "CPTS" in offered.types:
+                # Its row also depends on the CPTS it is offered to: asked every time.
+                place, row = _UNSET, attach.row(found)
+            elif found.place is not place:
+                # A practitioner's slots mostly share one place (one object per page read).
+                place, row = found.place, attach.row(found)
             if row is not None:
                 mode = bits.get(offered.modes)
                 if mode is None:
