@@ -146,7 +146,12 @@ def test_availability_bench() -> None:
     rows = [row for row in _table(out, "refresh  source") if row.startswith("#")]
     assert [row.split()[1] for row in rows] == ["agenda-a", "agenda-b", "agenda-c", "wall"]
     windows = [row.split("  ")[0] for row in _table(out, "window ") if not row.startswith("app")]
-    assert windows == ["idle", "refresh #1: whole call", "refresh #1: applied"]
+    assert windows == [
+        "idle",
+        "refresh #1: whole call",
+        "refresh #1: applied",
+        "refresh #1: after the answer",
+    ]
     assert "refresh #1: every slot read: 3,000 of 3,000" in out  # the stubs were read
     assert "while refreshes are applied" in out  # the targets' PASS/FAIL lines
     assert "RSS after refresh #1" in out
