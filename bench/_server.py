@@ -67,8 +67,12 @@ class Server:
         if workers:
             command += ["--workers", str(workers)]
         self.command = command
+        # The checkout's gateway, not the one the venv's editable install points at (a git
+        # worktree sharing another checkout's venv would otherwise measure that checkout).
+        path = os.pathsep.join(s for s in (str(REPO), os.environ.get("PYTHONPATH")) if s)
         self.env = {
             **os.environ,
+            "PYTHONPATH": path,
             "GATEWAY_SMT_URL": "",
             "GATEWAY_SNAPSHOT_DIR": str(snapshot),
             "GATEWAY_ACCESS_LOG": "true" if access_log else "false",

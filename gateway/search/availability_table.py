@@ -1,11 +1,18 @@
 """Availability laid over one practice-location index, for ranking and cards.
 
-Built once per (index version, availability version), off the event loop, then swapped
-in: per row, whether the practitioner takes part in the SAS, accepts patients beyond
-their slots, and their availability status; and every slot held, flat, with the row
-(practice location) it is attached to. The first slot per row for a request's filters
-(consultation mode, day) is then one vectorised pass (``np.minimum.at``), cached for a
-minute (slots that have started drop out as time passes).
+Built once per (index version, availability version), aside, then swapped in: per row,
+whether the practitioner takes part in the SAS, accepts patients beyond their slots, and
+their availability status; and every slot held, flat, with the row (practice location)
+it is attached to, sorted by (row, start). The first slot per row for a request's filters
+(consultation mode, day) is then one vectorised pass (the first kept slot of each row),
+cached for a minute (slots that have started drop out as time passes).
+
+Building walks every subscription and slot in Python (about a second for 500,000 slots),
+so :class:`TableBuilder` does it a few subscriptions per step: the caller runs the steps
+in short slices on the event loop, between requests (``gateway.search.live_availability``).
+A worker thread would not spare the loop: it holds the GIL, and every request would wait
+for it at each switch interval (5 ms) while the table is built. Only the sort, which numpy
+runs without the GIL, goes to a thread (:meth:`TableBuilder.finish`).
 
 A slot goes to the practitioner's location at the slot's address (same postcode and
 street), else at its postcode, else the location nearest to that postcode's commune,
@@ -15,6 +22,7 @@ practitioner taking part through that CPTS, on the declared site (``cpts_site_in
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,8 +30,8 @@ import numpy as np
 import numpy.typing as npt
 
 from gateway.availability.slots import ReadSlot, SlotPlace
-from gateway.availability.state import Availability, Status
-from gateway.availability.subscriptions import Subscription
+from gateway.availability.state import Availability, SourceState, Status
+from gateway.availability.subscriptions import Subscription, Subscriptions
 from gateway.directory.locations_file import NO_SLOT
 from gateway.geo.communes import CommuneIndex
 from gateway.geo.earth import haversine_km
@@ -31,7 +39,12 @@ from gateway.search.locations import PracticeLocations
 from gateway.text import normalise
 
 MODE_BITS = {"AMB": 1, "HH": 2, "VR": 4}
+#: Subscriptions handled per builder step (a few dozen microseconds each).
+STEP = 16
+#: Slots gathered before they are turned into arrays and a tuple (a chunk of the table).
+CHUNK = 4096
 STATUSES: tuple[Status, ...] = ("none", "live", "stale", "unknown")
+_UNSET = object()
 _STATUS_CODE = {name: code for code, name in enumerate(STATUSES)}
 
 
@@ -55,7 +68,14 @@ class LiveTable:
     slot_row: npt.NDArray[np.int64]
     slot_start: npt.NDArray[np.int64]
     slot_modes: npt.NDArray[np.uint8]
-    slots: list[ReadSlot]
+    #: The slots in the order they were collected, in chunks (tuples: the garbage
+    #: collector untracks them instead of visiting every slot; never one 500,000-item
+    #: sequence built or reordered in a GIL-holding call); ``slot_order[i]`` is the
+    #: collection number of the i-th slot in (row, start) order, ``chunk_start[c]`` the
+    #: collection number of chunk ``c``'s first slot.
+    chunks: tuple[tuple[ReadSlot, ...], ...]
+    chunk_start: npt.NDArray[np.int64]
+    slot_order: npt.NDArray[np.int64]
     _first: dict[tuple[Any, ...], npt.NDArray[np.int64]] = field(default_factory=dict)
 
     def first_slot(self, wanted: SlotFilter, now: float) -> npt.NDArray[np.int64]:
@@ -63,9 +83,12 @@ class LiveTable:
         found = self._first.get(key)
         if found is None:
             mask = _selected(self.slot_start, self.slot_modes, wanted, now)
-            found = np.full(self.participant.size, np.iinfo(np.int64).max, dtype=np.int64)
-            np.minimum.at(found, self.slot_row[mask], self.slot_start[mask])
-            found[found == np.iinfo(np.int64).max] = NO_SLOT
+            rows, starts = self.slot_row[mask], self.slot_start[mask]
+            # Sorted by (row, start): a row's first kept slot is its earliest.
+            first = np.ones(rows.size, dtype=bool)
+            first[1:] = rows[1:] != rows[:-1]
+            found = np.full(self.participant.size, NO_SLOT, dtype=np.int64)
+            found[rows[first]] = starts[first]
             if len(self._first) > 32:
                 self._first.clear()
             self._first[key] = found
@@ -75,7 +98,13 @@ class LiveTable:
         lo = int(np.searchsorted(self.slot_row, row, side="left"))
         hi = int(np.searchsorted(self.slot_row, row, side="right"))
         mask = _selected(self.slot_start[lo:hi], self.slot_modes[lo:hi], wanted, now)
-        return [self.slots[lo + int(i)] for i in np.flatnonzero(mask)[:count]]
+        return [self.slot(lo + int(i)) for i in np.flatnonzero(mask)[:count]]
+
+    def slot(self, i: int) -> ReadSlot:
+        """The i-th slot in (row, start) order."""
+        number = int(self.slot_order[i])
+        chunk = int(np.searchsorted(self.chunk_start, number, side="right")) - 1
+        return self.chunks[chunk][number - int(self.chunk_start[chunk])]
 
     def status_at(self, row: int) -> Status:
         return STATUSES[int(self.status[row])]
@@ -102,45 +131,190 @@ def build_table(
     communes: CommuneIndex,
     now: float,
 ) -> LiveTable:
-    """Synchronous and CPU-bound: run it in a worker thread."""
-    n = len(locations)
-    participant = np.zeros(n, dtype=bool)
-    beyond = np.zeros(n, dtype=bool)
-    status = np.zeros(n, dtype=np.uint8)
-    rows: list[int] = []
-    held: list[ReadSlot] = []
-    for idnps, sub in availability.subscriptions.items.items():
-        if not idnps.isdigit():
-            continue
-        positions = locations.positions_of(int(idnps))
-        if not positions.size:
-            continue
-        participant[positions] = sub.participant
-        beyond[positions] = sub.participant and sub.beyond_slots
-        status[positions] = _STATUS_CODE[availability.status(idnps, now)]
-        attach = _Attach(locations, positions, communes, sub)
-        for found in availability.slots(idnps, now):
-            row = attach.row(found)
+    """The whole table at once (synchronous and CPU-bound; the service builds it in steps)."""
+    places = PlaceRows(index_version, locations, availability.subscriptions, communes)
+    builder = TableBuilder(places, availability, now)
+    for _ in builder.steps():
+        pass
+    return builder.finish()
+
+
+class PlaceRows:
+    """What one index and one set of subscriptions say, whatever the slots: per row,
+    participation and the complementary offer; per practitioner, their rows (and where
+    each place of theirs goes, memoised as slots come); per source, its practitioners'
+    rows. Filled by the first build over them, then kept for the next ones: between two
+    refreshes only the slots change."""
+
+    def __init__(
+        self,
+        index_version: str,
+        locations: PracticeLocations,
+        subscriptions: Subscriptions,
+        communes: CommuneIndex,
+    ) -> None:
+        n = len(locations)
+        self.index_version = index_version
+        self.locations = locations
+        self.subscriptions = subscriptions
+        self.communes = communes
+        self.participant = np.zeros(n, dtype=bool)
+        self.beyond = np.zeros(n, dtype=bool)
+        #: By IDNPS: where its slots go; None when it has no row in this index.
+        self.attach: dict[str, _Attach | None] = {}
+        self._by_source: dict[str, list[npt.NDArray[np.int64]]] = {}
+
+    def covers(self, index_version: str, subscriptions: Subscriptions) -> bool:
+        return self.index_version == index_version and self.subscriptions is subscriptions
+
+    def of(self, idnps: str, sub: Subscription) -> _Attach | None:
+        """The practitioner's ``_Attach`` (worked out on first sight), None without rows."""
+        known = self.attach.get(idnps, _UNSET)
+        if known is not _UNSET:
+            return known  # type: ignore[return-value]
+        attach = None
+        if idnps.isdigit():
+            positions = self.locations.positions_of(int(idnps))
+            if positions.size:
+                self.participant[positions] = sub.participant
+                self.beyond[positions] = sub.participant and sub.beyond_slots
+                self._by_source.setdefault(sub.source, []).append(positions)
+                attach = _Attach(self.locations, positions, self.communes, sub)
+        self.attach[idnps] = attach
+        return attach
+
+    def status(self, code: Callable[[str], int]) -> npt.NDArray[np.uint8]:
+        """Per row, the status code of its practitioner's source (0: not subscribed)."""
+        status = np.zeros(self.participant.size, dtype=np.uint8)
+        for name, positions in self._by_source.items():
+            if len(positions) > 1:
+                positions[:] = [np.concatenate(positions)]
+            status[positions[0]] = code(name)
+        return status
+
+
+class TableBuilder:
+    """The table of one (index, availability): ``steps()`` walks the subscriptions,
+    yielding every :data:`STEP`; ``finish()`` sorts the slots and returns the table."""
+
+    def __init__(self, places: PlaceRows, availability: Availability, now: float) -> None:
+        if availability.subscriptions is not places.subscriptions:
+            raise ValueError("places were worked out for other subscriptions")
+        self.places = places
+        self.availability = availability
+        self.now = now
+        #: Per step, as tuples: the garbage collector untracks a tuple of slots, whereas a
+        #: 500,000-item list is walked by every full collection during the build (~30 ms).
+        self._held: list[tuple[ReadSlot, ...]] = []
+        # Per step, as small arrays: one array built from a 500,000-item list would hold
+        # the GIL (and the event loop) for tens of milliseconds in one C call.
+        self._rows: list[npt.NDArray[np.int64]] = []
+        self._starts: list[npt.NDArray[np.int64]] = []
+        self._modes: list[npt.NDArray[np.uint8]] = []
+        self._bits: dict[tuple[str, ...], int] = {}
+        self._sources: dict[str, tuple[SourceState | None, int]] = {}
+
+    def steps(self) -> Iterator[None]:
+        rows: list[int] = []
+        starts: list[int] = []
+        modes: list[int] = []
+        held: list[ReadSlot] = []
+        places = self.places
+        for count, (idnps, sub) in enumerate(self.availability.subscriptions.items.items(), 1):
+            attach = places.of(idnps, sub)
+            if attach is not None:
+                self._add(idnps, sub, attach, rows, starts, modes, held)
+            if count % STEP == 0:
+                if len(rows) >= CHUNK:
+                    self._flush(rows, starts, modes, held)
+                yield
+        self._flush(rows, starts, modes, held)
+
+    def _add(
+        self,
+        idnps: str,
+        sub: Subscription,
+        attach: _Attach,
+        rows: list[int],
+        starts: list[int],
+        modes: list[int],
+        held: list[ReadSlot],
+    ) -> None:
+        source, _ = self._source(sub.source)
+        if source is None:  # status unknown: no slot shown (Availability.slots)
+            return
+        bits, now = self._bits, self.now
+        place: object = _UNSET
+        row = None
+        for found in source.slots.get(idnps, ()):
+            offered = found.slot
+            if offered.start <= now:
+                continue
+            if "CPTS" in offered.types:
+                # Its row also depends on the CPTS it is offered to: asked every time.
+                place, row = _UNSET, attach.row(found)
+            elif found.place is not place:
+                # A practitioner's slots mostly share one place (one object per page read).
+                place, row = found.place, attach.row(found)
             if row is not None:
+                mode = bits.get(offered.modes)
+                if mode is None:
+                    mode = bits[offered.modes] = sum(MODE_BITS.get(m, 0) for m in offered.modes)
                 rows.append(row)
+                starts.append(offered.start)
+                modes.append(mode)
                 held.append(found)
-    slot_row = np.array(rows, dtype=np.int64)
-    slot_start = np.array([s.slot.start for s in held], dtype=np.int64)
-    slot_modes = np.array(
-        [sum(MODE_BITS.get(m, 0) for m in s.slot.modes) for s in held], dtype=np.uint8
-    )
-    order = np.lexsort((slot_start, slot_row))
-    return LiveTable(
-        index_version,
-        availability,
-        participant,
-        beyond,
-        status,
-        slot_row[order],
-        slot_start[order],
-        slot_modes[order],
-        [held[int(i)] for i in order],
-    )
+
+    def _source(self, name: str) -> tuple[SourceState | None, int]:
+        """A source's state when its slots are shown (None when ``unknown``), and the
+        status code of its practitioners, worked out once per build."""
+        known = self._sources.get(name)
+        if known is None:
+            state = self.availability.sources.get(name)
+            status = state.status(self.now, self.availability.stale_s) if state else "unknown"
+            shown = state if status != "unknown" else None
+            known = self._sources[name] = (shown, _STATUS_CODE[status])
+        return known
+
+    def _flush(
+        self, rows: list[int], starts: list[int], modes: list[int], held: list[ReadSlot]
+    ) -> None:
+        if rows:
+            self._rows.append(np.array(rows, dtype=np.int64))
+            self._starts.append(np.array(starts, dtype=np.int64))
+            self._modes.append(np.array(modes, dtype=np.uint8))
+            self._held.append(tuple(held))
+            for pending in (rows, starts, modes, held):
+                pending.clear()
+
+    def finish(self) -> LiveTable:
+        """Sort the slots by (row, start) and return the table (numpy, mostly without the
+        GIL: it may run in a worker thread)."""
+        sizes = [len(chunk) for chunk in self._held]
+        chunk_start = np.cumsum([0, *sizes], dtype=np.int64)[:-1]
+        slot_row = np.concatenate([np.empty(0, dtype=np.int64), *self._rows])
+        slot_start = np.concatenate([np.empty(0, dtype=np.int64), *self._starts])
+        slot_modes = np.concatenate([np.empty(0, dtype=np.uint8), *self._modes])
+        order = np.lexsort((slot_start, slot_row))
+        places = self.places
+        table = LiveTable(
+            places.index_version,
+            self.availability,
+            places.participant,
+            places.beyond,
+            places.status(lambda name: self._source(name)[1]),
+            slot_row[order],
+            slot_start[order],
+            slot_modes[order],
+            tuple(self._held),
+            chunk_start,
+            order,
+        )
+        # Most searches ask for the unfiltered first slots, and the first to do so after
+        # the swap would compute them on the event loop (3-10 ms over 500,000 slots, GIL
+        # held). Here, in the worker thread, numpy releases the GIL for most of it.
+        table.first_slot(SlotFilter(), self.now)
+        return table
 
 
 class _Attach:

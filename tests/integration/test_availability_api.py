@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -190,3 +191,17 @@ async def test_an_html_answer_or_a_broken_slot_never_stops_the_others(
     stub.malformed_slot, stub.html = False, True
     figures = (await client.post("/admin/availability/refresh")).json()["sources"]["stub"]
     assert figures["error"] is not None
+
+
+async def test_slots_replaced_by_a_refresh_are_freed_by_the_reaper(client: AppClient) -> None:
+    component = client.component(AvailabilityComponent)
+    await client.post("/admin/availability/refresh")
+    first = id(component.live.current.sources["demo"].slots)
+    await client.post("/admin/availability/refresh")
+    assert id(component.live.current.sources["demo"].slots) != first
+    reaper = component._reaper
+    assert reaper is not None  # the first refresh's slots were retired
+    await client.get("/v1/search", params=PARIS_8)
+    # Emptied once the tables and requests using them let them go (none holds them here).
+    await asyncio.wait_for(reaper, timeout=10)
+    assert component._retired == []

@@ -149,6 +149,23 @@ def test_cold_oid_bench() -> None:
     assert "PASS  one SMT search per burst of 20 cold requests" in out
 
 
+def test_availability_bench() -> None:
+    out = run_bench("bench.availability")
+    rows = [row for row in _table(out, "refresh  source") if row.startswith("#")]
+    assert [row.split()[1] for row in rows] == ["agenda-a", "agenda-b", "agenda-c", "wall"]
+    windows = [row.split("  ")[0] for row in _table(out, "window ") if not row.startswith("app")]
+    assert windows == [
+        "idle",
+        "refresh #1: whole call",
+        "refresh #1: applied",
+        "refresh #1: after the answer",
+    ]
+    assert "refresh #1: every slot read: 3,000 of 3,000" in out  # the stubs were read
+    assert "while refreshes are applied" in out  # the targets' PASS/FAIL lines
+    assert "RSS after refresh #1" in out
+    assert "smoke run: no results file written" in out
+
+
 def test_locations_bench() -> None:
     """Three syncs against the stub directory, then the swap (wrk or Python threads)."""
     results = REPO / "bench" / "results"

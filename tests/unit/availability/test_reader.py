@@ -3,6 +3,9 @@ failures."""
 
 from __future__ import annotations
 
+import json
+
+import httpx
 import pytest
 import respx
 
@@ -11,7 +14,7 @@ from gateway.errors import UpstreamError
 from gateway.mappings.agenda import AgendaSource
 from gateway.settings import UpstreamSettings
 from gateway.upstream import UpstreamClient
-from tests.agenda_stub import AGENDA_URL, AgendaStub, StubSlot
+from tests.agenda_stub import AGENDA_URL, FHIR_HEADERS, AgendaStub, StubSlot
 
 PRACTITIONERS = [f"8290000{n:05d}" for n in range(60)]
 
@@ -63,3 +66,20 @@ async def test_a_failing_source_raises_for_the_caller_to_keep_its_last_slots(
         stub.mount(router)
         with pytest.raises(UpstreamError):
             await reader(stub).read(PRACTITIONERS[:1])
+
+
+async def test_slots_answered_latest_first_are_held_by_start() -> None:
+    stub = AgendaStub("psindiv")
+    stub.offer(PRACTITIONERS[0], *(StubSlot(3600 * (k + 1)) for k in range(4)))
+
+    async def latest_first(request: httpx.Request) -> httpx.Response:
+        bundle = json.loads((await stub(request)).content)
+        bundle["entry"].reverse()
+        return httpx.Response(200, content=json.dumps(bundle), headers=FHIR_HEADERS)
+
+    with respx.mock() as router:
+        router.get(url__startswith=stub.base_url).mock(side_effect=latest_first)
+        harvest = await reader(stub).read(PRACTITIONERS[:1])
+    starts = [s.slot.start for s in harvest.slots[PRACTITIONERS[0]]]
+    assert len(starts) == 4
+    assert starts == sorted(starts)

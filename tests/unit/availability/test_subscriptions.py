@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from gateway.availability.component import subscriptions_stamp
 from gateway.availability.subscriptions import (
     SUBSCRIPTIONS_FILE,
     Subscription,
@@ -233,3 +234,18 @@ def test_a_written_file_reads_back_the_same(tmp_path: Path) -> None:
         Subscription(IDNPS, "demo", True, "cpts", "929999901", "92036", True, 3),
         Subscription(OTHER, "editeur-a", False, line=4),
     ]
+
+
+def test_the_watcher_stamp_changes_with_the_file_or_the_sources(tmp_path: Path) -> None:
+    """An unchanged file with the same sources is not parsed again (component watcher)."""
+    path = tmp_path / "subscriptions.csv"
+    assert subscriptions_stamp(path, ["a"]) is None
+    path.write_text("idnps,source,participant\n", encoding="utf-8")
+    first = subscriptions_stamp(path, ["a"])
+    assert first is not None
+    assert subscriptions_stamp(path, ["a"]) == first
+    assert subscriptions_stamp(path, ["a", "b"]) != first
+    replacement = tmp_path / "new.csv"
+    replacement.write_text("idnps,source,participant\n", encoding="utf-8")
+    replacement.replace(path)  # same size, new inode: an atomic rewrite
+    assert subscriptions_stamp(path, ["a"]) != first
