@@ -216,12 +216,19 @@ class AvailabilityComponent(Component):
     async def _keep_refreshed(self) -> None:
         every = self.parts.settings.availability.interval_s
         running: dict[str, asyncio.Task[None]] = {}
-        while True:
-            for source in self.sources():
-                task = running.get(source.name)
-                if task is None or task.done():
-                    running[source.name] = asyncio.create_task(self._loop(source.name, every))
-            await asyncio.sleep(every)
+        try:
+            while True:
+                for source in self.sources():
+                    task = running.get(source.name)
+                    if task is None or task.done():
+                        loop = self._loop(source.name, every)
+                        running[source.name] = asyncio.create_task(loop)
+                await asyncio.sleep(every)
+        finally:
+            # Cancelled at shutdown: the per-source loops end before their clients close.
+            for task in running.values():
+                task.cancel()
+            await asyncio.gather(*running.values(), return_exceptions=True)
 
     async def _loop(self, name: str, every: float) -> None:
         shared = self.parts.shared

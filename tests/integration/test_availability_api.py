@@ -205,3 +205,25 @@ async def test_slots_replaced_by_a_refresh_are_freed_by_the_reaper(client: AppCl
     # Emptied once the tables and requests using them let them go (none holds them here).
     await asyncio.wait_for(reaper, timeout=10)
     assert component._retired == []
+
+
+async def test_stopping_the_refresh_loop_stops_every_source_s_loop(client: AppClient) -> None:
+    component = client.component(AvailabilityComponent)
+    assert len(component.sources()) >= 2  # the demo's practitioners' and SOS sources
+    keeper = asyncio.create_task(component._keep_refreshed())
+    await asyncio.sleep(0.05)
+
+    def source_loops() -> list[asyncio.Task[Any]]:
+        return [
+            t
+            for t in asyncio.all_tasks()
+            if getattr(t.get_coro(), "__qualname__", "").endswith("AvailabilityComponent._loop")
+        ]
+
+    started = source_loops()
+    assert len(started) == len(component.sources())
+    keeper.cancel()
+    await asyncio.gather(keeper, return_exceptions=True)
+    # ended before the component closes its clients: no loop left to use a closed one
+    assert all(t.done() for t in started)
+    assert not [t for t in source_loops() if not t.done()]
