@@ -3,6 +3,7 @@ browser download is never used), and the screenshots the console tests write."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -29,11 +30,12 @@ CHROMIUM_ARGS = [
 
 
 #: The elements sticking out of the page's width, for the failure message.
+SCROLL_WIDTH = "() => document.documentElement.scrollWidth"
 WIDER_THAN = """(width) => [...document.querySelectorAll('body *')]
   .filter(e => e.getBoundingClientRect().right > width + 1)
   .slice(0, 8)
   .map(e => `${e.tagName}#${e.id}.${e.className.baseVal ?? e.className}`
-    + ` ${e.getBoundingClientRect().right}`)"""
+    + ` ${e.getBoundingClientRect().right} "${(e.textContent ?? "").slice(0, 60)}"`)"""
 
 
 @contextmanager
@@ -81,13 +83,14 @@ class Tab:
         written = []
         for width in WIDTHS:
             self.page.set_viewport_size({"width": width, "height": 900})
-            try:  # the layout (and the map) follow the resize
-                self.page.wait_for_function(
-                    f"document.documentElement.scrollWidth <= {width}", timeout=3000
-                )
-            except Exception as exc:
-                wide = self.page.evaluate(WIDER_THAN, width)
-                raise AssertionError(f"{name}: wider than {width} px: {wide}") from exc
+            # The layout (and the map) follow the resize; polled from here, not with
+            # wait_for_function, whose polling evaluates strings, which the CSP refuses.
+            deadline = time.monotonic() + 5.0
+            while self.page.evaluate(SCROLL_WIDTH) > width:
+                if time.monotonic() > deadline:
+                    wide = self.page.evaluate(WIDER_THAN, width)
+                    raise AssertionError(f"{name}: wider than {width} px: {wide}")
+                self.page.wait_for_timeout(100)
             path = SCREENSHOTS / f"{name}-{width}.png"
             self.page.screenshot(path=str(path), full_page=True)
             written.append(path)
