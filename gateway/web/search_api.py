@@ -23,6 +23,7 @@ from gateway.search.service import SearchRequest, SearchService
 from gateway.web.cpts_api import members_url
 from gateway.web.error_docs import json_errors
 from gateway.web.rank_api import MAX_PAGE_SIZE
+from gateway.web.slot_params import ConsultationParam, SlotBoundParam
 
 _NO_STORE = {"Cache-Control": "no-store"}
 
@@ -176,26 +177,9 @@ class SearchController(Controller):
         seed: Annotated[str, QueryParameter(required=False, max_length=200)] = "",
         page: Annotated[int, QueryParameter(required=False, ge=1, le=10_000)] = 1,
         page_size: Annotated[int, QueryParameter(required=False, ge=1, le=MAX_PAGE_SIZE)] = 20,
-        consultation: Annotated[
-            str | None,
-            QueryParameter(
-                required=False,
-                max_length=20,
-                description="count only slots of these modes: AMB, VR, HH (comma-separated)",
-            ),
-        ] = None,
-        slots_from: Annotated[
-            str | None,
-            QueryParameter(
-                required=False, max_length=40, description="date (a day, Paris time) or instant"
-            ),
-        ] = None,
-        slots_to: Annotated[
-            str | None,
-            QueryParameter(
-                required=False, max_length=40, description="date (a day, Paris time) or instant"
-            ),
-        ] = None,
+        consultation: ConsultationParam = None,
+        slots_from: SlotBoundParam = None,
+        slots_to: SlotBoundParam = None,
         supplementary: Annotated[
             bool,
             QueryParameter(

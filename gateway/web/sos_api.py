@@ -17,6 +17,7 @@ from gateway.search.filters import consultation_modes, slot_window
 from gateway.search.sos import SiteCard, SosQuery, SosService
 from gateway.web.error_docs import json_errors
 from gateway.web.search_api import SlotOut, slot_out
+from gateway.web.slot_params import ConsultationParam, SlotBoundParam
 
 _NO_STORE = {"Cache-Control": "no-store"}
 
@@ -115,26 +116,9 @@ class SosController(Controller):
             ),
         ] = None,
         radius_km: Annotated[float | None, QueryParameter(required=False, gt=0.0, le=200.0)] = None,
-        consultation: Annotated[
-            str | None,
-            QueryParameter(
-                required=False,
-                max_length=20,
-                description="count only slots of these modes: AMB, VR, HH (comma-separated)",
-            ),
-        ] = None,
-        slots_from: Annotated[
-            str | None,
-            QueryParameter(
-                required=False, max_length=40, description="date (a day, Paris time) or instant"
-            ),
-        ] = None,
-        slots_to: Annotated[
-            str | None,
-            QueryParameter(
-                required=False, max_length=40, description="date (a day, Paris time) or instant"
-            ),
-        ] = None,
+        consultation: ConsultationParam = None,
+        slots_from: SlotBoundParam = None,
+        slots_to: SlotBoundParam = None,
     ) -> Response[SosResponse]:
         window = slot_window(slots_from, slots_to)
         modes = sum(MODE_BITS[m] for m in consultation_modes(consultation))

@@ -22,6 +22,30 @@ from gateway.web.schemas import (
     ValueSetsOfCode,
 )
 
+CodingParam = Annotated[
+    str | None,
+    QueryParameter(
+        required=False,
+        max_length=1300,
+        description="system|code, e.g. urn:oid:1.2.250.1.213.2.28|SM54",
+    ),
+]
+SystemParam = Annotated[str | None, QueryParameter(required=False, max_length=1024)]
+CodeParam = Annotated[str | None, QueryParameter(required=False, max_length=256)]
+
+
+def _system_and_code(coding: str | None, system: str | None, code: str | None) -> tuple[str, str]:
+    """``coding=system|code``, else ``system`` and ``code``; 400 naming what is missing."""
+    if coding:
+        system, code = parse_coding(coding)
+    if not system:
+        raise InvalidInput(
+            "Give 'coding=system|code' or both 'system' and 'code'", parameter="system"
+        )
+    if not code:
+        raise InvalidInput("Parameter 'code' is required", parameter="code")
+    return system, code
+
 
 class TerminologyController(Controller):
     path = "/v1/terminology"
@@ -36,26 +60,12 @@ class TerminologyController(Controller):
     async def resolve(
         self,
         terminology: NamedDependency[TerminologyService],
-        coding: Annotated[
-            str | None,
-            QueryParameter(
-                required=False,
-                max_length=1300,
-                description="system|code, e.g. urn:oid:1.2.250.1.213.2.28|SM54",
-            ),
-        ] = None,
-        system: Annotated[str | None, QueryParameter(required=False, max_length=1024)] = None,
-        code: Annotated[str | None, QueryParameter(required=False, max_length=256)] = None,
+        coding: CodingParam = None,
+        system: SystemParam = None,
+        code: CodeParam = None,
         version: Annotated[str | None, QueryParameter(required=False, max_length=128)] = None,
     ) -> Response[ResolvedCode]:
-        if coding:
-            system, code = parse_coding(coding)
-        if not system:
-            raise InvalidInput(
-                "Give 'coding=system|code' or both 'system' and 'code'", parameter="system"
-            )
-        if not code:
-            raise InvalidInput("Parameter 'code' is required", parameter="code")
+        system, code = _system_and_code(coding, system, code)
         found = await terminology.lookup(system, code, version)
         cs, concept, state = found.value.codesystem, found.value.concept, found.state
         body = ResolvedCode(
@@ -80,25 +90,11 @@ class TerminologyController(Controller):
     async def valuesets(
         self,
         terminology: NamedDependency[TerminologyService],
-        coding: Annotated[
-            str | None,
-            QueryParameter(
-                required=False,
-                max_length=1300,
-                description="system|code, e.g. urn:oid:1.2.250.1.213.2.28|SM54",
-            ),
-        ] = None,
-        system: Annotated[str | None, QueryParameter(required=False, max_length=1024)] = None,
-        code: Annotated[str | None, QueryParameter(required=False, max_length=256)] = None,
+        coding: CodingParam = None,
+        system: SystemParam = None,
+        code: CodeParam = None,
     ) -> Response[ValueSetsOfCode]:
-        if coding:
-            system, code = parse_coding(coding)
-        if not system:
-            raise InvalidInput(
-                "Give 'coding=system|code' or both 'system' and 'code'", parameter="system"
-            )
-        if not code:
-            raise InvalidInput("Parameter 'code' is required", parameter="code")
+        system, code = _system_and_code(coding, system, code)
         found = await terminology.valuesets_containing(system, code)
         refs = [
             ValueSetRef(vs.url, vs.version, nos_name(vs.url), vs.resource.name, vs.resource.title)
