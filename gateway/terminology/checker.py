@@ -60,6 +60,18 @@ class Target:
     pins: dict[str, list[Pin]] = field(default_factory=dict)
     #: members are unknown (a value set it imports or a version it pins is missing)
     incomplete: bool = False
+    #: members by (identity, code, version), for systems included in several versions
+    by_version: dict[tuple[str, str, str], ExpansionItem] = field(default_factory=dict)
+
+    def member(
+        self, identity: str, code: str, cs: IndexedCodeSystem | None
+    ) -> ExpansionItem | None:
+        """The member for ``code`` of the version validated against: when the value set
+        includes several versions of the system, a code of another version is not one."""
+        pins = self.pins.get(identity, [])
+        if cs is not None and len({p.codesystem.version for p in pins if p.codesystem}) > 1:
+            return self.by_version.get((identity, code, cs.version or ""))
+        return (self.members or {}).get((identity, code))
 
 
 @dataclass(slots=True)
@@ -150,10 +162,10 @@ def check_coding(
     if cs is not None and cs.resource.content == "fragment" and cs.get(coding.code) is None:
         out.in_target = True  # a fragment does not say the code does not exist
         return out
-    member = (target.members or {}).get((identity, coding.code))
+    member = target.member(identity, coding.code, cs)
     if member is None and cs is not None and cs.folded:
         concept = cs.get(coding.code)
-        member = (target.members or {}).get((identity, concept.code)) if concept else None
+        member = target.member(identity, concept.code, cs) if concept else None
     if member is None and cs is not None and options.active_only:
         concept = cs.get(coding.code)
         if concept is not None and concept.inactive:

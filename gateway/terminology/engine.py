@@ -21,6 +21,7 @@ from gateway.errors import (
 )
 from gateway.terminology.canonical import CanonicalIndex
 from gateway.terminology.compose_filters import filter_match
+from gateway.terminology.compose_versions import versioned_systems
 from gateway.terminology.indexed import FlatConcept, IndexedCodeSystem, IndexedValueSet
 from gateway.terminology.model import Compose, ComposeInclude, Designation, ExpansionContains
 from gateway.text import prefix_match, words
@@ -87,21 +88,30 @@ def lookup(cs: IndexedCodeSystem, code: str) -> FlatConcept:
     return concept
 
 
+#: (system identity, code, version when the value set keys that system by version, else "")
+_Key = tuple[str, str, str]
+
+
 def _include_items(
-    include: ComposeInclude, closure: Closure, aliases: CanonicalIndex, depth: int
-) -> dict[tuple[str, str], ExpansionItem]:
-    out: dict[tuple[str, str], ExpansionItem] = {}
+    include: ComposeInclude,
+    closure: Closure,
+    aliases: CanonicalIndex,
+    depth: int,
+    versioned: frozenset[str] = frozenset(),
+) -> dict[_Key, ExpansionItem]:
+    out: dict[_Key, ExpansionItem] = {}
     if include.system:
         # Keys use the system's identity so an OID, a trailing slash or the other URL
         # family in an include/exclude denote the same code system.
         identity = aliases.resolve(include.system)
         cs = closure.codesystem_for(identity, include.version)
+        vkey = ((cs.version if cs else include.version) or "") if identity in versioned else ""
         if include.concept:
             for listed in include.concept:
                 concept = cs.get(listed.code) if cs else None
                 if cs is not None and concept is None:
                     continue  # a code the CodeSystem does not define is not expanded
-                out[(identity, concept.code if concept else listed.code)] = _item(
+                out[(identity, concept.code if concept else listed.code, vkey)] = _item(
                     cs.url if cs else include.system,
                     cs.version if cs else include.version,
                     listed.code,
@@ -120,7 +130,7 @@ def _include_items(
                 if all(
                     filter_match(cs, concept, f.property, f.op, f.value) for f in include.filter
                 ):
-                    out[(identity, concept.code)] = _item(
+                    out[(identity, concept.code, vkey)] = _item(
                         cs.url,
                         cs.version,
                         concept.code,
@@ -136,14 +146,17 @@ def _include_items(
         if nested is None:
             raise UnknownValueSet(f"Value set {ref} is not available", details={"valueSet": ref})
         nested_items = {
-            (aliases.resolve(i.system), i.code): i
+            (aliases.resolve(i.system), i.code, i.version or ""): i
             for i in expand_all(nested, closure, aliases, depth + 1)
         }
-        out = (
-            nested_items
-            if not include.system and not out
-            else {k: v for k, v in out.items() if k in nested_items}
-        )
+        if not include.system and not out:
+            out = {
+                (k[0], k[1], k[2] if k[0] in versioned else ""): v for k, v in nested_items.items()
+            }
+        else:
+            # an include of a system and of value sets: the codes in both (by system and code)
+            codes = {k[:2] for k in nested_items}
+            out = {k: v for k, v in out.items() if k[:2] in codes}
     return out
 
 
@@ -214,11 +227,12 @@ def expand_all(
 def _compose(
     compose: Compose, closure: Closure, aliases: CanonicalIndex, depth: int
 ) -> list[ExpansionItem]:
-    merged: dict[tuple[str, str], ExpansionItem] = {}
+    versioned = versioned_systems(compose, closure, aliases)
+    merged: dict[_Key, ExpansionItem] = {}
     for include in compose.include:
-        merged.update(_include_items(include, closure, aliases, depth))
+        merged.update(_include_items(include, closure, aliases, depth, versioned))
     for exclude in compose.exclude:
-        for key in _include_items(exclude, closure, aliases, depth):
+        for key in _include_items(exclude, closure, aliases, depth, versioned):
             merged.pop(key, None)
     items = list(merged.values())
     if compose.inactive is False:

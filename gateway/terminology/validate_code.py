@@ -94,6 +94,10 @@ async def validate_in_valueset(
         try:
             items = expand_all(vs, resolution.closure, aliases)
             target.members = {(aliases.resolve(i.system), i.code): i for i in items}
+            if any(len(pins) > 1 for pins in resolution.pins.values()):
+                target.by_version = {
+                    (aliases.resolve(i.system), i.code, i.version or ""): i for i in items
+                }
         except NotFound:
             target.incomplete = True
     outcomes, states = [], [resolution.state]
