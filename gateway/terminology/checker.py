@@ -19,6 +19,7 @@ from gateway.terminology.engine import ExpansionItem
 from gateway.terminology.indexed import FlatConcept, IndexedCodeSystem
 from gateway.terminology.issues import Issue, Path
 from gateway.terminology.pins import pick_codesystem
+from gateway.terminology.supplements import is_supplement
 from gateway.terminology.versions import NO_RULES, VersionRules
 
 
@@ -130,6 +131,21 @@ def check_coding(
         if in_valueset:
             out.issues.append(tx.not_in_valueset(path.of("code"), shown, target.label or ""))
         return out
+    if facts.own is not None and is_supplement(facts.own):
+        own = facts.own
+        out.issues.append(
+            tx.error(
+                "invalid",
+                "invalid-data",
+                f"CodeSystem {own.url}|{own.version} is a supplement, so can't be used as a "
+                f"value in {path.prefix or 'Coding'}.system",
+                path.of("system"),
+            )
+        )
+        out.unknown_system = system
+        if in_valueset:
+            out.issues.append(tx.not_in_valueset(path.of("code"), shown, target.label or ""))
+        return out
     if ":" not in system:
         out.issues.append(
             tx.error(
@@ -191,6 +207,17 @@ def check_coding(
         )
         member = None
     out.in_target = member is not None
+    if member is not None and member.deprecated_in_valueset:
+        out.issues.append(
+            tx.warning(
+                "business-rule",
+                "code-comment",
+                f"The presence of the concept '{coding.code}' in the system '{system}' in the "
+                f"value set {target.label} is marked with a status of deprecated and its use "
+                "should be reviewed",
+                path.of("code"),
+            )
+        )
     if member is None:
         out.issues.append(tx.not_in_valueset(path.of("code"), shown, target.label or ""))
     return out

@@ -39,6 +39,8 @@ class ExpansionItem:
     concept: FlatConcept | None = None
     #: The code system is case-insensitive: ``sm54`` validates as ``SM54``.
     fold_case: bool = False
+    #: The value set lists the code with ``valueset-deprecated``: valid, with a warning.
+    deprecated_in_valueset: bool = False
 
 
 @dataclass(slots=True)
@@ -88,6 +90,8 @@ def lookup(cs: IndexedCodeSystem, code: str) -> FlatConcept:
     return concept
 
 
+_VS_DEPRECATED = "http://hl7.org/fhir/StructureDefinition/valueset-deprecated"
+
 #: (system identity, code, version when the value set keys that system by version, else "")
 _Key = tuple[str, str, str]
 
@@ -119,6 +123,10 @@ def _include_items(
                     listed.designation,
                     concept,
                     fold_case=bool(cs and cs.folded),
+                    deprecated=any(
+                        e.get("url") == _VS_DEPRECATED and e.get("valueBoolean") is True
+                        for e in listed.extension
+                    ),
                 )
         else:
             if cs is None:
@@ -169,6 +177,7 @@ def _item(
     concept: FlatConcept | None,
     *,
     fold_case: bool = False,
+    deprecated: bool = False,
 ) -> ExpansionItem:
     # The value set's own display first, then the code system's (itself label or code).
     best = label_or_code(display or (concept.display if concept else None), code)
@@ -186,6 +195,7 @@ def _item(
         label_words,
         concept,
         fold_case,
+        deprecated,
     )
 
 

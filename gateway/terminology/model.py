@@ -87,6 +87,8 @@ class CodeSystem(CanonicalResource):
     resource_type: str = "CodeSystem"
     case_sensitive: bool | None = None
     content: str | None = None
+    #: a supplement (``content`` "supplement") names the code system it adds to
+    supplements: str | None = None
     identifier: list[Identifier] = []
     property: list[PropertyDef] = []
     concept: list[Concept] = []
@@ -102,6 +104,8 @@ class ComposeConcept(msgspec.Struct, omit_defaults=True):
     code: str
     display: str | None = None
     designation: list[Designation] = []
+    #: e.g. ``valueset-deprecated``: the value set marks its use of the code as deprecated
+    extension: list[dict[str, Any]] = []
 
 
 class ComposeInclude(msgspec.Struct, omit_defaults=True, rename="camel"):
@@ -137,6 +141,8 @@ class Expansion(msgspec.Struct, omit_defaults=True):
 
 class ValueSet(CanonicalResource):
     resource_type: str = "ValueSet"
+    #: e.g. ``valueset-supplement``: the CodeSystem supplements its expansion needs
+    extension: list[dict[str, Any]] = []
     identifier: list[Identifier] = []
     compose: Compose | None = None
     expansion: Expansion | None = None
