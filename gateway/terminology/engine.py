@@ -24,6 +24,7 @@ from gateway.terminology.compose_filters import filter_match
 from gateway.terminology.compose_versions import versioned_systems
 from gateway.terminology.indexed import FlatConcept, IndexedCodeSystem, IndexedValueSet
 from gateway.terminology.model import Compose, ComposeInclude, Designation, ExpansionContains
+from gateway.terminology.status import deprecated_in_valueset
 from gateway.text import prefix_match, words
 
 
@@ -90,8 +91,6 @@ def lookup(cs: IndexedCodeSystem, code: str) -> FlatConcept:
     return concept
 
 
-_VS_DEPRECATED = "http://hl7.org/fhir/StructureDefinition/valueset-deprecated"
-
 #: (system identity, code, version when the value set keys that system by version, else "")
 _Key = tuple[str, str, str]
 
@@ -123,10 +122,7 @@ def _include_items(
                     listed.designation,
                     concept,
                     fold_case=bool(cs and cs.folded),
-                    deprecated=any(
-                        e.get("url") == _VS_DEPRECATED and e.get("valueBoolean") is True
-                        for e in listed.extension
-                    ),
+                    deprecated=deprecated_in_valueset(listed.extension),
                 )
         else:
             if cs is None:

@@ -81,6 +81,10 @@ class CanonicalResource(msgspec.Struct, omit_defaults=True, rename="camel"):
     status: str | None = None
     date: str | None = None
     language: str | None = None
+    experimental: bool | None = None
+    #: e.g. ``structuredefinition-standards-status`` (withdrawn, deprecated),
+    #: ``valueset-supplement``
+    extension: list[dict[str, Any]] = []
 
 
 class CodeSystem(CanonicalResource):
@@ -141,8 +145,6 @@ class Expansion(msgspec.Struct, omit_defaults=True):
 
 class ValueSet(CanonicalResource):
     resource_type: str = "ValueSet"
-    #: e.g. ``valueset-supplement``: the CodeSystem supplements its expansion needs
-    extension: list[dict[str, Any]] = []
     identifier: list[Identifier] = []
     compose: Compose | None = None
     expansion: Expansion | None = None

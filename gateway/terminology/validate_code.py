@@ -28,6 +28,8 @@ from gateway.terminology.context import Finder
 from gateway.terminology.engine import expand_all
 from gateway.terminology.indexed import IndexedCodeSystem, IndexedValueSet
 from gateway.terminology.issues import Issue
+from gateway.terminology.model import CodeSystem
+from gateway.terminology.status import status_issues
 
 
 @dataclass(slots=True)
@@ -100,6 +102,9 @@ async def validate_in_valueset(
                 }
         except NotFound:
             target.incomplete = True
+    closure = resolution.closure
+    used = [vs, *closure.valuesets.values(), *closure.codesystems.values()]
+    extra.extend(status_issues([*(i.resource for i in used), *_resources(closure.by_version)]))
     outcomes, states = [], [resolution.state]
     if infer_system:
         codings = [_inferred(c, target, aliases) for c in codings]
@@ -119,9 +124,14 @@ async def validate_in_codesystem(
     if cs is not None:
         facts = SystemFacts(cs, facts.known)
     outcome = check_coding(coding, facts, Target(), options, finder.resolver.store.aliases)
-    report = _combine([outcome], Target(), False, False, [])
+    used = [facts.own.resource] if facts.own is not None else []
+    report = _combine([outcome], Target(), False, False, status_issues(used))
     report.state = state
     return report
+
+
+def _resources(by_version: dict[tuple[str, str], IndexedCodeSystem]) -> list[CodeSystem]:
+    return [cs.resource for cs in by_version.values()]
 
 
 def _inferred(coding: CodingInput, target: Target, aliases: CanonicalIndex) -> CodingInput:
