@@ -35,6 +35,9 @@ class RequestContext:
     inline: TerminologyStore = field(default_factory=TerminologyStore)
     #: Display languages asked for (``displayLanguage``, else ``Accept-Language``), in order.
     languages: tuple[str, ...] = ()
+    #: ``default-valueset-version``: value set identity → the version to use where a request
+    #: or an import (``include.valueSet``) names the value set without one.
+    valueset_versions: dict[str, str] = field(default_factory=dict)
     #: Supplements in use (``useSupplement``, the value set's ``valueset-supplement``).
     supplements: list[IndexedCodeSystem] = field(default_factory=list)
 
@@ -119,6 +122,9 @@ class Finder:
         if version is None and "|" in url:
             url, _, pinned = url.partition("|")
             version = pinned or None
+        if version is None and self.context.valueset_versions:
+            identity = self.resolver.store.aliases.resolve(url)
+            version = self.context.valueset_versions.get(identity)
         local = self.context.inline.get(IndexedValueSet, url, version)
         if local is not None:
             return local, CacheState.HIT

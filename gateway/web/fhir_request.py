@@ -35,6 +35,10 @@ def request_context(
     )
     languages = parse_languages(params.text("displayLanguage") or accept_language)
     context = RequestContext(rules=rules, languages=languages)
+    for value in params.texts("default-valueset-version"):
+        url, _, version = value.partition("|")
+        if url and version:
+            context.valueset_versions[aliases.resolve(url)] = version
     for raw in params.resources("tx-resource"):
         try:
             decoded = decode_resources(raw)
