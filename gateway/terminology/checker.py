@@ -259,8 +259,9 @@ def _known_code(
                 path.of("code"),
             )
         )
-        # the code as the code system spells it (NOS clients store it: SM54, not sm54)
-        out.code = concept.code
+        # The FHIR facade echoes the code as given (with this information issue), as the HL7
+        # tests expect; the /v1 API answers the code system's spelling (SM54 for sm54),
+        # which is what NOS clients store (``gateway.terminology.validation``).
     verdict = check_display(cs, concept, coding.display, options.languages)
     out.display = verdict.display
     for issue in verdict.issues:
