@@ -14,8 +14,6 @@ KNOWN_FAILURES: dict[str, str] = {
     "errors/broken-filter2-validate": "a compose filter without a value is reported as an unknown resource (404) rather than an invalid value set",
     "errors/broken-filter-expand": "a compose filter without a value is reported as an unknown resource (404) rather than an invalid value set",
     "errors/combination-bad": "a code that inferSystem cannot place reports a missing system instead of cannot-infer",
-    "translate/translate-1": "the suite loads two different ConceptMaps with the same url and version; the store keeps one resource per (url, version)",
-    "translate/translate-reverse": "the suite loads two different ConceptMaps with the same url and version; the store keeps one resource per (url, version)",
     "exclude/exclude-combo": "needs FHIR core value sets and code systems (administrative-gender, publication-status) that the gateway does not bundle",
     "exclude/include-combo": "needs FHIR core value sets and code systems (administrative-gender, publication-status) that the gateway does not bundle",
     "exclude/exclude-gender": "needs FHIR core value sets and code systems (administrative-gender, publication-status) that the gateway does not bundle",
