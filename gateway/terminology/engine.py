@@ -20,7 +20,7 @@ from gateway.errors import (
     UnknownValueSet,
 )
 from gateway.terminology.canonical import CanonicalIndex
-from gateway.terminology.compose_filters import filter_match
+from gateway.terminology.compose_filters import check_filters, filter_match
 from gateway.terminology.compose_versions import versioned_systems
 from gateway.terminology.indexed import FlatConcept, IndexedCodeSystem, IndexedValueSet
 from gateway.terminology.model import Compose, ComposeInclude, Designation, ExpansionContains
@@ -130,9 +130,11 @@ def _include_items(
                     f"Code system {include.system} is not available",
                     details={"system": include.system},
                 )
+            check_filters(include.system, include.filter)
             for concept in cs.concepts.values():
                 if all(
-                    filter_match(cs, concept, f.property, f.op, f.value) for f in include.filter
+                    filter_match(cs, concept, f.property, f.op, f.value or "")
+                    for f in include.filter
                 ):
                     out[(identity, concept.code, vkey)] = _item(
                         cs.url,
@@ -209,7 +211,12 @@ def expand_all(
 ) -> list[ExpansionItem]:
     """The whole expansion, memoised per resolved closure (new CS version → recomputed)."""
     if depth > 10:
-        raise InvalidInput(f"Value set {vs.url} includes itself", parameter="url")
+        error = InvalidInput(
+            f"Value set {vs.url} includes itself (circular reference)", parameter="url"
+        )
+        # the request is fine, the value set is not: a processing error (HL7 tests)
+        error.fhir_issue_code = "processing"
+        raise error
     memo_key = ("all", closure.token())
     cached = vs.memo.get(memo_key)
     if isinstance(cached, list):

@@ -101,7 +101,8 @@ class CodeSystem(CanonicalResource):
 class ValueSetFilter(msgspec.Struct, omit_defaults=True):
     property: str
     op: str
-    value: str
+    #: required by FHIR; a value set without one still loads, and is refused when used
+    value: str | None = None
 
 
 class ComposeConcept(msgspec.Struct, omit_defaults=True):

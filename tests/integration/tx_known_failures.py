@@ -10,9 +10,6 @@ KNOWN_FAILURES: dict[str, str] = {
     "validation/validation-contained-good": "contained resources of an inline value set (#id references) are not resolved",
     "validation/validation-contained-bad": "contained resources of an inline value set (#id references) are not resolved",
     "errors/unknown-system2": "an unknown system in a value set include is not reported as not-in-vs as well",
-    "errors/broken-filter-validate": "a compose filter without a value is reported as an unknown resource (404) rather than an invalid value set",
-    "errors/broken-filter2-validate": "a compose filter without a value is reported as an unknown resource (404) rather than an invalid value set",
-    "errors/broken-filter-expand": "a compose filter without a value is reported as an unknown resource (404) rather than an invalid value set",
     "errors/combination-bad": "a code that inferSystem cannot place reports a missing system instead of cannot-infer",
     "exclude/exclude-combo": "needs FHIR core value sets and code systems (administrative-gender, publication-status) that the gateway does not bundle",
     "exclude/include-combo": "needs FHIR core value sets and code systems (administrative-gender, publication-status) that the gateway does not bundle",
@@ -26,6 +23,4 @@ KNOWN_FAILURES: dict[str, str] = {
     "overload/expand-enum-bad": "the expected expansion gives code2 of version 2.0.0 the display of version 1.0.0 ('Display 2'; version 2.0.0 defines 'Display #2'): the gateway answers each version's own display",
     "overload/expand-exclude-versioned": "the expected expansion gives code2 of version 2.0.0 the display of version 1.0.0 ('Display 2'; version 2.0.0 defines 'Display #2'): the gateway answers each version's own display",
     "big/big-echo-no-limit": "no expansion-size limit (X-TOO-COSTLY-THRESHOLD / too-costly) is enforced",
-    "big/big-circle-bang": "a circular value set import is reported as invalid (400), not as a processing error",
-    "big/big-circle-validate": "a circular value set import is reported as invalid (400), not as a processing error",
 }
