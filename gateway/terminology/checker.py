@@ -283,11 +283,7 @@ def _known_code(
 
 
 def _not_selectable(concept: FlatConcept | None) -> bool:
-    if concept is None:
-        return False
-    return any(
-        p.code in ("notSelectable", "abstract") and p.value_boolean for p in concept.properties
-    )
+    return concept is not None and concept.abstract
 
 
 #: stands for a code that would be a member were it active (activeOnly)

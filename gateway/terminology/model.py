@@ -21,6 +21,8 @@ class Designation(msgspec.Struct, omit_defaults=True):
     value: str
     language: str | None = None
     use: Coding | None = None
+    #: e.g. a standards status: a designation no longer correct (withdrawn, deprecated)
+    extension: list[dict[str, Any]] = []
 
 
 class ConceptProperty(msgspec.Struct, omit_defaults=True, rename="camel"):
@@ -60,6 +62,8 @@ class Concept(msgspec.Struct, omit_defaults=True):
     designation: list[Designation] = []
     property: list[ConceptProperty] = []
     concept: list[Concept] = []
+    #: e.g. a standards status of deprecated (R5 style, instead of a status property)
+    extension: list[dict[str, Any]] = []
 
 
 class PropertyDef(msgspec.Struct, omit_defaults=True):

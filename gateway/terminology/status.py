@@ -32,11 +32,19 @@ def deprecated_in_valueset(extensions: list[dict[str, Any]]) -> bool:
     return False
 
 
-def status_of(resource: CanonicalResource) -> str | None:
-    """The status worth reporting, if any."""
-    for ext in resource.extension:
+def standards_status(extensions: list[dict[str, Any]]) -> str | None:
+    """A withdrawn/deprecated ``structuredefinition-standards-status`` among ``extensions``."""
+    for ext in extensions:
         if ext.get("url") == _STANDARDS_STATUS and ext.get("valueCode") in _REPORTED:
             return str(ext["valueCode"])
+    return None
+
+
+def status_of(resource: CanonicalResource) -> str | None:
+    """The status worth reporting, if any."""
+    status = standards_status(resource.extension)
+    if status is not None:
+        return status
     if resource.status == "draft":
         return "draft"
     if resource.experimental:

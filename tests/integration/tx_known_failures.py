@@ -4,7 +4,6 @@ terminology conformance"). A case that starts passing must be removed from here:
 fails until it is (a strict expected failure)."""
 
 KNOWN_FAILURES: dict[str, str] = {
-    "simple-cases/simple-lookup-2": "$lookup does not return the abstract (notSelectable) property",
     "simple-cases/simple-expand-contained": "contained resources of an inline value set (#id references) are not resolved",
     "validation/validation-simple-code-implied-bad-code": "a code that inferSystem cannot place reports a missing system instead of cannot-infer",
     "validation/validation-contained-good": "contained resources of an inline value set (#id references) are not resolved",
@@ -16,8 +15,6 @@ KNOWN_FAILURES: dict[str, str] = {
     "exclude/exclude-gender": "needs FHIR core value sets and code systems (administrative-gender, publication-status) that the gateway does not bundle",
     "exclude/exclude-gender2": "needs FHIR core value sets and code systems (administrative-gender, publication-status) that the gateway does not bundle",
     "language2/validation-wrong-de-en-bad": "a display language the code system does not support is answered, not refused (4xx)",
-    "extensions/validate-code-inactive-display": "inactive status carried by R5 extensions/properties other than status/inactive is not recognised",
-    "extensions/validate-code-inactive": "inactive status carried by R5 extensions/properties other than status/inactive is not recognised",
     "overload/expand-all-merged": "the expected expansion gives code2 of version 2.0.0 the display of version 1.0.0 ('Display 2'; version 2.0.0 defines 'Display #2'): the gateway answers each version's own display",
     "overload/expand-enum-good": "the expected expansion gives code2 of version 2.0.0 the display of version 1.0.0 ('Display 2'; version 2.0.0 defines 'Display #2'): the gateway answers each version's own display",
     "overload/expand-enum-bad": "the expected expansion gives code2 of version 2.0.0 the display of version 1.0.0 ('Display 2'; version 2.0.0 defines 'Display #2'): the gateway answers each version's own display",
