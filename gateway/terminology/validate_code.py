@@ -111,7 +111,10 @@ async def validate_in_valueset(
     for coding in codings:
         facts, state = await _facts(finder, coding)
         states.append(state)
-        outcomes.append(check_coding(coding, facts, target, options, aliases))
+        outcome = check_coding(coding, facts, target, options, aliases)
+        if infer_system and not coding.system and target.members is not None:
+            _cannot_infer(outcome, target)
+        outcomes.append(outcome)
     report = _combine(outcomes, target, codeable_concept, membership_only, extra)
     report.state = worst(*states)
     return report
@@ -143,6 +146,28 @@ def _inferred(coding: CodingInput, target: Target, aliases: CanonicalIndex) -> C
     if len(systems) != 1:
         return coding
     return dataclasses.replace(coding, system=systems.pop())
+
+
+def _cannot_infer(outcome: CodingOutcome, target: Target) -> None:
+    """``inferSystem`` found no single system for the code: say so (an error), instead of
+    the warning that a code without a system has no meaning."""
+    code = outcome.coding.code
+    systems = sorted({i.system for (_, c), i in (target.members or {}).items() if c == code})
+    why = (
+        f"value set expansion has multiple matches: [{', '.join(systems)}]"
+        if systems
+        else "no system in the value set expansion has this code"
+    )
+    outcome.issues = [i for i in outcome.issues if i.tx_type != "invalid-data"]
+    outcome.issues.append(
+        tx.error(
+            "not-found",
+            "cannot-infer",
+            f"The System URI could not be determined for the code '{code}' in the ValueSet "
+            f"'{target.label}': {why}",
+            outcome.coding.path.of("code"),
+        )
+    )
 
 
 def _combine(

@@ -40,7 +40,7 @@ def default_valueset_version(params: OperationParams, finder: Finder, url: str) 
 
 async def find_valueset(params: OperationParams, finder: Finder) -> IndexedValueSet:
     """The value set of the request: given inline (``valueSet``) or named by ``url``."""
-    inline = fhir_request.inline_valueset(params)
+    inline = fhir_request.inline_valueset(params, finder.context)
     if inline is not None:
         return inline
     url = params.text("url")

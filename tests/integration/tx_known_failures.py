@@ -4,12 +4,7 @@ terminology conformance"). A case that starts passing must be removed from here:
 fails until it is (a strict expected failure)."""
 
 KNOWN_FAILURES: dict[str, str] = {
-    "simple-cases/simple-expand-contained": "contained resources of an inline value set (#id references) are not resolved",
-    "validation/validation-simple-code-implied-bad-code": "a code that inferSystem cannot place reports a missing system instead of cannot-infer",
-    "validation/validation-contained-good": "contained resources of an inline value set (#id references) are not resolved",
-    "validation/validation-contained-bad": "contained resources of an inline value set (#id references) are not resolved",
     "errors/unknown-system2": "an unknown system in a value set include is not reported as not-in-vs as well",
-    "errors/combination-bad": "a code that inferSystem cannot place reports a missing system instead of cannot-infer",
     "exclude/exclude-combo": "needs FHIR core value sets and code systems (administrative-gender, publication-status) that the gateway does not bundle",
     "exclude/include-combo": "needs FHIR core value sets and code systems (administrative-gender, publication-status) that the gateway does not bundle",
     "exclude/exclude-gender": "needs FHIR core value sets and code systems (administrative-gender, publication-status) that the gateway does not bundle",
