@@ -61,6 +61,8 @@ class Target:
     pins: dict[str, list[Pin]] = field(default_factory=dict)
     #: members are unknown (a value set it imports or a version it pins is missing)
     incomplete: bool = False
+    #: a value set it imports is missing (any system may be in it)
+    imports_missing: bool = False
     #: members by (identity, code, version), for systems included in several versions
     by_version: dict[tuple[str, str, str], ExpansionItem] = field(default_factory=dict)
 
@@ -173,8 +175,10 @@ def check_coding(
     if not in_valueset:
         out.in_target = cs is not None and cs.get(coding.code) is not None
         return out
-    if not membership_known or target.incomplete:
+    if not membership_known:
         return out
+    if target.incomplete and (target.imports_missing or identity in target.pins):
+        return out  # members unknown; a system the value set does not name is not one
     if cs is not None and cs.resource.content == "fragment" and cs.get(coding.code) is None:
         out.in_target = True  # a fragment does not say the code does not exist
         return out

@@ -91,7 +91,7 @@ async def validate_in_valueset(
         for ref in resolution.missing_valuesets
     ]
     if extra:
-        target.incomplete = True
+        target.incomplete = target.imports_missing = True
     else:
         try:
             items = expand_all(vs, resolution.closure, aliases)

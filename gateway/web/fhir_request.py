@@ -6,6 +6,7 @@ validate in whichever form they came (``code``+``system``, ``coding``, ``codeabl
 from __future__ import annotations
 
 import itertools
+import re
 from typing import Any
 
 import msgspec
@@ -22,6 +23,8 @@ from gateway.terminology.versions import VersionRules
 from gateway.web.fhir_params import OperationParams
 
 _inline_ids = itertools.count(1)
+#: a BCP 47 language tag (``fr``, ``fr-CA``, ``zh-Hant-TW``) or ``*``
+_LANGUAGE = re.compile(r"^(\*|[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*)$")
 INLINE_PREFIX = "urn:gateway:inline:"
 
 
@@ -34,7 +37,12 @@ def request_context(
         check=params.texts("check-system-version"),
         force=params.texts("force-system-version"),
     )
-    languages = parse_languages(params.text("displayLanguage") or accept_language)
+    asked = params.text("displayLanguage")
+    if asked is not None and not all(_LANGUAGE.match(tag) for tag in parse_languages(asked)):
+        error = InvalidInput(f"Invalid displayLanguage: '{asked}'", parameter="displayLanguage")
+        error.fhir_issue_code = "processing"  # what the HL7 tests expect
+        raise error
+    languages = parse_languages(asked or accept_language)
     context = RequestContext(rules=rules, languages=languages)
     for value in params.texts("default-valueset-version"):
         url, _, version = value.partition("|")

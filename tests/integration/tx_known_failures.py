@@ -4,12 +4,10 @@ terminology conformance"). A case that starts passing must be removed from here:
 fails until it is (a strict expected failure)."""
 
 KNOWN_FAILURES: dict[str, str] = {
-    "errors/unknown-system2": "an unknown system in a value set include is not reported as not-in-vs as well",
     "exclude/exclude-combo": "needs FHIR core value sets and code systems (administrative-gender, publication-status) that the gateway does not bundle",
     "exclude/include-combo": "needs FHIR core value sets and code systems (administrative-gender, publication-status) that the gateway does not bundle",
     "exclude/exclude-gender": "needs FHIR core value sets and code systems (administrative-gender, publication-status) that the gateway does not bundle",
     "exclude/exclude-gender2": "needs FHIR core value sets and code systems (administrative-gender, publication-status) that the gateway does not bundle",
-    "language2/validation-wrong-de-en-bad": "a display language the code system does not support is answered, not refused (4xx)",
     "overload/expand-all-merged": "the expected expansion gives code2 of version 2.0.0 the display of version 1.0.0 ('Display 2'; version 2.0.0 defines 'Display #2'): the gateway answers each version's own display",
     "overload/expand-enum-good": "the expected expansion gives code2 of version 2.0.0 the display of version 1.0.0 ('Display 2'; version 2.0.0 defines 'Display #2'): the gateway answers each version's own display",
     "overload/expand-enum-bad": "the expected expansion gives code2 of version 2.0.0 the display of version 1.0.0 ('Display 2'; version 2.0.0 defines 'Display #2'): the gateway answers each version's own display",
