@@ -19,6 +19,7 @@ from gateway.terminology.engine import ExpansionItem
 from gateway.terminology.indexed import FlatConcept, IndexedCodeSystem
 from gateway.terminology.issues import Issue, Path
 from gateway.terminology.pins import pick_codesystem
+from gateway.terminology.supplements import is_supplement
 from gateway.terminology.versions import NO_RULES, VersionRules
 
 
@@ -60,6 +61,20 @@ class Target:
     pins: dict[str, list[Pin]] = field(default_factory=dict)
     #: members are unknown (a value set it imports or a version it pins is missing)
     incomplete: bool = False
+    #: a value set it imports is missing (any system may be in it)
+    imports_missing: bool = False
+    #: members by (identity, code, version), for systems included in several versions
+    by_version: dict[tuple[str, str, str], ExpansionItem] = field(default_factory=dict)
+
+    def member(
+        self, identity: str, code: str, cs: IndexedCodeSystem | None
+    ) -> ExpansionItem | None:
+        """The member for ``code`` of the version validated against: when the value set
+        includes several versions of the system, a code of another version is not one."""
+        pins = self.pins.get(identity, [])
+        if cs is not None and len({p.codesystem.version for p in pins if p.codesystem}) > 1:
+            return self.by_version.get((identity, code, cs.version or ""))
+        return (self.members or {}).get((identity, code))
 
 
 @dataclass(slots=True)
@@ -118,6 +133,21 @@ def check_coding(
         if in_valueset:
             out.issues.append(tx.not_in_valueset(path.of("code"), shown, target.label or ""))
         return out
+    if facts.own is not None and is_supplement(facts.own):
+        own = facts.own
+        out.issues.append(
+            tx.error(
+                "invalid",
+                "invalid-data",
+                f"CodeSystem {own.url}|{own.version} is a supplement, so can't be used as a "
+                f"value in {path.prefix or 'Coding'}.system",
+                path.of("system"),
+            )
+        )
+        out.unknown_system = system
+        if in_valueset:
+            out.issues.append(tx.not_in_valueset(path.of("code"), shown, target.label or ""))
+        return out
     if ":" not in system:
         out.issues.append(
             tx.error(
@@ -145,15 +175,17 @@ def check_coding(
     if not in_valueset:
         out.in_target = cs is not None and cs.get(coding.code) is not None
         return out
-    if not membership_known or target.incomplete:
+    if not membership_known:
         return out
+    if target.incomplete and (target.imports_missing or identity in target.pins):
+        return out  # members unknown; a system the value set does not name is not one
     if cs is not None and cs.resource.content == "fragment" and cs.get(coding.code) is None:
         out.in_target = True  # a fragment does not say the code does not exist
         return out
-    member = (target.members or {}).get((identity, coding.code))
+    member = target.member(identity, coding.code, cs)
     if member is None and cs is not None and cs.folded:
         concept = cs.get(coding.code)
-        member = (target.members or {}).get((identity, concept.code)) if concept else None
+        member = target.member(identity, concept.code, cs) if concept else None
     if member is None and cs is not None and options.active_only:
         concept = cs.get(coding.code)
         if concept is not None and concept.inactive:
@@ -179,6 +211,17 @@ def check_coding(
         )
         member = None
     out.in_target = member is not None
+    if member is not None and member.deprecated_in_valueset:
+        out.issues.append(
+            tx.warning(
+                "business-rule",
+                "code-comment",
+                f"The presence of the concept '{coding.code}' in the system '{system}' in the "
+                f"value set {target.label} is marked with a status of deprecated and its use "
+                "should be reviewed",
+                path.of("code"),
+            )
+        )
     if member is None:
         out.issues.append(tx.not_in_valueset(path.of("code"), shown, target.label or ""))
     return out
@@ -220,8 +263,9 @@ def _known_code(
                 path.of("code"),
             )
         )
-        # the code as the code system spells it (NOS clients store it: SM54, not sm54)
-        out.code = concept.code
+        # The FHIR facade echoes the code as given (with this information issue), as the HL7
+        # tests expect; the /v1 API answers the code system's spelling (SM54 for sm54),
+        # which is what NOS clients store (``gateway.terminology.validation``).
     verdict = check_display(cs, concept, coding.display, options.languages)
     out.display = verdict.display
     for issue in verdict.issues:
@@ -243,11 +287,7 @@ def _known_code(
 
 
 def _not_selectable(concept: FlatConcept | None) -> bool:
-    if concept is None:
-        return False
-    return any(
-        p.code in ("notSelectable", "abstract") and p.value_boolean for p in concept.properties
-    )
+    return concept is not None and concept.abstract
 
 
 #: stands for a code that would be a member were it active (activeOnly)

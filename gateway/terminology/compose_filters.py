@@ -11,8 +11,9 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from gateway.errors import UnsupportedOperation
+from gateway.errors import InvalidInput, UnsupportedOperation
 from gateway.terminology.indexed import FlatConcept, IndexedCodeSystem
+from gateway.terminology.model import ValueSetFilter
 
 
 def _ancestors(cs: IndexedCodeSystem, concept: FlatConcept) -> list[str]:
@@ -37,6 +38,17 @@ def _regex(pattern: str) -> re.Pattern[str]:
 def _text(value: object) -> str:
     # FHIR booleans are "true"/"false", not Python's "True"/"False"
     return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def check_filters(system: str, filters: list[ValueSetFilter]) -> None:
+    """Refuses a filter without a value (an invalid value set, not an empty expansion)."""
+    for f in filters:
+        if f.value is None:
+            raise InvalidInput(
+                f"The system {system} filter with property = {f.property}, op = {f.op} has "
+                "no value",
+                parameter="url",
+            )
 
 
 def filter_match(

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from gateway.cache import CacheState, Resolved, worst
-from gateway.errors import NotFound
+from gateway.errors import NotFound, UnknownCodeSystem
 from gateway.terminology.engine import Closure
 from gateway.terminology.indexed import (
     IndexedCodeSystem,
@@ -24,6 +24,7 @@ from gateway.terminology.indexed import (
 from gateway.terminology.model import CodeSystem, ValueSet
 from gateway.terminology.resolver import ResourceResolver
 from gateway.terminology.store import TerminologyStore
+from gateway.terminology.supplements import applies_to, is_supplement, supplemented
 from gateway.terminology.versions import NO_RULES, VersionRules, best_version, is_wildcard
 
 
@@ -34,6 +35,11 @@ class RequestContext:
     inline: TerminologyStore = field(default_factory=TerminologyStore)
     #: Display languages asked for (``displayLanguage``, else ``Accept-Language``), in order.
     languages: tuple[str, ...] = ()
+    #: ``default-valueset-version``: value set identity → the version to use where a request
+    #: or an import (``include.valueSet``) names the value set without one.
+    valueset_versions: dict[str, str] = field(default_factory=dict)
+    #: Supplements in use (``useSupplement``, the value set's ``valueset-supplement``).
+    supplements: list[IndexedCodeSystem] = field(default_factory=list)
 
     def add(self, resource: CodeSystem | ValueSet, raw: bytes) -> None:
         self.inline.add(index_resource(resource, raw, source="request"))
@@ -84,12 +90,31 @@ class Finder:
                 return None, CacheState.HIT
         local = self.context.inline.get(IndexedCodeSystem, system, version)
         if local is not None:
-            return local, CacheState.HIT
+            return self._supplemented(local), CacheState.HIT
         try:
             found = await self.resolver.codesystem(system, version)
         except NotFound:
             return None, CacheState.HIT
-        return found.value, found.state
+        return self._supplemented(found.value), found.state
+
+    def _supplemented(self, cs: IndexedCodeSystem) -> IndexedCodeSystem:
+        if not self.context.supplements:
+            return cs
+        used = [s for s in self.context.supplements if applies_to(s, cs)]
+        return supplemented(cs, used) if used else cs
+
+    async def use_supplements(self, refs: list[str]) -> None:
+        """Apply the supplements ``refs`` (canonical, ``|version`` optional) to the code
+        systems this request reads; one not found fails the request."""
+        for ref in refs:
+            url, _, version = ref.partition("|")
+            found, _ = await self.codesystem(url, version or None)
+            if found is None or not is_supplement(found):
+                raise UnknownCodeSystem(
+                    f"Required supplement not found: {ref}", details={"supplement": ref}
+                )
+            if all(s.serial != found.serial for s in self.context.supplements):
+                self.context.supplements.append(found)
 
     async def valueset(
         self, url: str, version: str | None = None
@@ -97,6 +122,9 @@ class Finder:
         if version is None and "|" in url:
             url, _, pinned = url.partition("|")
             version = pinned or None
+        if version is None and self.context.valueset_versions:
+            identity = self.resolver.store.aliases.resolve(url)
+            version = self.context.valueset_versions.get(identity)
         local = self.context.inline.get(IndexedValueSet, url, version)
         if local is not None:
             return local, CacheState.HIT

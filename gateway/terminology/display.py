@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from gateway.terminology import issues as tx
 from gateway.terminology.indexed import FlatConcept, IndexedCodeSystem
 from gateway.terminology.issues import Issue
+from gateway.terminology.status import standards_status
 
 
 @dataclass(slots=True)
@@ -113,4 +114,25 @@ def check_display(
                 f"the language(s) '{asked or '--'}')",
             )
         )
+    elif (retired := _retired(concept, folded)) is not None:
+        verdict.issues.append(
+            tx.warning(
+                "invalid",
+                "display-comment",
+                f"'{given}' is no longer considered a correct display for code "
+                f"'{concept.code}' (status = {retired}). The correct display is one of "
+                f'"{display}".',
+            )
+        )
     return verdict
+
+
+def _retired(concept: FlatConcept, folded: str) -> str | None:
+    """The status of the withdrawn/deprecated designation ``folded`` is (and nothing current
+    is), else None: still a valid display, with a warning."""
+    if concept.display.casefold() == folded:
+        return None
+    statuses = [
+        standards_status(d.extension) for d in concept.designations if d.value.casefold() == folded
+    ]
+    return statuses[0] if statuses and all(statuses) else None

@@ -20,9 +20,11 @@ from gateway.errors import (
     UnknownValueSet,
 )
 from gateway.terminology.canonical import CanonicalIndex
-from gateway.terminology.compose_filters import filter_match
+from gateway.terminology.compose_filters import check_filters, filter_match
+from gateway.terminology.compose_versions import versioned_systems
 from gateway.terminology.indexed import FlatConcept, IndexedCodeSystem, IndexedValueSet
 from gateway.terminology.model import Compose, ComposeInclude, Designation, ExpansionContains
+from gateway.terminology.status import deprecated_in_valueset
 from gateway.text import prefix_match, words
 
 
@@ -38,6 +40,8 @@ class ExpansionItem:
     concept: FlatConcept | None = None
     #: The code system is case-insensitive: ``sm54`` validates as ``SM54``.
     fold_case: bool = False
+    #: The value set lists the code with ``valueset-deprecated``: valid, with a warning.
+    deprecated_in_valueset: bool = False
 
 
 @dataclass(slots=True)
@@ -87,21 +91,30 @@ def lookup(cs: IndexedCodeSystem, code: str) -> FlatConcept:
     return concept
 
 
+#: (system identity, code, version when the value set keys that system by version, else "")
+_Key = tuple[str, str, str]
+
+
 def _include_items(
-    include: ComposeInclude, closure: Closure, aliases: CanonicalIndex, depth: int
-) -> dict[tuple[str, str], ExpansionItem]:
-    out: dict[tuple[str, str], ExpansionItem] = {}
+    include: ComposeInclude,
+    closure: Closure,
+    aliases: CanonicalIndex,
+    depth: int,
+    versioned: frozenset[str] = frozenset(),
+) -> dict[_Key, ExpansionItem]:
+    out: dict[_Key, ExpansionItem] = {}
     if include.system:
         # Keys use the system's identity so an OID, a trailing slash or the other URL
         # family in an include/exclude denote the same code system.
         identity = aliases.resolve(include.system)
         cs = closure.codesystem_for(identity, include.version)
+        vkey = ((cs.version if cs else include.version) or "") if identity in versioned else ""
         if include.concept:
             for listed in include.concept:
                 concept = cs.get(listed.code) if cs else None
                 if cs is not None and concept is None:
                     continue  # a code the CodeSystem does not define is not expanded
-                out[(identity, concept.code if concept else listed.code)] = _item(
+                out[(identity, concept.code if concept else listed.code, vkey)] = _item(
                     cs.url if cs else include.system,
                     cs.version if cs else include.version,
                     listed.code,
@@ -109,6 +122,7 @@ def _include_items(
                     listed.designation,
                     concept,
                     fold_case=bool(cs and cs.folded),
+                    deprecated=deprecated_in_valueset(listed.extension),
                 )
         else:
             if cs is None:
@@ -116,11 +130,13 @@ def _include_items(
                     f"Code system {include.system} is not available",
                     details={"system": include.system},
                 )
+            check_filters(include.system, include.filter)
             for concept in cs.concepts.values():
                 if all(
-                    filter_match(cs, concept, f.property, f.op, f.value) for f in include.filter
+                    filter_match(cs, concept, f.property, f.op, f.value or "")
+                    for f in include.filter
                 ):
-                    out[(identity, concept.code)] = _item(
+                    out[(identity, concept.code, vkey)] = _item(
                         cs.url,
                         cs.version,
                         concept.code,
@@ -136,14 +152,17 @@ def _include_items(
         if nested is None:
             raise UnknownValueSet(f"Value set {ref} is not available", details={"valueSet": ref})
         nested_items = {
-            (aliases.resolve(i.system), i.code): i
+            (aliases.resolve(i.system), i.code, i.version or ""): i
             for i in expand_all(nested, closure, aliases, depth + 1)
         }
-        out = (
-            nested_items
-            if not include.system and not out
-            else {k: v for k, v in out.items() if k in nested_items}
-        )
+        if not include.system and not out:
+            out = {
+                (k[0], k[1], k[2] if k[0] in versioned else ""): v for k, v in nested_items.items()
+            }
+        else:
+            # an include of a system and of value sets: the codes in both (by system and code)
+            codes = {k[:2] for k in nested_items}
+            out = {k: v for k, v in out.items() if k[:2] in codes}
     return out
 
 
@@ -156,6 +175,7 @@ def _item(
     concept: FlatConcept | None,
     *,
     fold_case: bool = False,
+    deprecated: bool = False,
 ) -> ExpansionItem:
     # The value set's own display first, then the code system's (itself label or code).
     best = label_or_code(display or (concept.display if concept else None), code)
@@ -173,6 +193,7 @@ def _item(
         label_words,
         concept,
         fold_case,
+        deprecated,
     )
 
 
@@ -190,7 +211,12 @@ def expand_all(
 ) -> list[ExpansionItem]:
     """The whole expansion, memoised per resolved closure (new CS version → recomputed)."""
     if depth > 10:
-        raise InvalidInput(f"Value set {vs.url} includes itself", parameter="url")
+        error = InvalidInput(
+            f"Value set {vs.url} includes itself (circular reference)", parameter="url"
+        )
+        # the request is fine, the value set is not: a processing error (HL7 tests)
+        error.fhir_issue_code = "processing"
+        raise error
     memo_key = ("all", closure.token())
     cached = vs.memo.get(memo_key)
     if isinstance(cached, list):
@@ -214,11 +240,12 @@ def expand_all(
 def _compose(
     compose: Compose, closure: Closure, aliases: CanonicalIndex, depth: int
 ) -> list[ExpansionItem]:
-    merged: dict[tuple[str, str], ExpansionItem] = {}
+    versioned = versioned_systems(compose, closure, aliases)
+    merged: dict[_Key, ExpansionItem] = {}
     for include in compose.include:
-        merged.update(_include_items(include, closure, aliases, depth))
+        merged.update(_include_items(include, closure, aliases, depth, versioned))
     for exclude in compose.exclude:
-        for key in _include_items(exclude, closure, aliases, depth):
+        for key in _include_items(exclude, closure, aliases, depth, versioned):
             merged.pop(key, None)
     items = list(merged.values())
     if compose.inactive is False:

@@ -27,6 +27,7 @@ from gateway.terminology.model import (
     Identifier,
     ValueSet,
 )
+from gateway.terminology.status import standards_status
 from gateway.text import words
 
 _INACTIVE_STATUSES = frozenset({"deprecated", "retired", "inactive"})
@@ -64,9 +65,17 @@ class FlatConcept:
     inactive: bool
     label_words: tuple[tuple[str, ...], ...]
 
+    @property
+    def abstract(self) -> bool:
+        """Not selectable (``notSelectable``/``abstract`` property): a grouper, not a code."""
+        return any(
+            p.code in ("notSelectable", "abstract") and p.value_boolean for p in self.properties
+        )
+
 
 def _status_of(concept: Concept, now_iso: str) -> tuple[str, bool]:
-    status = "active"
+    # an R5-style standards status extension on the concept (the status property wins)
+    status = "deprecated" if standards_status(concept.extension) == "deprecated" else "active"
     ended = False
     for prop in concept.property:
         if prop.code == "status" and prop.value_code:

@@ -21,6 +21,8 @@ class Designation(msgspec.Struct, omit_defaults=True):
     value: str
     language: str | None = None
     use: Coding | None = None
+    #: e.g. a standards status: a designation no longer correct (withdrawn, deprecated)
+    extension: list[dict[str, Any]] = []
 
 
 class ConceptProperty(msgspec.Struct, omit_defaults=True, rename="camel"):
@@ -60,6 +62,8 @@ class Concept(msgspec.Struct, omit_defaults=True):
     designation: list[Designation] = []
     property: list[ConceptProperty] = []
     concept: list[Concept] = []
+    #: e.g. a standards status of deprecated (R5 style, instead of a status property)
+    extension: list[dict[str, Any]] = []
 
 
 class PropertyDef(msgspec.Struct, omit_defaults=True):
@@ -81,12 +85,18 @@ class CanonicalResource(msgspec.Struct, omit_defaults=True, rename="camel"):
     status: str | None = None
     date: str | None = None
     language: str | None = None
+    experimental: bool | None = None
+    #: e.g. ``structuredefinition-standards-status`` (withdrawn, deprecated),
+    #: ``valueset-supplement``
+    extension: list[dict[str, Any]] = []
 
 
 class CodeSystem(CanonicalResource):
     resource_type: str = "CodeSystem"
     case_sensitive: bool | None = None
     content: str | None = None
+    #: a supplement (``content`` "supplement") names the code system it adds to
+    supplements: str | None = None
     identifier: list[Identifier] = []
     property: list[PropertyDef] = []
     concept: list[Concept] = []
@@ -95,13 +105,16 @@ class CodeSystem(CanonicalResource):
 class ValueSetFilter(msgspec.Struct, omit_defaults=True):
     property: str
     op: str
-    value: str
+    #: required by FHIR; a value set without one still loads, and is refused when used
+    value: str | None = None
 
 
 class ComposeConcept(msgspec.Struct, omit_defaults=True):
     code: str
     display: str | None = None
     designation: list[Designation] = []
+    #: e.g. ``valueset-deprecated``: the value set marks its use of the code as deprecated
+    extension: list[dict[str, Any]] = []
 
 
 class ComposeInclude(msgspec.Struct, omit_defaults=True, rename="camel"):

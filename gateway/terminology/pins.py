@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from gateway.terminology import issues as tx
-from gateway.terminology.indexed import IndexedCodeSystem
+from gateway.terminology.indexed import IndexedCodeSystem, version_order
 from gateway.terminology.versions import version_matches
 
 if TYPE_CHECKING:
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
         SystemFacts,
         Target,
     )
+    from gateway.terminology.context import Pin
 
 
 def pick_codesystem(
@@ -48,7 +49,8 @@ def pick_codesystem(
             out.unknown_system = system
         return None, True
     pin = next(
-        (p for p in pins if p.codesystem is not None and p.codesystem.version == asked), pins[0]
+        (p for p in pins if p.codesystem is not None and p.codesystem.version == asked),
+        pins[0] if asked or len(pins) == 1 else _best_pin(pins, coding, target, identity),
     )
     cs = pin.codesystem
     changed = identity in options.rules.force or (pin.pinned is None and pin.wanted is not None)
@@ -109,3 +111,26 @@ def pick_codesystem(
             out.issues.append(tx.unknown_system(system, asked, facts.known, path.of("system")))
             out.caused_by = f"{system}|{asked}"
     return cs, True
+
+
+def _best_pin(pins: list[Pin], coding: CodingInput, target: Target, identity: str) -> Pin:
+    """A versionless coding in a value set including several versions of its system: the
+    version whose members have the code, then that defines it, whose display matches, latest
+    first (what the HL7 overload tests expect: ``code2`` 'Display 2' is version 1.0.0's,
+    'Display #2' version 2.0.0's)."""
+
+    def rank(pin: Pin) -> tuple[bool, bool, bool, object]:
+        cs = pin.codesystem
+        concept = cs.get(coding.code) if cs is not None else None
+        shown = coding.display is None or (
+            concept is not None
+            and (
+                concept.display == coding.display
+                or any(d.value == coding.display for d in concept.designations)
+            )
+        )
+        version = cs.version if cs else None
+        member = (identity, coding.code, version or "") in target.by_version
+        return member, concept is not None, shown, version_order(version)
+
+    return max(pins, key=rank)

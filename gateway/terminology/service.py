@@ -166,7 +166,7 @@ class TerminologyService:
             maps, state = [found.value], found.state
         else:
             # none loaded: simply no match
-            maps, state = self.store.latest(IndexedConceptMap), CacheState.HIT
+            maps, state = self.store.searchable(IndexedConceptMap), CacheState.HIT
         matches = translate(
             maps, self.store.aliases, system=system, code=code, target_system=target
         )
@@ -179,7 +179,7 @@ class TerminologyService:
             found = await self.resolver.conceptmap(url)
             maps, state = [found.value], found.state
         else:
-            maps, state = self.store.latest(IndexedConceptMap), CacheState.HIT
+            maps, state = self.store.searchable(IndexedConceptMap), CacheState.HIT
         matches = translate_reverse(
             maps, self.store.aliases, target_system=target, target_code=code, source_system=source
         )

@@ -33,10 +33,17 @@ class TerminologyStore:
         self.aliases = CanonicalIndex()
         self._by_kind: dict[type, dict[str, dict[str, Indexed]]] = defaultdict(dict)
         self._latest: dict[type, dict[str, Indexed]] = defaultdict(dict)
+        #: resources another one with the same url and version (but other content) replaced:
+        #: reads by url see the last loaded, a search without url (``$translate``) sees both.
+        self._shadowed: dict[type, dict[tuple[str, str], list[Indexed]]] = defaultdict(dict)
 
     def add(self, item: Indexed) -> None:
         self.aliases.register(item.url, list(item.oids))
         versions = self._by_kind[type(item)].setdefault(item.identity, {})
+        replaced = versions.get(item.version or "")
+        if replaced is not None and replaced.raw != item.raw:
+            key = (item.identity, item.version or "")
+            self._shadowed[type(item)].setdefault(key, []).append(replaced)
         versions[item.version or ""] = item
         latest = self._latest[type(item)]
         current = latest.get(item.identity)
@@ -80,6 +87,15 @@ class TerminologyStore:
             for identity in list(self._by_kind[kind])
             if (item := self.get(kind, identity, None)) is not None
         ]
+
+    def searchable(self, kind: type[R]) -> list[R]:
+        """The latest version of every resource of ``kind``, with those it shadows."""
+        out: list[R] = []
+        for item in self.latest(kind):
+            out.append(item)
+            shadowed = self._shadowed[kind].get((item.identity, item.version or ""), [])
+            out.extend(s for s in shadowed if isinstance(s, kind))
+        return out
 
     def summary(self) -> list[dict[str, str]]:
         """What is loaded, for ``/health/ready``."""

@@ -28,6 +28,8 @@ from gateway.terminology.context import Finder
 from gateway.terminology.engine import expand_all
 from gateway.terminology.indexed import IndexedCodeSystem, IndexedValueSet
 from gateway.terminology.issues import Issue
+from gateway.terminology.model import CodeSystem
+from gateway.terminology.status import status_issues
 
 
 @dataclass(slots=True)
@@ -89,20 +91,30 @@ async def validate_in_valueset(
         for ref in resolution.missing_valuesets
     ]
     if extra:
-        target.incomplete = True
+        target.incomplete = target.imports_missing = True
     else:
         try:
             items = expand_all(vs, resolution.closure, aliases)
             target.members = {(aliases.resolve(i.system), i.code): i for i in items}
+            if any(len(pins) > 1 for pins in resolution.pins.values()):
+                target.by_version = {
+                    (aliases.resolve(i.system), i.code, i.version or ""): i for i in items
+                }
         except NotFound:
             target.incomplete = True
+    closure = resolution.closure
+    used = [vs, *closure.valuesets.values(), *closure.codesystems.values()]
+    extra.extend(status_issues([*(i.resource for i in used), *_resources(closure.by_version)]))
     outcomes, states = [], [resolution.state]
     if infer_system:
         codings = [_inferred(c, target, aliases) for c in codings]
     for coding in codings:
         facts, state = await _facts(finder, coding)
         states.append(state)
-        outcomes.append(check_coding(coding, facts, target, options, aliases))
+        outcome = check_coding(coding, facts, target, options, aliases)
+        if infer_system and not coding.system and target.members is not None:
+            _cannot_infer(outcome, target)
+        outcomes.append(outcome)
     report = _combine(outcomes, target, codeable_concept, membership_only, extra)
     report.state = worst(*states)
     return report
@@ -115,9 +127,14 @@ async def validate_in_codesystem(
     if cs is not None:
         facts = SystemFacts(cs, facts.known)
     outcome = check_coding(coding, facts, Target(), options, finder.resolver.store.aliases)
-    report = _combine([outcome], Target(), False, False, [])
+    used = [facts.own.resource] if facts.own is not None else []
+    report = _combine([outcome], Target(), False, False, status_issues(used))
     report.state = state
     return report
+
+
+def _resources(by_version: dict[tuple[str, str], IndexedCodeSystem]) -> list[CodeSystem]:
+    return [cs.resource for cs in by_version.values()]
 
 
 def _inferred(coding: CodingInput, target: Target, aliases: CanonicalIndex) -> CodingInput:
@@ -129,6 +146,28 @@ def _inferred(coding: CodingInput, target: Target, aliases: CanonicalIndex) -> C
     if len(systems) != 1:
         return coding
     return dataclasses.replace(coding, system=systems.pop())
+
+
+def _cannot_infer(outcome: CodingOutcome, target: Target) -> None:
+    """``inferSystem`` found no single system for the code: say so (an error), instead of
+    the warning that a code without a system has no meaning."""
+    code = outcome.coding.code
+    systems = sorted({i.system for (_, c), i in (target.members or {}).items() if c == code})
+    why = (
+        f"value set expansion has multiple matches: [{', '.join(systems)}]"
+        if systems
+        else "no system in the value set expansion has this code"
+    )
+    outcome.issues = [i for i in outcome.issues if i.tx_type != "invalid-data"]
+    outcome.issues.append(
+        tx.error(
+            "not-found",
+            "cannot-infer",
+            f"The System URI could not be determined for the code '{code}' in the ValueSet "
+            f"'{target.label}': {why}",
+            outcome.coding.path.of("code"),
+        )
+    )
 
 
 def _combine(

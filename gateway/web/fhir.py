@@ -47,6 +47,9 @@ async def _lookup(request: FhirRequest, terminology: Terminology) -> ASGIRespons
     system, code = params.system_and_code(("system",))
     if not system:
         raise InvalidInput("Parameter 'system' (or 'coding') is required", parameter="system")
+    if params.has("useSupplement"):
+        # rare: checked only when asked, so the cached $lookup stays a dict access
+        await fhir_validate.check_supplements(terminology, params)
     found = await terminology.lookup(system, code, params.text("version"))
     cs, concept, state = found.value.codesystem, found.value.concept, found.state
     wanted = params.texts("property")

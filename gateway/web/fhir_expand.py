@@ -20,6 +20,7 @@ from gateway.terminology.display import labels_for
 from gateway.terminology.engine import ExpandPage
 from gateway.terminology.indexed import IndexedValueSet
 from gateway.terminology.service import TerminologyService
+from gateway.terminology.supplements import valueset_supplements
 from gateway.web import fhir_format as fmt
 from gateway.web import fhir_request
 from gateway.web.deps import encoded
@@ -34,18 +35,21 @@ _SPECIAL = (
     "force-system-version",
     "displayLanguage",
     "default-valueset-version",
+    "useSupplement",
 )
 
 
-def _pins_versions(vs: IndexedValueSet) -> bool:
-    """Whether an include of ``vs`` pins a code system version (memoised on the resource)."""
-    found = vs.memo.get("pins-versions")
+def _needs_context(vs: IndexedValueSet) -> bool:
+    """Whether an include of ``vs`` pins a code system version or ``vs`` asks for
+    supplements: the request-aware path expands it (memoised on the resource)."""
+    found = vs.memo.get("needs-context")
     if not isinstance(found, bool):
         compose = vs.resource.compose
         found = compose is not None and any(
             inc.version for inc in [*compose.include, *compose.exclude]
         )
-        vs.memo["pins-versions"] = found
+        found = found or bool(valueset_supplements(vs.resource))
+        vs.memo["needs-context"] = found
     return found
 
 
@@ -62,7 +66,7 @@ async def expand(
     special = any(params.has(name) for name in _SPECIAL) or accept_language
     if url and not special:
         vs_found = await terminology.resolver.valueset(url, params.text("valueSetVersion"))
-        if not _pins_versions(vs_found.value):
+        if not _needs_context(vs_found.value):
             found = await terminology.expand(
                 url,
                 version=params.text("valueSetVersion"),
@@ -83,6 +87,9 @@ async def expand(
     context = fhir_request.request_context(params, terminology.store.aliases, accept_language)
     finder = Finder(terminology.resolver, context)
     vs = await find_valueset(params, finder)
+    await finder.use_supplements(
+        [*params.texts("useSupplement"), *valueset_supplements(vs.resource)]
+    )
     resolution = await finder.closure(vs)
     _raise_unresolved(resolution, finder)
     page = engine.expand(

@@ -36,6 +36,7 @@ def lookup_parameters(
     if cs.version:
         params.append({"name": "version", "valueString": cs.version})
     params.append({"name": "display", "valueString": concept.display})
+    params.append({"name": "abstract", "valueBoolean": concept.abstract})
     if concept.definition:
         params.append({"name": "definition", "valueString": concept.definition})
     params.extend(_designation(d) for d in concept.designations)

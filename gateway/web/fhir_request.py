@@ -6,6 +6,8 @@ validate in whichever form they came (``code``+``system``, ``coding``, ``codeabl
 from __future__ import annotations
 
 import itertools
+import re
+from typing import Any
 
 import msgspec
 
@@ -21,6 +23,8 @@ from gateway.terminology.versions import VersionRules
 from gateway.web.fhir_params import OperationParams
 
 _inline_ids = itertools.count(1)
+#: a BCP 47 language tag (``fr``, ``fr-CA``, ``zh-Hant-TW``) or ``*``
+_LANGUAGE = re.compile(r"^(\*|[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*)$")
 INLINE_PREFIX = "urn:gateway:inline:"
 
 
@@ -33,8 +37,17 @@ def request_context(
         check=params.texts("check-system-version"),
         force=params.texts("force-system-version"),
     )
-    languages = parse_languages(params.text("displayLanguage") or accept_language)
+    asked = params.text("displayLanguage")
+    if asked is not None and not all(_LANGUAGE.match(tag) for tag in parse_languages(asked)):
+        error = InvalidInput(f"Invalid displayLanguage: '{asked}'", parameter="displayLanguage")
+        error.fhir_issue_code = "processing"  # what the HL7 tests expect
+        raise error
+    languages = parse_languages(asked or accept_language)
     context = RequestContext(rules=rules, languages=languages)
+    for value in params.texts("default-valueset-version"):
+        url, _, version = value.partition("|")
+        if url and version:
+            context.valueset_versions[aliases.resolve(url)] = version
     for raw in params.resources("tx-resource"):
         try:
             decoded = decode_resources(raw)
@@ -45,8 +58,11 @@ def request_context(
     return context
 
 
-def inline_valueset(params: OperationParams) -> IndexedValueSet | None:
-    """The ``valueSet`` parameter: a value set given whole (it may have no url)."""
+def inline_valueset(
+    params: OperationParams, context: RequestContext | None = None
+) -> IndexedValueSet | None:
+    """The ``valueSet`` parameter: a value set given whole (it may have no url). Value sets
+    it contains are added to ``context`` and its ``#id`` imports renamed to them."""
     found = params.resources("valueSet")
     if not found:
         return None
@@ -55,11 +71,30 @@ def inline_valueset(params: OperationParams) -> IndexedValueSet | None:
         if not isinstance(data, dict) or data.get("resourceType") != "ValueSet":
             raise InvalidInput("Parameter 'valueSet' must be a ValueSet", parameter="valueSet")
         data.setdefault("url", f"{INLINE_PREFIX}{next(_inline_ids)}")
+        if context is not None:
+            _contained(data, context)
         raw = msgspec.json.encode(data)
         resource = msgspec.json.decode(raw, type=ValueSet)
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise InvalidInput(f"Invalid valueSet: {exc}", parameter="valueSet") from None
     return IndexedValueSet.build(resource, raw, source="request")
+
+
+def _contained(data: dict[str, Any], context: RequestContext) -> None:
+    """Contained value sets become request resources; ``#id`` references name them."""
+    names: dict[str, str] = {}
+    for item in data.get("contained") or []:
+        if isinstance(item, dict) and item.get("resourceType") == "ValueSet" and item.get("id"):
+            item.setdefault("url", f"{data['url']}#{item['id']}")
+            raw = msgspec.json.encode(item)
+            context.add(msgspec.json.decode(raw, type=ValueSet), raw)
+            names[f"#{item['id']}"] = str(item["url"])
+    compose = data.get("compose")
+    if not names or not isinstance(compose, dict):
+        return
+    for part in [*compose.get("include", []), *compose.get("exclude", [])]:
+        if isinstance(part, dict) and isinstance(part.get("valueSet"), list):
+            part["valueSet"] = [names.get(ref, ref) for ref in part["valueSet"]]
 
 
 def codings(

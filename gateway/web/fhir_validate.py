@@ -11,6 +11,7 @@ from gateway.terminology.context import Finder, RequestContext
 from gateway.terminology.display import parse_languages
 from gateway.terminology.indexed import IndexedValueSet
 from gateway.terminology.service import TerminologyService
+from gateway.terminology.supplements import valueset_supplements
 from gateway.terminology.validate_code import Report, validate_in_codesystem, validate_in_valueset
 from gateway.web import fhir_request
 from gateway.web.fhir_params import OperationParams
@@ -39,7 +40,7 @@ def default_valueset_version(params: OperationParams, finder: Finder, url: str) 
 
 async def find_valueset(params: OperationParams, finder: Finder) -> IndexedValueSet:
     """The value set of the request: given inline (``valueSet``) or named by ``url``."""
-    inline = fhir_request.inline_valueset(params)
+    inline = fhir_request.inline_valueset(params, finder.context)
     if inline is not None:
         return inline
     url = params.text("url")
@@ -76,6 +77,9 @@ async def validate_vs(
     context = fhir_request.request_context(params, terminology.store.aliases, accept_language)
     finder = Finder(terminology.resolver, context)
     vs = await find_valueset(params, finder)
+    await finder.use_supplements(
+        [*params.texts("useSupplement"), *valueset_supplements(vs.resource)]
+    )
     codings, cc = fhir_request.codings(params, ("systemVersion",))
     options = _options(params, context, valueset_languages(vs))
     if vs.resource.compose is not None and vs.resource.compose.inactive is False:
@@ -96,6 +100,7 @@ async def validate_cs(
 ) -> Report:
     context = fhir_request.request_context(params, terminology.store.aliases, accept_language)
     finder = Finder(terminology.resolver, context)
+    await finder.use_supplements(params.texts("useSupplement"))
     codings, _ = fhir_request.codings(params, ("version", "systemVersion"))
     coding = codings[0]
     url = params.text("url")
@@ -113,4 +118,10 @@ async def validate_cs(
     return await validate_in_codesystem(finder, None, coding, _options(params, context, ()))
 
 
-__all__: list[Any] = ["validate_cs", "validate_vs"]
+async def check_supplements(terminology: TerminologyService, params: OperationParams) -> None:
+    """Fails when a supplement the request asks for (``useSupplement``) is not found."""
+    context = fhir_request.request_context(params, terminology.store.aliases, None)
+    await Finder(terminology.resolver, context).use_supplements(params.texts("useSupplement"))
+
+
+__all__: list[Any] = ["check_supplements", "validate_cs", "validate_vs"]

@@ -142,3 +142,17 @@ async def test_search_unknown_value_set_is_404(client: Client) -> None:
     response = await client.get("/v1/terminology/search", params={"q": "x", "valueset": "JDV_J1"})
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "unknown_value_set"
+
+
+async def test_case_insensitive_code_is_answered_as_spelt_by_v1_and_echoed_by_fhir(
+    client: Client,
+) -> None:
+    # /v1 answers the code system's spelling (what NOS clients store); the FHIR facade's
+    # $validate-code echoes the code as given, with an information issue (HL7 tests).
+    v1 = await client.get("/v1/terminology/resolve", params={"coding": f"{R38_OID}|sm54"})
+    fhir = await client.get(
+        "/fhir/CodeSystem/$validate-code", params={"url": TRE_R38, "code": "sm54"}
+    )
+    answer = {p["name"]: p for p in fhir.json()["parameter"]}
+    assert (v1.status_code, v1.json()["code"]) == (200, "SM54")
+    assert (answer["result"]["valueBoolean"], answer["code"]["valueCode"]) == (True, "sm54")

@@ -116,13 +116,18 @@ def compare_expand(expected: Json, actual: Json) -> list[str]:
     if actual.get("resourceType") != "ValueSet":
         return [f"expected a ValueSet, got {actual.get('resourceType')}: {_text(actual)}"]
     want_exp, got_exp = expected.get("expansion", {}), actual.get("expansion", {})
-    required = {
-        (c.get("system"), c.get("code")): c
-        for c in _flatten(want_exp.get("contains", []))
-        if not optional(c)
-    }
-    allowed = {(c.get("system"), c.get("code")) for c in _flatten(want_exp.get("contains", []))}
-    got = {(c.get("system"), c.get("code")): c for c in _flatten(got_exp.get("contains", []))}
+    wanted = list(_flatten(want_exp.get("contains", [])))
+    # One code in several versions of its system (``overload``): members differ by version.
+    pairs = [(c.get("system"), c.get("code")) for c in wanted]
+    by_version = len(set(pairs)) < len(pairs)
+
+    def key(c: Json) -> tuple[Any, ...]:
+        base = (c.get("system"), c.get("code"))
+        return (*base, c.get("version")) if by_version else base
+
+    required = {key(c): c for c in wanted if not optional(c)}
+    allowed = {key(c) for c in wanted}
+    got = {key(c): c for c in _flatten(got_exp.get("contains", []))}
     diffs = []
     if missing := set(required) - set(got):
         diffs.append(f"missing codes {sorted(missing)}")

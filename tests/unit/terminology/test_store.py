@@ -3,7 +3,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from gateway.terminology.indexed import IndexedCodeSystem, version_order
+from gateway.terminology.indexed import IndexedCodeSystem, IndexedConceptMap, version_order
 from gateway.terminology.store import TerminologyStore
 from tests.conftest import searchset
 from tests.samples import TRE_R38, demo_resource, smt_tre_r38
@@ -61,3 +61,20 @@ def test_missing_directory_is_reported_not_raised(tmp_path: Path) -> None:
     report = TerminologyStore().load_directory(tmp_path / "absent")
     assert report.count() == 0
     assert report.errors
+
+
+def test_two_concept_maps_with_one_url_and_version_are_both_searched() -> None:
+    # Reads by url see the last loaded; $translate without a url consults both (HL7 tests
+    # load two different maps under one url|version).
+    store = TerminologyStore()
+    for source in ("a", "b"):
+        body = {
+            "resourceType": "ConceptMap",
+            "url": "http://example.org/ConceptMap/m",
+            "version": "1",
+            "group": [{"source": f"http://example.org/{source}"}],
+        }
+        store.load_bytes(json.dumps(body).encode(), source)
+    assert store.conceptmap("http://example.org/ConceptMap/m") is not None
+    assert [m.source for m in store.latest(IndexedConceptMap)] == ["b"]
+    assert sorted(m.source for m in store.searchable(IndexedConceptMap)) == ["a", "b"]
