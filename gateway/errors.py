@@ -7,6 +7,7 @@ problem ``{"error": {"code", "message", "details"}}`` elsewhere)::
     GatewayError                      500  internal (never raised on purpose)
     ├── InvalidInput                  400  malformed parameter or body
     │   └── UnsupportedOperation      422  well-formed but not supported here
+    │       └── ExpansionTooCostly         an expansion larger than the configured limit
     ├── NotFound                      404  semantic negative (cacheable, short TTL)
     │   ├── UnknownCodeSystem
     │   ├── UnknownValueSet
@@ -66,6 +67,13 @@ class UnsupportedOperation(InvalidInput):
     status_code = 422
     code = "unsupported"
     fhir_issue_code = "not-supported"
+
+
+class ExpansionTooCostly(UnsupportedOperation):
+    """A ``$expand`` would return more codes than the server allows in one answer."""
+
+    code = "too_costly"
+    fhir_issue_code = "too-costly"
 
 
 class NotFound(GatewayError):

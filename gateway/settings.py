@@ -214,6 +214,15 @@ class DirectoryCacheSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class TerminologySettings:
+    #: The most codes one ``$expand`` answer may hold; a larger expansion without
+    #: ``count`` is refused (``too-costly``): the client pages it or filters it.
+    max_expansion: int = field(
+        default=50_000, metadata=env("GATEWAY_TERMINOLOGY_MAX_EXPANSION", minimum=1)
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class CacheSettings:
     max_entries: int = field(default=10_000, metadata=env("GATEWAY_CACHE_MAX_ENTRIES", minimum=1))
     max_bytes: int = field(
@@ -338,6 +347,7 @@ class ConsoleSettings:
 class Settings:
     server: ServerSettings = field(default_factory=ServerSettings)
     smt: UpstreamSettings = field(default_factory=lambda: UpstreamSettings("smt", DEFAULT_SMT_URL))
+    terminology: TerminologySettings = field(default_factory=TerminologySettings)
     cache: CacheSettings = field(default_factory=CacheSettings)
     snapshot: SnapshotSettings = field(default_factory=SnapshotSettings)
     mappings: MappingsSettings = field(default_factory=MappingsSettings)

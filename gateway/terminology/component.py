@@ -54,7 +54,7 @@ class TerminologyComponent(Component):
             loader=loader,
             freshness=Freshness.terminology(settings.cache),
         )
-        service = TerminologyService(resolver)
+        service = TerminologyService(resolver, max_expansion=settings.terminology.max_expansion)
         service.seed_cache()
         return cls(store, report, loader, upstream, service)
 

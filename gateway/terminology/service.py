@@ -64,8 +64,10 @@ def _widen(found: Resolved[list[R]]) -> Resolved[list[Indexed]]:
 
 
 class TerminologyService:
-    def __init__(self, resolver: ResourceResolver) -> None:
+    def __init__(self, resolver: ResourceResolver, *, max_expansion: int = 50_000) -> None:
         self.resolver = resolver
+        #: The most codes one expansion answer may hold (``GATEWAY_TERMINOLOGY_MAX_EXPANSION``).
+        self.max_expansion = max_expansion
         self.store = resolver.store
         self._catalogue_memo: tuple[tuple[int, ...], list[ExpansionItem]] | None = None
         self._search_memo: Memo = new_memo()

@@ -71,8 +71,11 @@ async def _validate_cs(request: FhirRequest, terminology: Terminology) -> ASGIRe
 
 async def _expand(request: FhirRequest, terminology: Terminology) -> ASGIResponse:
     params = await _params(request)
+    limit = fhir_expand.expansion_limit(
+        terminology, request.headers.get(fhir_expand.THRESHOLD_HEADER)
+    )
     body, state = await fhir_expand.expand(
-        terminology, params, request.headers.get("accept-language")
+        terminology, params, request.headers.get("accept-language"), limit
     )
     return fhir_response(body, state)
 

@@ -13,7 +13,12 @@ import dataclasses
 from typing import Any
 
 from gateway.cache import CacheState, worst
-from gateway.errors import InvalidInput, UnknownCodeSystem, UnsupportedOperation
+from gateway.errors import (
+    ExpansionTooCostly,
+    InvalidInput,
+    UnknownCodeSystem,
+    UnsupportedOperation,
+)
 from gateway.terminology import engine
 from gateway.terminology.context import Finder, Resolution
 from gateway.terminology.display import labels_for
@@ -53,9 +58,43 @@ def _needs_context(vs: IndexedValueSet) -> bool:
     return found
 
 
+#: A client may lower (never raise) the expansion limit for one request, as Ontoserver
+#: allows: the HL7 test suites use it to check the too-costly answer.
+THRESHOLD_HEADER = "x-too-costly-threshold"
+
+
+def expansion_limit(terminology: TerminologyService, header: str | None) -> int:
+    """The most codes this request's expansion may return."""
+    if header is None:
+        return terminology.max_expansion
+    try:
+        asked = int(header)
+    except ValueError:
+        asked = 0
+    if asked < 1:
+        raise InvalidInput(
+            f"Header X-TOO-COSTLY-THRESHOLD must be a positive integer, not {header!r}",
+            parameter="X-TOO-COSTLY-THRESHOLD",
+        )
+    return min(asked, terminology.max_expansion)
+
+
+def _check_size(vs: IndexedValueSet, page: ExpandPage, limit: int) -> None:
+    if len(page.items) > limit:
+        raise ExpansionTooCostly(
+            f"The expansion of value set '{vs.url}' has {page.total} codes, more than the "
+            f"{limit} this server returns at once: page it (count, offset) or filter it",
+            details={"total": page.total, "limit": limit},
+        )
+
+
 async def expand(
-    terminology: TerminologyService, params: OperationParams, accept_language: str | None
+    terminology: TerminologyService,
+    params: OperationParams,
+    accept_language: str | None,
+    limit: int | None = None,
 ) -> tuple[bytes | dict[str, Any], CacheState]:
+    limit = terminology.max_expansion if limit is None else limit
     count = params.integer("count", None, maximum=10_000)
     offset = params.integer("offset", 0) or 0
     active_only = params.flag("activeOnly")
@@ -76,6 +115,7 @@ async def expand(
                 count=count,
             )
             vs, page, state = found.value.valueset, found.value.page, found.state
+            _check_size(vs, page, limit)
             body = encoded(
                 vs.memo,
                 ("$expand", page.key, text, designations),
@@ -101,6 +141,7 @@ async def expand(
         offset=offset,
         count=count,
     )
+    _check_size(vs, page, limit)
     languages = context.languages or valueset_languages(vs)
     if languages:
         page = _translated(page, languages, resolution)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
 
-from tests.conftest import AppClient
+from gateway.settings import Settings, TerminologySettings
+from tests.conftest import AppClient, make_client
 from tests.integration.fhir_validation import assert_valid_fhir, param
 from tests.samples import JDV_J239, R38_OID, TRE_R38
 
@@ -180,6 +182,56 @@ async def test_expand_bad_parameters_are_400(
     response = await client.get("/fhir/ValueSet/$expand", params=params)
     assert response.status_code == 400
     assert response.json()["issue"][0]["expression"] == [parameter]
+
+
+async def test_expand_larger_than_the_threshold_header_is_too_costly(client: Client) -> None:
+    whole = (await client.get("/fhir/ValueSet/$expand", params={"url": JDV_J239})).json()
+    size = len(whole["expansion"]["contains"])
+    refused = await client.get(
+        "/fhir/ValueSet/$expand",
+        params={"url": JDV_J239},
+        headers={"X-TOO-COSTLY-THRESHOLD": str(size - 1)},
+    )
+    assert refused.status_code == 422
+    issue = refused.json()["issue"][0]
+    assert issue["code"] == "too-costly"
+    assert f"has {size} codes" in issue["details"]["text"]
+    paged = await client.get(
+        "/fhir/ValueSet/$expand",
+        params={"url": JDV_J239, "count": str(size - 1)},
+        headers={"X-TOO-COSTLY-THRESHOLD": str(size - 1)},
+    )
+    assert paged.status_code == 200
+    assert len(paged.json()["expansion"]["contains"]) == size - 1
+
+
+async def test_expansion_limit_setting_is_not_raised_by_the_header(
+    demo_settings: Settings,
+) -> None:
+    settings = dataclasses.replace(demo_settings, terminology=TerminologySettings(max_expansion=3))
+    async with make_client(settings) as limited:
+        response = await limited.get(
+            "/fhir/ValueSet/$expand",
+            params={"url": JDV_J239},
+            headers={"X-TOO-COSTLY-THRESHOLD": "100000"},
+        )
+        assert response.status_code == 422
+        assert response.json()["issue"][0]["code"] == "too-costly"
+        filtered = await limited.get(
+            "/fhir/ValueSet/$expand", params={"url": JDV_J239, "filter": "gyneco"}
+        )
+        assert filtered.status_code == 200
+
+
+@pytest.mark.parametrize("header", ["0", "-5", "lots"])
+async def test_malformed_threshold_header_is_400(client: Client, header: str) -> None:
+    response = await client.get(
+        "/fhir/ValueSet/$expand",
+        params={"url": JDV_J239},
+        headers={"X-TOO-COSTLY-THRESHOLD": header},
+    )
+    assert response.status_code == 400
+    assert response.json()["issue"][0]["expression"] == ["X-TOO-COSTLY-THRESHOLD"]
 
 
 async def test_expand_unknown_value_set_is_404(client: Client) -> None:
