@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 from litestar.response.base import ASGIResponse
@@ -12,12 +12,11 @@ from litestar.response.base import ASGIResponse
 from gateway.auth.policy import ACCESS, SEARCH
 from gateway.errors import InvalidInput
 from gateway.terminology.service import TerminologyService
-from gateway.web import fhir_batch, fhir_expand, fhir_translate, fhir_validate
+from gateway.web import fhir_batch, fhir_translate
 from gateway.web import fhir_format as fmt
-from gateway.web.deps import encoded, fhir_response
+from gateway.web import fhir_operations as ops
+from gateway.web.deps import fhir_response
 from gateway.web.error_docs import fhir_errors
-from gateway.web.fhir_outcome import report_parameters
-from gateway.web.fhir_params import OperationParams
 
 Q = Annotated[str | None, QueryParameter(required=False)]
 #: Error answers (gateway.web.error_docs): a terminology operation may name an unknown
@@ -28,64 +27,12 @@ _BODY_ERRORS = fhir_errors(400, 404, 413, 503)
 _VS_ERRORS = fhir_errors(400, 404, 422, 503)
 _VS_BODY_ERRORS = fhir_errors(400, 404, 413, 422, 503)
 _SEARCH_ERRORS = fhir_errors(400, 503)
-FhirRequest = Request[Any, Any, Any]
+FhirRequest = ops.FhirRequest
 Terminology = NamedDependency[TerminologyService]
 
 
 def _base(request: FhirRequest) -> str:
     return str(request.base_url).rstrip("/") + "/fhir"
-
-
-async def _params(request: FhirRequest) -> OperationParams:
-    if request.method == "POST":
-        return OperationParams.from_body(await request.body())
-    return OperationParams.from_query(request.query_params.dict())
-
-
-async def _lookup(request: FhirRequest, terminology: Terminology) -> ASGIResponse:
-    params = await _params(request)
-    system, code = params.system_and_code(("system",))
-    if not system:
-        raise InvalidInput("Parameter 'system' (or 'coding') is required", parameter="system")
-    if params.has("useSupplement"):
-        # rare: checked only when asked, so the cached $lookup stays a dict access
-        await fhir_validate.check_supplements(terminology, params)
-    found = await terminology.lookup(system, code, params.text("version"))
-    cs, concept, state = found.value.codesystem, found.value.concept, found.state
-    wanted = params.texts("property")
-    body = encoded(
-        cs.memo,
-        ("$lookup", concept.code, tuple(wanted)),
-        lambda: fmt.lookup_parameters(cs, concept, wanted),
-    )
-    return fhir_response(body, state)
-
-
-async def _validate_cs(request: FhirRequest, terminology: Terminology) -> ASGIResponse:
-    params = await _params(request)
-    report = await fhir_validate.validate_cs(
-        terminology, params, request.headers.get("accept-language")
-    )
-    return fhir_response(report_parameters(report), report.state)
-
-
-async def _expand(request: FhirRequest, terminology: Terminology) -> ASGIResponse:
-    params = await _params(request)
-    limit = fhir_expand.expansion_limit(
-        terminology, request.headers.get(fhir_expand.THRESHOLD_HEADER)
-    )
-    body, state = await fhir_expand.expand(
-        terminology, params, request.headers.get("accept-language"), limit
-    )
-    return fhir_response(body, state)
-
-
-async def _validate_vs(request: FhirRequest, terminology: Terminology) -> ASGIResponse:
-    params = await _params(request)
-    report = await fhir_validate.validate_vs(
-        terminology, params, request.headers.get("accept-language")
-    )
-    return fhir_response(report_parameters(report), report.state)
 
 
 class FhirController(Controller):
@@ -117,7 +64,7 @@ class FhirController(Controller):
         coding: Q = None,
         property: Annotated[list[str] | None, QueryParameter(required=False)] = None,
     ) -> ASGIResponse:
-        return await _lookup(request, terminology)
+        return await ops.lookup(request, terminology)
 
     @post(
         "/CodeSystem/$lookup",
@@ -126,7 +73,7 @@ class FhirController(Controller):
         responses=_BODY_ERRORS,
     )
     async def lookup_post(self, request: FhirRequest, terminology: Terminology) -> ASGIResponse:
-        return await _lookup(request, terminology)
+        return await ops.lookup(request, terminology)
 
     @get("/CodeSystem/$validate-code", summary="CodeSystem $validate-code", responses=_ERRORS)
     async def validate_cs_get(
@@ -140,7 +87,7 @@ class FhirController(Controller):
         display: Q = None,
         coding: Q = None,
     ) -> ASGIResponse:
-        return await _validate_cs(request, terminology)
+        return await ops.validate_cs(request, terminology)
 
     @post(
         "/CodeSystem/$validate-code",
@@ -151,7 +98,7 @@ class FhirController(Controller):
     async def validate_cs_post(
         self, request: FhirRequest, terminology: Terminology
     ) -> ASGIResponse:
-        return await _validate_cs(request, terminology)
+        return await ops.validate_cs(request, terminology)
 
     @get("/ValueSet/$expand", summary="ValueSet $expand", responses=_VS_ERRORS)
     async def expand_get(
@@ -172,7 +119,7 @@ class FhirController(Controller):
             str | None, QueryParameter(name="includeDesignations", required=False)
         ] = None,
     ) -> ASGIResponse:
-        return await _expand(request, terminology)
+        return await ops.expand(request, terminology)
 
     @post(
         "/ValueSet/$expand",
@@ -181,7 +128,7 @@ class FhirController(Controller):
         responses=_VS_BODY_ERRORS,
     )
     async def expand_post(self, request: FhirRequest, terminology: Terminology) -> ASGIResponse:
-        return await _expand(request, terminology)
+        return await ops.expand(request, terminology)
 
     @get("/ValueSet/$validate-code", summary="ValueSet $validate-code", responses=_VS_ERRORS)
     async def validate_vs_get(
@@ -197,7 +144,7 @@ class FhirController(Controller):
             str | None, QueryParameter(name="valueSetVersion", required=False)
         ] = None,
     ) -> ASGIResponse:
-        return await _validate_vs(request, terminology)
+        return await ops.validate_vs(request, terminology)
 
     @post(
         "/ValueSet/$validate-code",
@@ -208,7 +155,7 @@ class FhirController(Controller):
     async def validate_vs_post(
         self, request: FhirRequest, terminology: Terminology
     ) -> ASGIResponse:
-        return await _validate_vs(request, terminology)
+        return await ops.validate_vs(request, terminology)
 
     @get("/ConceptMap/$translate", summary="ConceptMap $translate", responses=_ERRORS)
     async def translate_get(
@@ -221,7 +168,9 @@ class FhirController(Controller):
         coding: Q = None,
         targetsystem: Q = None,
     ) -> ASGIResponse:
-        return fhir_response(await fhir_translate.translate(terminology, await _params(request)))
+        return fhir_response(
+            await fhir_translate.translate(terminology, await ops.params_of(request))
+        )
 
     @post(
         "/ConceptMap/$translate",
@@ -230,7 +179,9 @@ class FhirController(Controller):
         responses=_BODY_ERRORS,
     )
     async def translate_post(self, request: FhirRequest, terminology: Terminology) -> ASGIResponse:
-        return fhir_response(await fhir_translate.translate(terminology, await _params(request)))
+        return fhir_response(
+            await fhir_translate.translate(terminology, await ops.params_of(request))
+        )
 
     @post(
         "/ValueSet/$batch-validate-code",
@@ -239,7 +190,7 @@ class FhirController(Controller):
         responses=_VS_BODY_ERRORS,
     )
     async def batch_validate(self, request: FhirRequest, terminology: Terminology) -> ASGIResponse:
-        params = await _params(request)
+        params = await ops.params_of(request)
         body = await fhir_batch.batch_validate(
             terminology, params, request.headers.get("accept-language")
         )

@@ -1,0 +1,71 @@
+"""The FHIR facade's operations, shared by their GET and POST routes (``gateway.web.fhir``):
+each reads its parameters from the query or the ``Parameters`` body and answers FHIR JSON."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request
+from litestar.response.base import ASGIResponse
+
+from gateway.errors import InvalidInput
+from gateway.terminology.service import TerminologyService
+from gateway.web import fhir_expand, fhir_validate
+from gateway.web import fhir_format as fmt
+from gateway.web.deps import encoded, fhir_response
+from gateway.web.fhir_outcome import report_parameters
+from gateway.web.fhir_params import OperationParams
+
+FhirRequest = Request[Any, Any, Any]
+
+
+async def params_of(request: FhirRequest) -> OperationParams:
+    if request.method == "POST":
+        return OperationParams.from_body(await request.body())
+    return OperationParams.from_query(request.query_params.dict())
+
+
+async def lookup(request: FhirRequest, terminology: TerminologyService) -> ASGIResponse:
+    params = await params_of(request)
+    system, code = params.system_and_code(("system",))
+    if not system:
+        raise InvalidInput("Parameter 'system' (or 'coding') is required", parameter="system")
+    if params.has("useSupplement"):
+        # rare: checked only when asked, so the cached $lookup stays a dict access
+        await fhir_validate.check_supplements(terminology, params)
+    found = await terminology.lookup(system, code, params.text("version"))
+    cs, concept, state = found.value.codesystem, found.value.concept, found.state
+    wanted = params.texts("property")
+    body = encoded(
+        cs.memo,
+        ("$lookup", concept.code, tuple(wanted)),
+        lambda: fmt.lookup_parameters(cs, concept, wanted),
+    )
+    return fhir_response(body, state)
+
+
+async def validate_cs(request: FhirRequest, terminology: TerminologyService) -> ASGIResponse:
+    params = await params_of(request)
+    report = await fhir_validate.validate_cs(
+        terminology, params, request.headers.get("accept-language")
+    )
+    return fhir_response(report_parameters(report), report.state)
+
+
+async def expand(request: FhirRequest, terminology: TerminologyService) -> ASGIResponse:
+    params = await params_of(request)
+    limit = fhir_expand.expansion_limit(
+        terminology, request.headers.get(fhir_expand.THRESHOLD_HEADER)
+    )
+    body, state = await fhir_expand.expand(
+        terminology, params, request.headers.get("accept-language"), limit
+    )
+    return fhir_response(body, state)
+
+
+async def validate_vs(request: FhirRequest, terminology: TerminologyService) -> ASGIResponse:
+    params = await params_of(request)
+    report = await fhir_validate.validate_vs(
+        terminology, params, request.headers.get("accept-language")
+    )
+    return fhir_response(report_parameters(report), report.state)
