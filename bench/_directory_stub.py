@@ -238,9 +238,13 @@ def _covering(roles: int) -> int:
 class StubServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, directory: Directory, latency_s: float) -> None:
+    def __init__(
+        self, directory: Directory, latency_s: float, geocoder_rows_per_s: float = 0.0
+    ) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.directory, self.latency_s = directory, latency_s
+        #: The geocoder's throughput (0: answers at once): a batch takes rows / this.
+        self.geocoder_rows_per_s = geocoder_rows_per_s
         self.lock, self.stats = threading.Lock(), Counter[str]()
         self.base = f"http://127.0.0.1:{self.server_address[1]}"
 
@@ -314,6 +318,8 @@ class _Handler(BaseHTTPRequestHandler):
         address, citycode = head.index("address"), head.index("citycode")
         geocode = self.server.directory.geocode_row
         answers = [[*row, *geocode(row[address], row[citycode])] for row in rows]
+        if self.server.geocoder_rows_per_s:
+            time.sleep(len(answers) / self.server.geocoder_rows_per_s)
         out = io.StringIO()
         writer = csv.writer(out)
         writer.writerow([*head, *RESULT_COLUMNS])
@@ -349,9 +355,10 @@ def main() -> None:
     parser.add_argument("--roles", type=int, required=True)
     parser.add_argument("--organizations", type=int, required=True)
     parser.add_argument("--latency-ms", type=float, default=0.0)
+    parser.add_argument("--geocoder-rows-per-s", type=float, default=0.0)
     args = parser.parse_args()
     directory = Directory(args.roles, args.organizations)
-    server = StubServer(directory, args.latency_ms / 1000)
+    server = StubServer(directory, args.latency_ms / 1000, args.geocoder_rows_per_s)
     print(f"READY {server.server_address[1]} practitioners={directory.practitioners}", flush=True)
     with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()

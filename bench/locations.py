@@ -6,7 +6,9 @@ organizations over real communes, generated page by page), then runs, as subproc
 the client quota on (``GATEWAY_ANNUAIRE_RATE``, 17 calls/s):
 
 1. a full ``gateway sync locations --out DIR``: Annuaire calls, wall time against the
-   quota-bound minimum (calls / rate), peak RSS (``ru_maxrss``), addresses geocoded;
+   quota-bound minimum (calls / rate, or the stub geocoder's own time when
+   ``--geocoder-rows-per-s`` makes it longer: it runs while pages are read), peak RSS
+   (``ru_maxrss``), addresses geocoded;
 2. the same command again with nothing changed: its time and the rows geocoded (target 0);
 3. after the stub moved one organization in 50, an incremental run (a new file to swap in);
 
@@ -19,7 +21,8 @@ re-sync geocodes nothing, p95 during the swap < 2x before. Exit status 0 met, 1 
 could not run. See bench/README.md.
 
     .venv/bin/python -m bench.locations [--roles 1100000] [--organizations 600000]
-        [--rate 17] [--duration 10] [--connections 4] [--latency-ms 0] [--smoke]
+        [--rate 17] [--duration 10] [--connections 4] [--latency-ms 0]
+        [--geocoder-rows-per-s 0] [--smoke]
 """
 
 from __future__ import annotations
@@ -253,7 +256,8 @@ def print_syncs(syncs: list[SyncFigures]) -> None:
               f"{s.peak_rss_kib / 2**20:>5.2f} GiB {m['addresses']:>9} {s.geocoder_rows:>9} "
               f"{m['locations']:>9} {s.foreign_load:>6.0%}  {version}")  # fmt: skip
     print(
-        "calls: Annuaire calls the stub answered; bound: calls / quota; addresses: new "
+        "calls: Annuaire calls the stub answered; bound: calls / quota (or the stub "
+        "geocoder's rows / throughput when longer); addresses: new "
         "addresses the sync found; geocoded: rows the geocoder stub received; other: share of "
         "the machine's CPU used by other processes"
     )
@@ -328,7 +332,10 @@ def run_syncs(args: Args, work: Path, snapshot: Path) -> list[SyncFigures]:
     """The three syncs; ``work/first`` keeps the first file (served before the swap) and
     ``work/sync`` ends with the third (swapped in)."""
     log(f"stub directory: {args.roles:,} roles at {args.organizations:,} organizations")
-    with StubProcess(args.roles, args.organizations, args.latency_ms, work / "stub.log") as stub:
+    with StubProcess(
+        args.roles, args.organizations, args.latency_ms, work / "stub.log",
+        args.geocoder_rows_per_s,
+    ) as stub:  # fmt: skip
         wait_until_quiet(time.monotonic() + args.wait_quiet, stub.pid)
         log(f"stub at {stub.base}: {stub.practitioners:,} practitioners; Annuaire quota "
             f"{args.rate:g} calls/s")  # fmt: skip
@@ -394,6 +401,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="GATEWAY_ANNUAIRE_RATE for the sync (the quota, calls/s)")  # fmt: skip
     parser.add_argument("--latency-ms", type=float, default=0.0,
                         help="added to every Annuaire answer of the stub")  # fmt: skip
+    parser.add_argument("--geocoder-rows-per-s", type=float, default=0.0,
+                        help="the stub geocoder's throughput (0: instant)")  # fmt: skip
     parser.add_argument("--duration", type=float, default=10.0,
                         help="seconds of load before and after the swap")  # fmt: skip
     parser.add_argument("--connections", type=int, default=4, help="concurrent searches")

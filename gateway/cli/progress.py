@@ -77,7 +77,9 @@ class SyncProgress(_Bar):
         self.expected = expected_pages
         self.pages = 0
         self.roles = 0
+        self.addresses = 0
         self.current = ""
+        self._geocoding: TaskID | None = None
         self._started = time.monotonic()
 
     def columns(self) -> tuple[ProgressColumn, ...]:
@@ -113,14 +115,15 @@ class SyncProgress(_Bar):
             )
 
     def geocoded(self, addresses: int) -> None:
+        """A batch of addresses geocoded: its own line, since batches go on while pages
+        are read (``gateway.directory.locations_geocoding``)."""
+        self.addresses += addresses
         if self._bar is not None:
-            if self.current != "geocoding":
-                self.current = "geocoding"
-                self._task = self._bar.add_task("geocoding", total=None, roles="-", rate="-")
-            if self._task is not None:
-                self._bar.update(self._task, advance=addresses)
+            if self._geocoding is None:
+                self._geocoding = self._bar.add_task("geocoding", total=None, roles="-", rate="-")
+            self._bar.update(self._geocoding, advance=addresses)
         else:
-            log.info("sync geocoding", extra={"addresses": addresses})
+            log.info("sync geocoding", extra={"addresses": addresses, "total": self.addresses})
 
 
 class ItemProgress(_Bar):

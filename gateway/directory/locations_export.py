@@ -71,30 +71,37 @@ class GeocodeFigures:
 
 
 async def geocode_new(
-    store: LocationsStore, geocoder: BatchGeocoder, on_batch: Callable[[int], None] | None = None
+    store: LocationsStore,
+    geocoder: BatchGeocoder,
+    on_batch: Callable[[int], None] | None = None,
+    figures: GeocodeFigures | None = None,
 ) -> GeocodeFigures:
     """Places every address not in the cache, batch by batch, committing each batch. A
-    failing geocoder stops this step (the rest keep their commune point for this run)."""
-    figures = GeocodeFigures()
-    if not geocoder.enabled:
+    failing geocoder stops this step (the rest keep their commune point for this run).
+    ``figures``: those of the geocoding done while paging (``locations_geocoding``), added
+    to; when a batch failed there, nothing more is asked."""
+    figures = GeocodeFigures() if figures is None else figures
+    if not geocoder.enabled or figures.error is not None:
         return figures
     pending = store.addresses_to_geocode()
-    figures.addresses = len(pending)
+    figures.addresses += len(pending)
     for start in range(0, len(pending), geocoder.batch_size):
         batch = [AddressQuery(*row) for row in pending[start : start + geocoder.batch_size]]
-        if not await _placed(store, geocoder, batch, figures):
+        if not await place_batch(store, geocoder, batch, figures):
             return figures
         if on_batch is not None:
             on_batch(len(batch))
     return figures
 
 
-async def _placed(
+async def place_batch(
     store: LocationsStore,
     geocoder: BatchGeocoder,
     batch: list[AddressQuery],
     figures: GeocodeFigures,
 ) -> bool:
+    """One batch geocoded and committed into the cache; False (and ``figures.error``) when
+    the geocoder failed."""
     try:
         found = await geocoder.place(batch)
     except UpstreamError as exc:

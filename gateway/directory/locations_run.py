@@ -1,4 +1,4 @@
-"""One run of ``gateway sync locations``: page, geocode, export (no terminal, no HTTP
+"""One run of ``gateway sync locations``: page while geocoding, export (no terminal, no HTTP
 framework: the command line and the tests drive it)."""
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from gateway.directory.locations_export import (
     write_locations,
 )
 from gateway.directory.locations_file import Manifest
+from gateway.directory.locations_geocoding import GeocodingPipeline
 from gateway.directory.locations_store import STORE_FILE, LocationsStore, Place
 from gateway.directory.locations_sync import DirectoryPaging, PagingOutcome, Progress
 from gateway.geo.batch import BatchGeocoder
@@ -54,11 +55,19 @@ async def sync_locations(
     started = time.monotonic()
     store = LocationsStore(out_dir / STORE_FILE)
     try:
-        paging = DirectoryPaging(annuaire, store, progress, aliases=aliases, page_size=page_size)
-        outcome = await paging.run(full)
-        store.put("last.pages", str(outcome.pages))
-        store.commit()
-        geocoding = await geocode_new(store, geocoder, progress.geocoded)
+        async with GeocodingPipeline(store, geocoder, progress.geocoded) as pipeline:
+            paging = DirectoryPaging(
+                annuaire,
+                store,
+                progress,
+                aliases=aliases,
+                page_size=page_size,
+                on_addresses=pipeline.offer,
+            )
+            outcome = await paging.run(full)
+            store.put("last.pages", str(outcome.pages))
+            store.commit()
+        geocoding = await geocode_new(store, geocoder, progress.geocoded, pipeline.figures)
         exported = export_columns(store, scope, _commune_point(geocoder))
     finally:
         store.close()

@@ -152,15 +152,17 @@ class LocationsStore:
         return cursor.rowcount
 
     def known(self, table: str, ids: Iterable[str]) -> set[str]:
-        """Which of ``ids`` the ``practitioner`` or ``organization`` table holds."""
-        if table not in ("practitioner", "organization"):
+        """Which of ``ids`` the ``practitioner`` or ``organization`` table holds (or, for
+        ``geocoded``, which address keys the cache holds)."""
+        column = _KEYS.get(table)
+        if column is None:
             raise ValueError(table)
         wanted = list(ids)
         found: set[str] = set()
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
             marks = ",".join("?" * len(chunk))
-            query = f"SELECT id FROM {table} WHERE id IN ({marks})"
+            query = f"SELECT {column} FROM {table} WHERE {column} IN ({marks})"
             found.update(r[0] for r in self.db.execute(query, chunk))
         return found
 
@@ -216,6 +218,8 @@ class LocationsStore:
                 yield LocationRow(row[0], practitioner, organization, place)
 
 
+#: The key column of each table :meth:`LocationsStore.known` looks in.
+_KEYS = {"practitioner": "id", "organization": "id", "geocoded": "address"}
 #: The columns of :meth:`LocationsStore.location_rows`, in order.
 LOCATION_COLUMNS = (
     "role", "practitioner", "idnps", "family", "given", "profession", "specialty", "active",

@@ -18,7 +18,7 @@ include) get them fetched by ``_id`` in one call.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol, TypeVar
@@ -84,12 +84,16 @@ class DirectoryPaging:
         *,
         aliases: CanonicalIndex | None = None,
         page_size: int = 200,
+        on_addresses: Callable[[Sequence[OrganizationRow]], None] | None = None,
     ) -> None:
         self.annuaire = annuaire
         self.store = store
         self.progress = progress
         self.aliases = aliases
         self.page_size = page_size
+        #: Told, after each page is applied, the organizations its active roles point to
+        #: (their addresses are geocoded while paging goes on).
+        self.on_addresses = on_addresses
 
     async def run(self, full: bool) -> PagingOutcome:
         store = self.store
@@ -168,9 +172,13 @@ class DirectoryPaging:
         practitioners += await self._missing(
             Practitioner, {r.practitioner for r in active}, practitioners, outcome
         )
+        organization_rows = list(_organization_rows(organizations))
         self.store.upsert_practitioners(self._practitioner_rows(practitioners))
-        self.store.upsert_organizations(_organization_rows(organizations))
+        self.store.upsert_organizations(organization_rows)
         self.store.apply_roles(rows, generation)
+        if self.on_addresses is not None and active:
+            places = {r.organization for r in active}
+            self.on_addresses([o for o in organization_rows if o.id in places])
         return len(roles)
 
     async def _missing(

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import numpy as np
 import pytest
 import respx
@@ -317,3 +319,48 @@ async def test_a_failing_geocoder_decides_nothing_and_is_asked_again_next_run(
     again = await run(tmp_path, communes)
     assert again.geocoding.geocoded == 3
     assert rows(tmp_path)[(810000000001, "75108")]["precision"] == "housenumber"
+
+
+async def test_addresses_are_geocoded_while_the_directory_is_still_paged(
+    tmp_path: Path, upstreams: Upstreams, communes: CommuneIndex
+) -> None:
+    timeline: list[str] = []
+
+    async def slow_annuaire(request: httpx.Request) -> httpx.Response:
+        timeline.append(f"page {request.url.params.get('_offset', '0')}")
+        await asyncio.sleep(0.05)  # a quota-bound directory: the geocoder is free meanwhile
+        return upstreams.annuaire(request)
+
+    def geocoder(request: httpx.Request) -> httpx.Response:
+        timeline.append("geocode")
+        return upstreams.geocoder(request)
+
+    upstreams.mock.get(url__startswith=ANNUAIRE_URL).mock(side_effect=slow_annuaire)
+    upstreams.mock.post(f"{GEOCODER_URL}/search/csv").mock(side_effect=geocoder)
+    done = await run(tmp_path, communes)
+    # page 1 holds two addresses, a full batch: geocoded before the last page is asked for
+    assert timeline.index("geocode") < timeline.index("page 4")
+    assert done.geocoding.addresses == 3
+    assert upstreams.geocoder.rows == 3
+    assert rows(tmp_path)[(810000000001, "75108")]["precision"] == "housenumber"
+
+
+async def test_an_address_on_every_page_is_geocoded_once(
+    tmp_path: Path, upstreams: Upstreams, communes: CommuneIndex
+) -> None:
+    upstreams.annuaire.repeat_first = True  # r1 (at o1) on each page
+    done = await run(tmp_path, communes, full=True)
+    assert upstreams.geocoder.rows == done.geocoding.addresses == 3
+
+
+async def test_a_run_stopped_by_the_directory_geocodes_what_was_left_when_resumed(
+    tmp_path: Path, upstreams: Upstreams, communes: CommuneIndex
+) -> None:
+    upstreams.annuaire.fail_pages = {3}
+    with pytest.raises(UpstreamError):
+        await run(tmp_path, communes)
+    done = await run(tmp_path, communes)
+    assert done.paging.resumed
+    assert upstreams.geocoder.rows == 3  # each address asked for once over both runs
+    assert rows(tmp_path)[(810000000001, "75108")]["precision"] == "housenumber"
+    assert rows(tmp_path)[(810000000002, "69382")]["precision"] == "city"
