@@ -9,7 +9,8 @@ sum. When paging ends the worker sends what is left; the sweep after it
 (``locations_export.geocode_new``) finds what the pipeline never saw (a run resumed after
 a stop, organizations that changed without their roles).
 
-One batch is in flight at a time, as before. The worker and the paging share the store's
+One batch is in flight at a time, as before; when paging fails, that batch still completes
+(and nothing more is sent). The worker and the paging share the store's
 connection on the event loop: each writes and commits without awaiting in between, so
 neither commits half of the other's work. A failing batch stops geocoding for this run,
 like the sweep: the addresses keep their commune point and are asked again next run.
@@ -85,15 +86,17 @@ class GeocodingPipeline:
         task, self._task = self._task, None
         if task is None:
             return
+        self._closing = True
+        self._wake.set()
         if kind is None:
-            # Paging finished: send what is queued, and let a worker's error surface.
-            self._closing = True
-            self._wake.set()
-            await task
+            await task  # paging finished: send what is queued; a worker's error surfaces
             return
-        # Paging failed (the run stops): a batch in flight is not committed, and the
-        # next run's sweep asks for its addresses again.
-        task.cancel()
+        if issubclass(kind, Exception):
+            # Paging failed (the run stops with its error): the batch in flight is kept,
+            # the queue is left to the next run's sweep.
+            self._queue.clear()
+        else:
+            task.cancel()  # interrupted: stop now (a batch in flight is asked again)
         await asyncio.gather(task, return_exceptions=True)
 
     async def _work(self) -> None:

@@ -87,7 +87,7 @@ class FhirController(Controller):
         display: Q = None,
         coding: Q = None,
     ) -> ASGIResponse:
-        return await ops.validate_cs(request, terminology)
+        return await ops.validate(request, terminology, valueset=False)
 
     @post(
         "/CodeSystem/$validate-code",
@@ -98,7 +98,7 @@ class FhirController(Controller):
     async def validate_cs_post(
         self, request: FhirRequest, terminology: Terminology
     ) -> ASGIResponse:
-        return await ops.validate_cs(request, terminology)
+        return await ops.validate(request, terminology, valueset=False)
 
     @get("/ValueSet/$expand", summary="ValueSet $expand", responses=_VS_ERRORS)
     async def expand_get(
@@ -144,7 +144,7 @@ class FhirController(Controller):
             str | None, QueryParameter(name="valueSetVersion", required=False)
         ] = None,
     ) -> ASGIResponse:
-        return await ops.validate_vs(request, terminology)
+        return await ops.validate(request, terminology, valueset=True)
 
     @post(
         "/ValueSet/$validate-code",
@@ -155,7 +155,7 @@ class FhirController(Controller):
     async def validate_vs_post(
         self, request: FhirRequest, terminology: Terminology
     ) -> ASGIResponse:
-        return await ops.validate_vs(request, terminology)
+        return await ops.validate(request, terminology, valueset=True)
 
     @get("/ConceptMap/$translate", summary="ConceptMap $translate", responses=_ERRORS)
     async def translate_get(

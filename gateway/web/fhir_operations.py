@@ -44,11 +44,13 @@ async def lookup(request: FhirRequest, terminology: TerminologyService) -> ASGIR
     return fhir_response(body, state)
 
 
-async def validate_cs(request: FhirRequest, terminology: TerminologyService) -> ASGIResponse:
+async def validate(
+    request: FhirRequest, terminology: TerminologyService, *, valueset: bool
+) -> ASGIResponse:
+    """``CodeSystem/$validate-code``, or ``ValueSet/$validate-code`` when ``valueset``."""
     params = await params_of(request)
-    report = await fhir_validate.validate_cs(
-        terminology, params, request.headers.get("accept-language")
-    )
+    check = fhir_validate.validate_vs if valueset else fhir_validate.validate_cs
+    report = await check(terminology, params, request.headers.get("accept-language"))
     return fhir_response(report_parameters(report), report.state)
 
 
@@ -61,11 +63,3 @@ async def expand(request: FhirRequest, terminology: TerminologyService) -> ASGIR
         terminology, params, request.headers.get("accept-language"), limit
     )
     return fhir_response(body, state)
-
-
-async def validate_vs(request: FhirRequest, terminology: TerminologyService) -> ASGIResponse:
-    params = await params_of(request)
-    report = await fhir_validate.validate_vs(
-        terminology, params, request.headers.get("accept-language")
-    )
-    return fhir_response(report_parameters(report), report.state)

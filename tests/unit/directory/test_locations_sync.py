@@ -229,6 +229,9 @@ async def test_an_upstream_failing_mid_run_resumes_from_the_failed_page(
     first_again = upstreams.annuaire.requests[asked]
     assert first_again.url.params.get("_offset") == "2"
     assert len(rows(tmp_path)) == 4
+    # page 1's addresses were geocoded before the stop, or are by the resumed run: once
+    assert upstreams.geocoder.rows == 3
+    assert rows(tmp_path)[(810000000001, "75108")]["precision"] == "housenumber"
 
 
 async def test_a_malformed_page_stops_the_run_and_keeps_the_last_good_files(
@@ -351,16 +354,3 @@ async def test_an_address_on_every_page_is_geocoded_once(
     upstreams.annuaire.repeat_first = True  # r1 (at o1) on each page
     done = await run(tmp_path, communes, full=True)
     assert upstreams.geocoder.rows == done.geocoding.addresses == 3
-
-
-async def test_a_run_stopped_by_the_directory_geocodes_what_was_left_when_resumed(
-    tmp_path: Path, upstreams: Upstreams, communes: CommuneIndex
-) -> None:
-    upstreams.annuaire.fail_pages = {3}
-    with pytest.raises(UpstreamError):
-        await run(tmp_path, communes)
-    done = await run(tmp_path, communes)
-    assert done.paging.resumed
-    assert upstreams.geocoder.rows == 3  # each address asked for once over both runs
-    assert rows(tmp_path)[(810000000001, "75108")]["precision"] == "housenumber"
-    assert rows(tmp_path)[(810000000002, "69382")]["precision"] == "city"
