@@ -216,7 +216,8 @@ class DirectoryCacheSettings:
 @dataclass(frozen=True, slots=True)
 class TerminologySettings:
     #: The most codes one ``$expand`` answer may hold; a larger expansion without
-    #: ``count`` is refused (``too-costly``): the client pages it or filters it.
+    #: ``count`` is refused (``too-costly``): the client pages it or filters it (a larger
+    #: ``count`` is cut to this).
     max_expansion: int = field(
         default=50_000, metadata=env("GATEWAY_TERMINOLOGY_MAX_EXPANSION", minimum=1)
     )

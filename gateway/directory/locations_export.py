@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -75,19 +75,23 @@ async def geocode_new(
     geocoder: BatchGeocoder,
     on_batch: Callable[[int], None] | None = None,
     figures: GeocodeFigures | None = None,
+    asked: Collection[str] = (),
 ) -> GeocodeFigures:
     """Places every address not in the cache, batch by batch, committing each batch. A
     failing geocoder stops this step (the rest keep their commune point for this run).
     ``figures``: those of the geocoding done while paging (``locations_geocoding``), added
-    to; when a batch failed there, nothing more is asked."""
+    to; when a batch failed there, nothing more is asked. ``asked``: addresses this run
+    already sent that came back unplaced (no commune point either): not asked again."""
     figures = GeocodeFigures() if figures is None else figures
     if not geocoder.enabled or figures.error is not None:
         return figures
     pending = store.addresses_to_geocode()
+    if asked:
+        pending = [row for row in pending if row[0] not in asked]
     figures.addresses += len(pending)
     for start in range(0, len(pending), geocoder.batch_size):
         batch = [AddressQuery(*row) for row in pending[start : start + geocoder.batch_size]]
-        if not await place_batch(store, geocoder, batch, figures):
+        if await place_batch(store, geocoder, batch, figures) is None:
             return figures
         if on_batch is not None:
             on_batch(len(batch))
@@ -99,20 +103,20 @@ async def place_batch(
     geocoder: BatchGeocoder,
     batch: list[AddressQuery],
     figures: GeocodeFigures,
-) -> bool:
-    """One batch geocoded and committed into the cache; False (and ``figures.error``) when
-    the geocoder failed."""
+) -> set[str] | None:
+    """One batch geocoded and committed into the cache: the keys placed (an address whose
+    commune is unknown is not), or None (and ``figures.error``) when the geocoder failed."""
     try:
         found = await geocoder.place(batch)
     except UpstreamError as exc:
         figures.failed_batches += 1
         figures.error = exc.message
         log.warning("geocoding stopped", extra={"error": exc.message})
-        return False
+        return None
     store.remember_places((key, Place(p.lat, p.lon, p.precision)) for key, p in found.items())
     store.commit()
     figures.geocoded += len(found)
-    return True
+    return set(found)
 
 
 @dataclass(slots=True)

@@ -44,6 +44,8 @@ class GeocodingPipeline:
         self.figures = GeocodeFigures()
         self._queue: dict[str, AddressQuery] = {}
         self._in_flight: set[str] = set()
+        #: Sent in this run and not placed (no commune point either): not asked again.
+        self.unplaced: set[str] = set()
         self._wake = asyncio.Event()
         self._closing = False
         self._task: asyncio.Task[None] | None = None
@@ -61,7 +63,9 @@ class GeocodingPipeline:
         fresh = {
             o.address_key: o
             for o in organizations
-            if o.address_key not in self._queue and o.address_key not in self._in_flight
+            if o.address_key not in self._queue
+            and o.address_key not in self._in_flight
+            and o.address_key not in self.unplaced
         }
         cached = self.store.known("geocoded", fresh)
         for key, organization in fresh.items():
@@ -116,8 +120,9 @@ class GeocodingPipeline:
                 placed = await place_batch(self.store, self.geocoder, batch, self.figures)
             finally:
                 self._in_flight.clear()
-            if not placed:
+            if placed is None:
                 self._queue.clear()
                 return
+            self.unplaced.update(key for key in keys if key not in placed)
             if self.on_batch is not None:
                 self.on_batch(len(batch))

@@ -67,7 +67,9 @@ async def sync_locations(
             outcome = await paging.run(full)
             store.put("last.pages", str(outcome.pages))
             store.commit()
-        geocoding = await geocode_new(store, geocoder, progress.geocoded, pipeline.figures)
+        geocoding = await geocode_new(
+            store, geocoder, progress.geocoded, pipeline.figures, pipeline.unplaced
+        )
         exported = export_columns(store, scope, _commune_point(geocoder))
     finally:
         store.close()

@@ -22,9 +22,12 @@ if TYPE_CHECKING:
 
 
 def expansion_parameter(compose: Compose | None, name: str) -> Any:
-    """The value of the compose's ``valueset-expansion-parameter`` extension ``name``."""
+    """The value of the compose's ``valueset-expansion-parameter`` extension ``name``
+    (None when absent or malformed: a client's inline value set may say anything)."""
     for ext in compose.extension if compose is not None else []:
-        parts = {e.get("url"): e for e in ext.get("extension", []) if isinstance(e, dict)}
+        subs = ext.get("extension")
+        listed = subs if isinstance(subs, list) else []
+        parts = {e.get("url"): e for e in listed if isinstance(e, dict)}
         if parts.get("name", {}).get("valueCode") != name:
             continue
         value = parts.get("value", {})
@@ -49,11 +52,32 @@ def versioned_systems(
     if match is True:
         return frozenset()
     seen: dict[str, set[str]] = {}
+    _included_versions(compose, closure, aliases, seen, set())
+    if match is False:
+        return frozenset(seen)
+    return frozenset(identity for identity, versions in seen.items() if len(versions) > 1)
+
+
+def _included_versions(
+    compose: Compose,
+    closure: Closure,
+    aliases: CanonicalIndex,
+    seen: dict[str, set[str]],
+    visited: set[int],
+) -> None:
+    """The code system versions ``compose`` includes, directly or through the value sets
+    it imports (an import of ``CS|2`` beside an include of ``CS|1`` is two versions too)."""
     for include in compose.include:
         if include.system:
             identity = aliases.resolve(include.system)
             cs = closure.codesystem_for(identity, include.version)
             seen.setdefault(identity, set()).add(cs.version or "" if cs else include.version or "")
-    if match is False:
-        return frozenset(seen)
-    return frozenset(identity for identity, versions in seen.items() if len(versions) > 1)
+        for ref in include.value_set:
+            nested = closure.valuesets.get(aliases.resolve(ref)) or closure.valuesets.get(
+                aliases.resolve(ref.partition("|")[0])
+            )
+            inner = nested.resource.compose if nested is not None else None
+            if nested is None or inner is None or id(nested) in visited:
+                continue
+            visited.add(id(nested))
+            _included_versions(inner, closure, aliases, seen, visited)

@@ -96,6 +96,8 @@ async def expand(
 ) -> tuple[bytes | dict[str, Any], CacheState]:
     limit = terminology.max_expansion if limit is None else limit
     count = params.integer("count", None, maximum=10_000)
+    if count is not None:
+        count = min(count, limit)  # a page is never refused: it is cut to the limit
     offset = params.integer("offset", 0) or 0
     active_only = params.flag("activeOnly")
     text = params.text("filter")

@@ -10,6 +10,7 @@ from litestar.response.base import ASGIResponse
 
 from gateway.errors import InvalidInput
 from gateway.terminology.service import TerminologyService
+from gateway.terminology.supplements import applies_to, supplemented
 from gateway.web import fhir_expand, fhir_validate
 from gateway.web import fhir_format as fmt
 from gateway.web.deps import encoded, fhir_response
@@ -30,11 +31,16 @@ async def lookup(request: FhirRequest, terminology: TerminologyService) -> ASGIR
     system, code = params.system_and_code(("system",))
     if not system:
         raise InvalidInput("Parameter 'system' (or 'coding') is required", parameter="system")
+    supplements = []
     if params.has("useSupplement"):
-        # rare: checked only when asked, so the cached $lookup stays a dict access
-        await fhir_validate.check_supplements(terminology, params)
+        # rare: looked up only when asked, so the cached $lookup stays a dict access
+        supplements = await fhir_validate.requested_supplements(terminology, params)
     found = await terminology.lookup(system, code, params.text("version"))
     cs, concept, state = found.value.codesystem, found.value.concept, found.state
+    applied = [s for s in supplements if applies_to(s, cs)]
+    if applied:  # the supplements' designations and properties join the answer
+        cs = supplemented(cs, applied)
+        concept = cs.get(concept.code) or concept
     wanted = params.texts("property")
     body = encoded(
         cs.memo,

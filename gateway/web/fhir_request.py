@@ -83,7 +83,8 @@ def inline_valueset(
 def _contained(data: dict[str, Any], context: RequestContext) -> None:
     """Contained value sets become request resources; ``#id`` references name them."""
     names: dict[str, str] = {}
-    for item in data.get("contained") or []:
+    contained = data.get("contained")
+    for item in contained if isinstance(contained, list) else []:
         if isinstance(item, dict) and item.get("resourceType") == "ValueSet" and item.get("id"):
             item.setdefault("url", f"{data['url']}#{item['id']}")
             raw = msgspec.json.encode(item)
@@ -92,7 +93,8 @@ def _contained(data: dict[str, Any], context: RequestContext) -> None:
     compose = data.get("compose")
     if not names or not isinstance(compose, dict):
         return
-    for part in [*compose.get("include", []), *compose.get("exclude", [])]:
+    parts = [compose.get("include"), compose.get("exclude")]
+    for part in [p for found in parts if isinstance(found, list) for p in found]:
         if isinstance(part, dict) and isinstance(part.get("valueSet"), list):
             part["valueSet"] = [names.get(ref, ref) for ref in part["valueSet"]]
 

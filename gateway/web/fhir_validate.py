@@ -7,9 +7,10 @@ from typing import Any
 
 from gateway.errors import InvalidInput, UnknownValueSet
 from gateway.terminology.checker import Options
+from gateway.terminology.compose_versions import expansion_parameter
 from gateway.terminology.context import Finder, RequestContext
 from gateway.terminology.display import parse_languages
-from gateway.terminology.indexed import IndexedValueSet
+from gateway.terminology.indexed import IndexedCodeSystem, IndexedValueSet
 from gateway.terminology.service import TerminologyService
 from gateway.terminology.supplements import valueset_supplements
 from gateway.terminology.validate_code import Report, validate_in_codesystem, validate_in_valueset
@@ -20,13 +21,8 @@ from gateway.web.fhir_params import OperationParams
 def valueset_languages(vs: IndexedValueSet) -> tuple[str, ...]:
     """The display language a value set asks for (an expansion-parameter extension of its
     compose, else its own language)."""
-    compose = vs.resource.compose
-    for ext in compose.extension if compose is not None else []:
-        parts = {e.get("url"): e for e in ext.get("extension", []) if isinstance(e, dict)}
-        name, value = parts.get("name", {}), parts.get("value", {})
-        if name.get("valueCode") == "displayLanguage":
-            return parse_languages(value.get("valueCode") or value.get("valueString"))
-    return parse_languages(vs.resource.language)
+    asked = expansion_parameter(vs.resource.compose, "displayLanguage")
+    return parse_languages(asked if isinstance(asked, str) else vs.resource.language)
 
 
 def default_valueset_version(params: OperationParams, finder: Finder, url: str) -> str | None:
@@ -118,10 +114,14 @@ async def validate_cs(
     return await validate_in_codesystem(finder, None, coding, _options(params, context, ()))
 
 
-async def check_supplements(terminology: TerminologyService, params: OperationParams) -> None:
-    """Fails when a supplement the request asks for (``useSupplement``) is not found."""
+async def requested_supplements(
+    terminology: TerminologyService, params: OperationParams
+) -> list[IndexedCodeSystem]:
+    """The supplements the request asks for (``useSupplement``); fails when one is not
+    found."""
     context = fhir_request.request_context(params, terminology.store.aliases, None)
     await Finder(terminology.resolver, context).use_supplements(params.texts("useSupplement"))
+    return list(context.supplements)
 
 
-__all__: list[Any] = ["check_supplements", "validate_cs", "validate_vs"]
+__all__: list[Any] = ["requested_supplements", "validate_cs", "validate_vs"]

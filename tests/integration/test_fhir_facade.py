@@ -362,3 +362,74 @@ async def test_empty_or_oversized_values_are_400(
     response = await client.get("/fhir/ValueSet/$expand", params=params)
     assert response.status_code == 400
     assert response.json()["issue"][0]["expression"] == [parameter]
+
+
+def _inline_valueset(**fields: Any) -> dict[str, Any]:
+    resource = {"resourceType": "ValueSet", "status": "active", **fields}
+    return {"resourceType": "Parameters", "parameter": [{"name": "valueSet", "resource": resource}]}
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"contained": 5},
+        {"contained": [{"resourceType": "ValueSet", "id": "a"}], "compose": {"include": None}},
+        {"contained": [{"resourceType": "ValueSet", "id": "a"}], "compose": {"exclude": 3}},
+        {
+            "compose": {
+                "extension": [{"url": "x", "extension": None}],
+                "include": [{"system": TRE_R38}],
+            }
+        },
+    ],
+)
+@pytest.mark.parametrize("operation", ["ValueSet/$expand", "ValueSet/$validate-code"])
+async def test_a_malformed_inline_value_set_is_400_or_ignored_never_500(
+    client: Client, fields: dict[str, Any], operation: str
+) -> None:
+    body = _inline_valueset(**fields)
+    body["parameter"].append({"name": "coding", "valueCoding": {"system": TRE_R38, "code": "SM54"}})
+    response = await client.post(f"/fhir/{operation}", json=body)
+    assert response.status_code in (200, 400), response.text
+
+
+async def test_a_count_above_the_expansion_limit_is_cut_to_it(client: Client) -> None:
+    response = await client.get(
+        "/fhir/ValueSet/$expand",
+        params={"url": JDV_J239, "count": "10"},
+        headers={"X-TOO-COSTLY-THRESHOLD": "3"},
+    )
+    assert response.status_code == 200
+    expansion = response.json()["expansion"]
+    assert len(expansion["contains"]) == 3
+    assert expansion["total"] > 3
+
+
+async def test_lookup_with_a_supplement_returns_its_designations(client: Client) -> None:
+    supplement = {
+        "resourceType": "CodeSystem",
+        "url": "https://example.test/CodeSystem/tre-r38-en",
+        "version": "1",
+        "status": "active",
+        "content": "supplement",
+        "supplements": TRE_R38,
+        "concept": [
+            {"code": "SM54", "designation": [{"language": "en", "value": "General practice"}]}
+        ],
+    }
+    body = parameters(system=TRE_R38, code="SM54", useSupplement=supplement["url"])
+    body["parameter"].append({"name": "tx-resource", "resource": supplement})
+    response = await client.post("/fhir/CodeSystem/$lookup", json=body)
+    assert response.status_code == 200, response.text
+    designations = [
+        part.get("valueString")
+        for p in response.json()["parameter"]
+        if p["name"] == "designation"
+        for part in p["part"]
+        if part["name"] == "value"
+    ]
+    assert "General practice" in designations
+    plain = await client.post(
+        "/fhir/CodeSystem/$lookup", json=parameters(system=TRE_R38, code="SM54")
+    )
+    assert "General practice" not in plain.text

@@ -354,3 +354,12 @@ async def test_an_address_on_every_page_is_geocoded_once(
     upstreams.annuaire.repeat_first = True  # r1 (at o1) on each page
     done = await run(tmp_path, communes, full=True)
     assert upstreams.geocoder.rows == done.geocoding.addresses == 3
+
+
+async def test_an_address_that_cannot_be_placed_is_asked_once_per_run(
+    tmp_path: Path, upstreams: Upstreams, communes: CommuneIndex
+) -> None:
+    upstreams.annuaire.organization("o9", "Nulle part", "1", "R", "DU VIDE", "99999", "99999")
+    upstreams.annuaire.role("r9", "p4", "o9")  # unknown commune: no point, not even the commune's
+    done = await run(tmp_path, communes)
+    assert done.geocoding.addresses == upstreams.geocoder.rows == 4

@@ -78,6 +78,25 @@ async def test_versions_match_merges_the_versions() -> None:
     assert [(v, c) for v, c, _ in await _expansion(finder)] == [("1", "B"), ("2", "A"), ("2", "C")]
 
 
+async def test_a_version_an_imported_value_set_brings_is_kept_apart() -> None:
+    inner = valueset(VS + "-v2", {"include": [{"system": CS, "version": "2"}]}, version="1")
+    outer = valueset(
+        VS, {"include": [{"system": CS, "version": "1"}, {"valueSet": [VS + "-v2"]}]}, version="5"
+    )
+    finder = _finder(V1, V2, inner, outer)
+    assert [(v, c) for v, c, _ in await _expansion(finder)] == [
+        ("1", "A"),
+        ("1", "B"),
+        ("2", "A"),
+        ("2", "C"),
+    ]
+    vs, _ = await finder.valueset(VS)
+    assert vs is not None
+    coding = CodingInput(CS, "1", "A", None, Path("Coding"))
+    report = await validate_in_valueset(finder, vs, [coding], Options(), codeable_concept=False)
+    assert report.result is True
+
+
 @pytest.mark.parametrize(
     ("version", "code", "display", "expected"),
     [
