@@ -6,7 +6,7 @@ from typing import Annotated
 
 from litestar import Controller, get, post
 from litestar.di import NamedDependency
-from litestar.params import QueryParameter
+from litestar.params import HeaderParameter, QueryParameter
 from litestar.response.base import ASGIResponse
 
 from gateway.auth.policy import ACCESS, SEARCH
@@ -19,6 +19,15 @@ from gateway.web.deps import fhir_response
 from gateway.web.error_docs import fhir_errors
 
 Q = Annotated[str | None, QueryParameter(required=False)]
+#: Read by ``fhir_operations.expand``; declared for the API documentation.
+Threshold = Annotated[
+    str | None,
+    HeaderParameter(
+        name="X-TOO-COSTLY-THRESHOLD",
+        required=False,
+        description="Lowers (never raises) the most codes the expansion may return",
+    ),
+]
 #: Error answers (gateway.web.error_docs): a terminology operation may name an unknown
 #: resource or code (404) and fetch from the SMT (503); a ValueSet's compose may use an
 #: unsupported filter (422); a POST's body may be too large (413).
@@ -118,6 +127,7 @@ class FhirController(Controller):
         include_designations: Annotated[
             str | None, QueryParameter(name="includeDesignations", required=False)
         ] = None,
+        threshold: Threshold = None,
     ) -> ASGIResponse:
         return await ops.expand(request, terminology)
 
@@ -127,7 +137,9 @@ class FhirController(Controller):
         status_code=200,
         responses=_VS_BODY_ERRORS,
     )
-    async def expand_post(self, request: FhirRequest, terminology: Terminology) -> ASGIResponse:
+    async def expand_post(
+        self, request: FhirRequest, terminology: Terminology, threshold: Threshold = None
+    ) -> ASGIResponse:
         return await ops.expand(request, terminology)
 
     @get("/ValueSet/$validate-code", summary="ValueSet $validate-code", responses=_VS_ERRORS)
