@@ -106,6 +106,9 @@ class AgendaStub:
     html: bool = False
     malformed_slot: bool = False
     past: bool = False
+    #: sos: what ``_revinclude`` really returns, every slot of a matching Schedule (one in
+    #: the window), grouped by Schedule; else only the slots in the window, by start.
+    whole_schedules: bool = False
     #: The IG's cardinality of the identifier parameter; more is answered 400.
     max_identifiers: int = 25
     requests: list[httpx.Request] = field(default_factory=list)
@@ -171,6 +174,11 @@ class AgendaStub:
             if (self.past or low <= s.start) and s.start <= high
         ]
         served.sort(key=lambda s: (s.start, s.id))
+        if sos and self.whole_schedules:
+            matching = {s.schedule for s in served}
+            everything = [s for owner in owners for s in self._served(owner)]
+            served = [s for s in everything if s.schedule in matching]
+            served.sort(key=lambda s: (s.schedule, s.start, s.id))
         # Matches are Slots, or Schedules (one per owner and place) for sos.
         schedules = list(dict.fromkeys(s.schedule for s in served))
         total = len(schedules) if sos else len(served)

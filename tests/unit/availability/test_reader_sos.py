@@ -142,3 +142,15 @@ def test_an_association_written_without_its_3_is_still_matched(
     value: str | None, expected: str | None
 ) -> None:
     assert association_key(value) == expected
+
+
+async def test_slots_grouped_by_site_are_held_by_start_and_the_window_applies() -> None:
+    stub = AgendaStub("sos", whole_schedules=True)
+    stub.offer(RENNES, *(StubSlot(h * H, place=NORD, slot_id=f"n{h}") for h in (5, 1, 3)))
+    stub.offer(RENNES, *(StubSlot(h * H, place=CLEUNAY, slot_id=f"c{h}") for h in (30, 4, 2)))
+    with respx.mock() as router:
+        stub.mount(router)
+        harvest = await reader(stub).read([RENNES])
+    # in start order across both sites; 30 h is past the source's 24 h window
+    assert [s.slot_id for s in harvest.slots[RENNES]] == ["n1", "c2", "n3", "c4", "n5"]
+    assert len(harvest.sites) == 2
