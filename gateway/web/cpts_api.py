@@ -17,6 +17,7 @@ from litestar.params import Parameter, QueryParameter
 from gateway.auth.policy import ACCESS, SEARCH
 from gateway.component import Live
 from gateway.directory.cpts import CptsIndex, CptsMatch
+from gateway.directory.identifiers import is_finess
 from gateway.errors import InvalidInput, NotFound
 from gateway.geo.insee import parse_insee
 from gateway.web.error_docs import json_errors
@@ -101,8 +102,11 @@ class CptsController(Controller):
         cpts: NamedDependency[Live[CptsIndex]],
         finess: Annotated[str, Parameter(max_length=20, description="the CPTS FINESS")],
     ) -> CptsZone:
-        if not (finess.isdigit() and len(finess) == 9):
-            raise InvalidInput("finess must be 9 digits", parameter="finess")
+        finess = finess.upper()  # Corsica: 2A…, 2B…
+        if not is_finess(finess):
+            raise InvalidInput(
+                "finess must be 9 characters: digits, or 2A/2B then 7 digits", parameter="finess"
+            )
         found = cpts.current.zone(finess)
         if found is None:
             raise NotFound(f"No CPTS with FINESS {finess}")

@@ -12,6 +12,7 @@ from litestar.params import Parameter
 
 from gateway.auth.policy import ACCESS, SEARCH
 from gateway.coded import CodeDisplay
+from gateway.directory.identifiers import is_finess
 from gateway.errors import InvalidInput
 from gateway.search.result_cards import epoch_to_datetime
 from gateway.search.service import SearchService
@@ -56,8 +57,11 @@ class CptsMembersController(Controller):
         search: NamedDependency[SearchService],
         finess: Annotated[str, Parameter(max_length=20, description="the CPTS FINESS")],
     ) -> MembersOut:
-        if not (finess.isdigit() and len(finess) == 9):
-            raise InvalidInput("finess must be 9 digits", parameter="finess")
+        finess = finess.upper()  # Corsica: 2A…, 2B…
+        if not is_finess(finess):
+            raise InvalidInput(
+                "finess must be 9 characters: digits, or 2A/2B then 7 digits", parameter="finess"
+            )
         found = await search.cpts_members(finess)
         return MembersOut(
             finess,

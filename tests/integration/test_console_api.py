@@ -56,3 +56,18 @@ async def test_the_communes_of_a_cpts_zone(client: AppClient) -> None:
     assert {"level": "commune", "code": "92036"} in body["zones"]
     assert (await client.get("/v1/cpts/123456789/zone")).status_code == 404
     assert (await client.get("/v1/cpts/abc/zone")).status_code == 400
+
+
+@pytest.mark.parametrize("finess", ["2A0000154", "2b0000154"])
+async def test_a_corsican_cpts_finess_is_a_finess(client: AppClient, finess: str) -> None:
+    assert (await client.get(f"/v1/cpts/{finess}/zone")).status_code == 404  # not in the demo
+    members = await client.get(f"/v1/cpts/{finess}/members")
+    assert members.status_code == 200
+    assert members.json()["members"] == []
+
+
+@pytest.mark.parametrize("finess", ["2C0000154", "１２３４５６７８９", "12345678"])
+async def test_a_malformed_finess_is_400(client: AppClient, finess: str) -> None:
+    for path in (f"/v1/cpts/{finess}/zone", f"/v1/cpts/{finess}/members"):
+        response = await client.get(path)
+        assert response.status_code == 400, path
