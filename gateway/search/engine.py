@@ -216,6 +216,8 @@ class SearchEngine:
         if query.preferred_doctor is None:
             return []
         found = self.locations.positions_of(query.preferred_doctor)
+        if rows.only is not None:  # the complementary offer: the médecin traitant too
+            found = found[rows.only[found]]
         slots = rows.first_slot[found]
         # Earliest slot first, no slot last, then position.
         later = np.where(slots == NO_SLOT, np.iinfo(np.int64).max, slots)

@@ -171,7 +171,11 @@ class SearchService:
         cards = [await build_card(self.labels, context, r, by_finess) for r in page.rows]
         # A CPTS covering the commune is shown even with no member inside the circle (DESIGN
         # §2: by zone, not by distance): after the ranked cards, in the covering order.
-        unranked = [c for c in cpts if c.finess not in page.cpts_ranked]
+        # Not in the complementary offer: a CPTS is no participant taking patients beyond
+        # its slots.
+        unranked = (
+            [] if request.supplementary else [c for c in cpts if c.finess not in page.cpts_ranked]
+        )
         start = (request.page - 1) * request.page_size + len(cards)
         for position in range(max(start, page.total), page.total + len(unranked)):
             if len(cards) >= request.page_size:

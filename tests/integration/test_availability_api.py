@@ -85,6 +85,23 @@ async def test_the_complementary_offer_is_participants_beyond_their_slots(
     assert all(r["sas_participant"] for r in found)
 
 
+async def test_the_complementary_offer_leaves_out_a_medecin_traitant_and_cpts_not_in_it(
+    client: AppClient,
+) -> None:
+    everyone = await results(client, page_size="50")
+    plain = next(
+        r for r in everyone if r["participation"] and not r["participation"]["beyond_slots"]
+    )
+    params = {**PARIS_8, "supplementary": "true", "page_size": "100", "insee": "92036"}
+    response = await client.get("/v1/search", params={**params, "preferred_doctor": plain["idnps"]})
+    assert response.status_code == 200
+    found = response.json()["results"]
+    assert found
+    assert plain["idnps"] not in {r["idnps"] for r in found}
+    assert all(r["kind"] == "practitioner" for r in found)
+    assert all(r["participation"]["beyond_slots"] for r in found)
+
+
 async def test_a_practitioner_card_shows_the_slots_of_its_locations(client: AppClient) -> None:
     await client.post("/admin/availability/refresh")
     card = next(r for r in await results(client) if r["slots"])
