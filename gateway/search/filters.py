@@ -3,6 +3,7 @@ day (or an interval) for the slots that count."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -13,12 +14,15 @@ from gateway.search.availability_table import MODE_BITS
 PARIS = ZoneInfo("Europe/Paris")
 
 
-def consultation_modes(value: str | None) -> tuple[str, ...]:
-    if not value:
+def consultation_modes(value: str | Sequence[str] | None) -> tuple[str, ...]:
+    """Modes given comma-separated, repeated (``consultation=VR&consultation=HH``, one
+    checkbox per mode), or both."""
+    text = ",".join([value] if isinstance(value, str) else value or [])
+    if not text:
         return ()
-    modes = tuple(sorted({m.strip().upper() for m in value.split(",") if m.strip()}))
+    modes = tuple(sorted({m.strip().upper() for m in text.split(",") if m.strip()}))
     unknown = [m for m in modes if m not in MODE_BITS]
-    if unknown or not modes:
+    if unknown or not modes or len(text) > 60:
         raise InvalidInput(
             "consultation must be AMB, VR or HH (comma-separated)", parameter="consultation"
         )
@@ -36,7 +40,12 @@ def slot_window(start: str | None, end: str | None) -> tuple[int | None, int | N
 
 
 def _is_date(text: str) -> bool:
-    return len(text.strip()) == 10
+    """A calendar day (``2026-11-23``, or ISO's compact ``20261123``), not an instant."""
+    try:
+        date.fromisoformat(text.strip())
+    except ValueError:
+        return False
+    return True
 
 
 def _bound(text: str | None, parameter: str, *, end_of_day: bool) -> int | None:

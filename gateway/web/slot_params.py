@@ -8,11 +8,11 @@ from typing import Annotated
 from litestar.params import QueryParameter
 
 ConsultationParam = Annotated[
-    str | None,
+    list[str] | None,
     QueryParameter(
         required=False,
-        max_length=20,
-        description="count only slots of these modes: AMB, VR, HH (comma-separated)",
+        description="count only slots of these modes: AMB, VR, HH (comma-separated, or the "
+        "parameter repeated)",
     ),
 ]
 SlotBoundParam = Annotated[

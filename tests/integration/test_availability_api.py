@@ -71,6 +71,7 @@ async def test_consultation_and_day_filters_count_only_matching_slots(client: Ap
     day = min(s["start"] for r in everything for s in r["slots"])[:10]
     same_day = await results(client, slots_from=day)
     assert all(s["start"][:10] == day for r in same_day for s in r["slots"])
+    assert await results(client, slots_from=day.replace("-", "")) == same_day  # ISO's compact day
     bad = await client.get("/v1/search", params={**PARIS_8, "consultation": "XYZ"})
     assert bad.status_code == 400
     assert bad.json()["error"]["details"]["parameter"] == "consultation"

@@ -130,6 +130,9 @@ async def test_filters_count_only_matching_slots_and_sites_with_slots_come_first
     assert (video[1]["slots"], video[1]["first_slot"]) == ([], None)
     home = await sites(client, **PARIS_8, consultation="HH")
     assert [s["postcode"] for s in home] == ["92200", "75008"]  # the one with a slot first
+    repeated = await sites(client, **PARIS_8, consultation=["VR", "HH"])  # one box per mode
+    assert repeated == await sites(client, **PARIS_8, consultation="VR,HH")
+    assert all(site["slots"] for site in repeated)
     tomorrow = (await sites(client, **PARIS_8, slots_from="2999-01-01"))[0]
     assert tomorrow["slots"] == []
 
