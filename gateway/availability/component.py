@@ -148,7 +148,7 @@ class AvailabilityComponent(Component):
                 source.name, source.kind, harvest.slots,
                 last_success=now, last_attempt=now, calls=harvest.calls,
                 duration_s=time.monotonic() - started, problems=harvest.problems,
-                sites=known_sites(previous.sites, harvest.sites, wanted),
+                sites=known_sites(previous.sites, harvest.sites, wanted, now),
             )  # fmt: skip
         freeze_more()  # the slots just read: out of the collections still to come
         await self._apply(state)

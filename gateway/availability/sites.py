@@ -42,6 +42,8 @@ class SosSite(msgspec.Struct, frozen=True):
     #: The Location's own position, when given (WGS84 degrees).
     lat: float | None = None
     lon: float | None = None
+    #: When a refresh last saw the site (epoch s; stamped by ``state.known_sites``).
+    seen_at: float = 0.0
 
 
 def association_key(value: str | None) -> str | None:

@@ -22,9 +22,14 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
+import msgspec
+
 from gateway.availability.sites import SosSite
 from gateway.availability.slots import ReadSlot
 from gateway.availability.subscriptions import Subscription, Subscriptions
+
+#: A site no refresh has seen for this long (a week) is forgotten: closed or renamed.
+FORGET_SITE_S = 7 * 86_400.0
 
 Status = Literal["live", "stale", "unknown", "none"]
 
@@ -103,9 +108,15 @@ def known_sites(
     previous: tuple[SosSite, ...],
     seen: Mapping[tuple[str, str], SosSite],
     owners: Collection[str],
+    now: float,
 ) -> tuple[SosSite, ...]:
-    """The sites seen now, and those seen before of associations still read (as last seen)."""
+    """The sites seen now, and those seen before of associations still read (as last seen)
+    for ``FORGET_SITE_S``: a site the editor closed or renamed is not listed for ever."""
     asked = set(owners)
-    merged = {(s.association, s.key): s for s in previous if s.association in asked}
-    merged.update(seen)
+    merged = {
+        (s.association, s.key): s
+        for s in previous
+        if s.association in asked and now - s.seen_at <= FORGET_SITE_S
+    }
+    merged.update({key: msgspec.structs.replace(s, seen_at=now) for key, s in seen.items()})
     return tuple(merged.values())
