@@ -143,21 +143,25 @@ class TerminologyService:
         return Resolved(result, worst(vs.state, closure.state))
 
     async def valuesets_containing(self, system: str, code: str) -> Resolved[list[IndexedValueSet]]:
-        """The value sets held (latest version of each) whose expansion contains the code;
-        one that cannot be resolved now is left out."""
+        """The value sets held (latest version of each) whose expansion contains the code.
+        One whose parts do not exist is left out; one that cannot be resolved now (an
+        upstream failing) too, and the answer is then STALE: it may be missing one."""
         found: list[IndexedValueSet] = []
         state = CacheState.HIT
         for vs in sorted(self.store.latest(IndexedValueSet), key=lambda v: v.url):
             try:
                 closure = await self.resolver.closure(vs)
-            except (NotFound, UpstreamError):
+            except NotFound:
                 continue
+            except UpstreamError:
+                state = worst(state, CacheState.STALE)
+                continue
+            state = worst(state, closure.state)
             check = validation.validate_in_valueset(
                 vs, closure.value, self.store.aliases, system=system, code=code, display=None
             )
             if check.result:
                 found.append(vs)
-                state = worst(state, closure.state)
         return Resolved(found, state)
 
     async def translate(

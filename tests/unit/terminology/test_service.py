@@ -70,3 +70,18 @@ async def test_label_survives_an_unreachable_terminology(monkeypatch: pytest.Mon
 
     monkeypatch.setattr(svc, "lookup", down)
     assert await svc.label(CS, "CHA") == Resolved(CodeDisplay("CHA", "CHA"), CacheState.STALE)
+
+
+async def test_value_sets_of_a_code_are_stale_when_one_could_not_be_resolved(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    svc = service()
+    found = await svc.valuesets_containing(CS, "CHA")
+    assert ([vs.url for vs in found.value], found.state) == ([VS], CacheState.HIT)
+
+    async def failing(*_: object, **__: object) -> None:
+        raise UpstreamUnavailable("SMT down", upstream="smt")
+
+    monkeypatch.setattr(svc.resolver, "closure", failing)
+    partial = await svc.valuesets_containing(CS, "CHA")
+    assert (partial.value, partial.state) == ([], CacheState.STALE)  # may be missing one
