@@ -67,7 +67,7 @@ def _merged(held: tuple[ReadSlot, ...], new: list[ReadSlot]) -> tuple[ReadSlot, 
     seen on an earlier page once. One sort per owner and page: sources answer by start
     (psindiv) or by site (sos: each site's slots after the previous site's), and timsort
     merges such runs in linear time; keeping each slot in place as it came re-sorted an
-    association's whole tuple per slot (2.4 s of stalled loop for one page of 20 sites)."""
+    association's whole tuple per slot (2.6 s of stalled loop for one page of 20 sites)."""
     if not held or _order(held[-1]) < _order(min(new, key=_order)):
         ordered = sorted(new, key=_order) if len(new) > 1 else new
         combined = [*held, *ordered]

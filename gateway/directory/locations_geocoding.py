@@ -9,11 +9,12 @@ sum. When paging ends the worker sends what is left; the sweep after it
 (``locations_export.geocode_new``) finds what the pipeline never saw (a run resumed after
 a stop, organizations that changed without their roles).
 
-One batch is in flight at a time, as before; when paging fails, that batch still completes
-(and nothing more is sent). The worker and the paging share the store's
+One batch is in flight at a time, as before; when paging fails, that batch still
+completes (and nothing more is sent). The worker and the paging share the store's
 connection on the event loop: each writes and commits without awaiting in between, so
 neither commits half of the other's work. A failing batch stops geocoding for this run,
-like the sweep: the addresses keep their commune point and are asked again next run.
+like the sweep: the addresses keep their commune point and are asked again next run. An
+address sent and not placed (its commune unknown) is not sent again in the same run.
 """
 
 from __future__ import annotations
