@@ -73,9 +73,7 @@ def _included_versions(
             cs = closure.codesystem_for(identity, include.version)
             seen.setdefault(identity, set()).add(cs.version or "" if cs else include.version or "")
         for ref in include.value_set:
-            nested = closure.valuesets.get(aliases.resolve(ref)) or closure.valuesets.get(
-                aliases.resolve(ref.partition("|")[0])
-            )
+            nested = closure.valueset_for(ref, aliases)
             inner = nested.resource.compose if nested is not None else None
             if nested is None or inner is None or id(nested) in visited:
                 continue

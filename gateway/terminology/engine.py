@@ -71,6 +71,12 @@ class Closure:
             return self.by_version.get((identity, pinned or ""))
         return self.codesystems.get(identity)
 
+    def valueset_for(self, ref: str, aliases: CanonicalIndex) -> IndexedValueSet | None:
+        """The value set an include imports (``url``, or ``url|version``)."""
+        return self.valuesets.get(aliases.resolve(ref)) or self.valuesets.get(
+            aliases.resolve(ref.partition("|")[0])
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class ExpandPage:
@@ -146,9 +152,7 @@ def _include_items(
                         fold_case=bool(cs.folded),
                     )
     for ref in include.value_set:
-        nested = closure.valuesets.get(aliases.resolve(ref)) or closure.valuesets.get(
-            aliases.resolve(ref.partition("|")[0])  # "url|version"
-        )
+        nested = closure.valueset_for(ref, aliases)
         if nested is None:
             raise UnknownValueSet(f"Value set {ref} is not available", details={"valueSet": ref})
         nested_items = {
