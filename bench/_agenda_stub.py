@@ -44,7 +44,12 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import msgspec
 import numpy as np
 
-from gateway.availability.demo_agenda import MAX_PRACTITIONERS, PRACTITIONER_PARAM
+from gateway.availability.demo_agenda import (
+    MAX_PRACTITIONERS,
+    PRACTITIONER_PARAM,
+    SLOT_MODES,
+    SLOT_TYPES,
+)
 from gateway.availability.demo_resources import (
     HALF_HOUR,
     PROFILE,
@@ -67,15 +72,6 @@ EXPECTED = {
     "status": ["free"],
 }
 KNOWN = {*EXPECTED, "start", PRACTITIONER_PARAM, "_offset"}
-TYPES = [
-    ("PUBLIC",),
-    ("PRO",),
-    ("PUBLIC", "PRO"),
-    ("SNP",),
-    ("PRO", "SNP"),
-    ("PUBLIC", "PRO", "SNP"),
-]
-MODES = [("AMB",), ("AMB", "VR"), ("VR",), ("HH",), ("AMB",)]
 #: Slot ``k`` of a practitioner starts ``SPACING * k`` half hours after their first.
 SPACING = 9
 
@@ -107,8 +103,8 @@ class Offer:
             DemoSlot(
                 idnps=idnps,
                 start=start + k * SPACING * HALF_HOUR,
-                types=TYPES[(seed + k) % len(TYPES)],
-                modes=MODES[(seed >> 4) % len(MODES)],
+                types=SLOT_TYPES[(seed + k) % len(SLOT_TYPES)],
+                modes=SLOT_MODES[(seed >> 4) % len(SLOT_MODES)],
                 walk_in=(seed >> 8) % 8 == k % 8,
             )
             for k in range(self.per)

@@ -59,7 +59,8 @@ MAX_PRACTITIONERS = 25
 DEFAULT_COUNT = 50
 _FIRST, _LAST = 7 * 2, 20 * 2  # the grid, in half hours since midnight UTC
 _MAX_DAYS = 31  # a longer window is answered with its first month only
-_TYPES = [
+#: The demo's mix of slot types and consultation modes (the bench's stub agenda serves it too).
+SLOT_TYPES = [
     ("PUBLIC",),
     ("PRO",),
     ("PUBLIC", "PRO"),
@@ -67,7 +68,7 @@ _TYPES = [
     ("PRO", "SNP"),
     ("PUBLIC", "PRO", "SNP"),
 ]
-_MODES = [("AMB",), ("AMB", "VR"), ("VR",), ("HH",), ("AMB",)]
+SLOT_MODES = [("AMB",), ("AMB", "VR"), ("VR",), ("HH",), ("AMB",)]
 _HEADERS = {"Content-Type": "application/fhir+json;charset=utf-8"}
 
 
@@ -166,8 +167,8 @@ def _day(idnps: str, day: date) -> list[DemoSlot]:
         DemoSlot(
             idnps=idnps,
             start=midnight + half * HALF_HOUR,
-            types=rng.choice(_TYPES),
-            modes=rng.choice(_MODES),
+            types=rng.choice(SLOT_TYPES),
+            modes=rng.choice(SLOT_MODES),
             walk_in=rng.random() < 0.125,
         )
         for half in halves
