@@ -26,14 +26,17 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Literal
 
 import httpx
 import respx
 
 from gateway.availability.slots import SlotPlace
+from gateway.settings import AvailabilitySettings, MappingsSettings, Settings
+from tests.conftest import copy_mappings, offline_settings
 
 AGENDA_URL = "https://agenda.test/fhir"
 IDNPS = "urn:oid:1.2.250.1.71.4.2.1"
@@ -298,3 +301,19 @@ def _outcome(status: int, diagnostics: str) -> httpx.Response:
     issue = {"severity": "error", "code": "invalid", "diagnostics": diagnostics}
     body = {"resourceType": "OperationOutcome", "issue": [issue]}
     return httpx.Response(status, content=json.dumps(body), headers=FHIR_HEADERS)
+
+
+def stub_source_settings(snapshot: Path, mappings: Path, name: str, kind: Kind) -> Settings:
+    """Offline settings on ``snapshot`` whose only agenda source is the stub (``name``,
+    ``kind``, at ``AGENDA_URL``), its slots stale after 600 s; the steward tables are copied
+    to ``mappings``."""
+    copy_mappings(mappings)
+    (mappings / "agenda_sources.csv").write_text(
+        f"name,kind,base_url,rate_per_s,window_hours\n{name},{kind},{AGENDA_URL},100,24\n",
+        encoding="utf-8",
+    )
+    return replace(
+        offline_settings(snapshot),
+        mappings=MappingsSettings(mappings),
+        availability=AvailabilitySettings(stale_s=600.0),
+    )

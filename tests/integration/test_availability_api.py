@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import shutil
 from collections.abc import AsyncIterator
-from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -14,9 +13,9 @@ import pytest
 import respx
 
 from gateway.availability.component import AvailabilityComponent
-from gateway.settings import DEMO_SNAPSHOT_DIR, AvailabilitySettings, MappingsSettings
-from tests.agenda_stub import AGENDA_URL, AgendaStub, StubSlot
-from tests.conftest import AppClient, copy_mappings, make_client, offline_settings
+from gateway.settings import DEMO_SNAPSHOT_DIR
+from tests.agenda_stub import AgendaStub, StubSlot, stub_source_settings
+from tests.conftest import AppClient, make_client, offline_settings
 
 PARIS_8 = {"lat": 48.8727, "lon": 2.3126, "page_size": 50, "radius_km": 5}
 
@@ -130,16 +129,7 @@ async def stubbed(tmp_path: Path) -> AsyncIterator[tuple[AppClient, AgendaStub, 
     (snapshot / "availability" / "subscriptions.csv").write_text(
         SUBSCRIPTIONS.format(a=idnps[0], b=idnps[1], site=chosen[1]["insee"]), encoding="utf-8"
     )
-    mappings = copy_mappings(tmp_path / "mappings")
-    (mappings / "agenda_sources.csv").write_text(
-        f"name,kind,base_url,rate_per_s,window_hours\nstub,cpts,{AGENDA_URL},100,24\n",
-        encoding="utf-8",
-    )
-    settings = replace(
-        offline_settings(snapshot),
-        mappings=MappingsSettings(mappings),
-        availability=AvailabilitySettings(stale_s=600.0),
-    )
+    settings = stub_source_settings(snapshot, tmp_path / "mappings", "stub", "cpts")
     stub = AgendaStub("cpts")
     stub.offer(idnps[0], StubSlot(3600, modes=("AMB", "VR")), StubSlot(7200))
     stub.offer(

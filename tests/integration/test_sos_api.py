@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import AsyncIterator
-from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -15,9 +14,9 @@ import respx
 
 from gateway.availability.component import AvailabilityComponent
 from gateway.availability.slots import SlotPlace
-from gateway.settings import DEMO_SNAPSHOT_DIR, AvailabilitySettings, MappingsSettings
-from tests.agenda_stub import AGENDA_URL, AgendaStub, StubSlot
-from tests.conftest import AppClient, copy_mappings, make_client, offline_settings
+from gateway.settings import DEMO_SNAPSHOT_DIR
+from tests.agenda_stub import AgendaStub, StubSlot, stub_source_settings
+from tests.conftest import AppClient, make_client
 
 PARIS_8 = {"lat": 48.8727, "lon": 2.3126}
 RENNES, LORIENT = "334173748400020", "392080466300010"
@@ -35,16 +34,7 @@ Stubbed = tuple[AppClient, AgendaStub]
 async def stubbed(tmp_path: Path) -> AsyncIterator[Stubbed]:
     snapshot = Path(shutil.copytree(DEMO_SNAPSHOT_DIR, tmp_path / "snapshot"))
     (snapshot / "availability" / "subscriptions.csv").write_text(SUBSCRIPTIONS, encoding="utf-8")
-    mappings = copy_mappings(tmp_path / "mappings")
-    (mappings / "agenda_sources.csv").write_text(
-        f"name,kind,base_url,rate_per_s,window_hours\nsos-a,sos,{AGENDA_URL},100,24\n",
-        encoding="utf-8",
-    )
-    settings = replace(
-        offline_settings(snapshot),
-        mappings=MappingsSettings(mappings),
-        availability=AvailabilitySettings(stale_s=600.0),
-    )
+    settings = stub_source_settings(snapshot, tmp_path / "mappings", "sos-a", "sos")
     stub = AgendaStub("sos")
     stub.offer(
         RENNES,
