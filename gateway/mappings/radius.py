@@ -53,6 +53,16 @@ class DepartementRadius:
     line: int
 
 
+def default_radius(
+    row: DepartementRadius | None, fallback_km: float, *, county: bool = False
+) -> float:
+    """The radius a search takes when none is asked: its département's default (the county
+    radius for a département-level search), else ``fallback_km`` (no row for it)."""
+    if row is None:
+        return fallback_km
+    return row.county_radius_km if county else row.default_radius_km
+
+
 class RadiusTable:
     """Immutable table of radii by département code (``"75"``, ``"2A"``, ``"971"``)."""
 

@@ -22,7 +22,7 @@ practitioner taking part through that CPTS, on the declared site (``cpts_site_in
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +39,13 @@ from gateway.search.locations import PracticeLocations
 from gateway.text import normalise
 
 MODE_BITS = {"AMB": 1, "HH": 2, "VR": 4}
+
+
+def mode_bits(modes: Iterable[str]) -> int:
+    """The ``MODE_BITS`` of consultation modes (an unknown one adds none)."""
+    return sum(MODE_BITS.get(m, 0) for m in modes)
+
+
 #: Subscriptions handled per builder step (a few dozen microseconds each).
 STEP = 16
 #: Slots gathered before they are turned into arrays and a tuple (a chunk of the table).
@@ -259,7 +266,7 @@ class TableBuilder:
             if row is not None:
                 mode = bits.get(offered.modes)
                 if mode is None:
-                    mode = bits[offered.modes] = sum(MODE_BITS.get(m, 0) for m in offered.modes)
+                    mode = bits[offered.modes] = mode_bits(offered.modes)
                 rows.append(row)
                 starts.append(offered.start)
                 modes.append(mode)

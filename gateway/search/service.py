@@ -24,8 +24,9 @@ from gateway.errors import InvalidInput, NotFound
 from gateway.geo.communes import CommuneIndex, UnknownCommune
 from gateway.geo.insee import parse_insee
 from gateway.geo.spatial import SphereGrid
+from gateway.mappings.radius import default_radius
 from gateway.mappings.tables import ActiveMappings
-from gateway.search.availability_table import MODE_BITS, SlotFilter
+from gateway.search.availability_table import SlotFilter, mode_bits
 from gateway.search.cpts_members import Member, cpts_members
 from gateway.search.engine import LocationType, RowStatus, SearchQuery
 from gateway.search.labels import Labels
@@ -135,16 +136,9 @@ class SearchService:
         specialty = await self._specialty(request.specialty) if request.specialty else None
         radius = request.radius_km
         if radius is None:
-            default = (
-                (
-                    row.county_radius_km
-                    if request.location_type == "county"
-                    else row.default_radius_km
-                )
-                if row is not None
-                else self.settings.fallback_radius_km
+            radius = default_radius(
+                row, self.settings.fallback_radius_km, county=request.location_type == "county"
             )
-            radius = default
         query = SearchQuery(
             lat=lat,
             lon=lon,
@@ -216,9 +210,7 @@ class SearchService:
         """Live availability over this index (when sources are read) for this request's
         filters; else the index's own columns."""
         now = self.clock()
-        wanted = SlotFilter(
-            sum(MODE_BITS[m] for m in request.consultation), request.slots_from, request.slots_to
-        )
+        wanted = SlotFilter(mode_bits(request.consultation), request.slots_from, request.slots_to)
         columns = index.locations.columns
         if self.tables is None:
             only = np.zeros(len(index.locations), dtype=bool) if request.supplementary else None

@@ -30,8 +30,9 @@ from gateway.errors import InvalidInput
 from gateway.geo.communes import CommuneIndex, UnknownCommune, search_key
 from gateway.geo.earth import haversine_km
 from gateway.geo.insee import parse_insee
+from gateway.mappings.radius import default_radius
 from gateway.mappings.tables import ActiveMappings
-from gateway.search.availability_table import MODE_BITS, SlotFilter
+from gateway.search.availability_table import SlotFilter, mode_bits
 from gateway.settings import SearchSettings
 
 SHOWN_SLOTS = 3
@@ -101,7 +102,7 @@ class SosService:
         row = self.mappings.current.radii.get(departement) if departement else None
         radius = query.radius_km
         if radius is None:
-            radius = row.default_radius_km if row is not None else self.settings.fallback_radius_km
+            radius = default_radius(row, self.settings.fallback_radius_km)
         availability, now = self.availability.current, self.clock()
         placed = [(haversine_km(lat, lon, p.lat, p.lon), p) for p in self.placed(availability)]
         inside = [(d, p) for d, p in placed if d <= radius]
@@ -182,7 +183,7 @@ def _matches(slot: OfferedSlot, wanted: SlotFilter, now: float) -> bool:
     """Not started yet, and within the request's filters (as ``/v1/search`` counts them)."""
     if slot.start <= now:
         return False
-    if wanted.modes and not sum(MODE_BITS.get(m, 0) for m in slot.modes) & wanted.modes:
+    if wanted.modes and not mode_bits(slot.modes) & wanted.modes:
         return False
     if wanted.start_from is not None and slot.start < wanted.start_from:
         return False

@@ -12,7 +12,7 @@ from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
 from gateway.auth.policy import ACCESS, SEARCH
-from gateway.search.availability_table import MODE_BITS, SlotFilter
+from gateway.search.availability_table import SlotFilter, mode_bits
 from gateway.search.filters import consultation_modes, slot_window
 from gateway.search.sos import SiteCard, SosQuery, SosService
 from gateway.web.error_docs import json_errors
@@ -121,7 +121,7 @@ class SosController(Controller):
         slots_to: SlotBoundParam = None,
     ) -> Response[SosResponse]:
         window = slot_window(slots_from, slots_to)
-        modes = sum(MODE_BITS[m] for m in consultation_modes(consultation))
+        modes = mode_bits(consultation_modes(consultation))
         found = sos.search(
             SosQuery(lat, lon, insee, radius_km, SlotFilter(modes, window[0], window[1]))
         )
