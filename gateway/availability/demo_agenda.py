@@ -29,7 +29,7 @@ import json
 import random
 import time
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 import httpx
@@ -41,6 +41,7 @@ from gateway.availability.demo_resources import (
     actor_resources,
     entry,
     slot_resource,
+    window_days,
 )
 from gateway.availability.demo_sos import sos_bundle_entries
 from gateway.availability.slots import SlotPlace
@@ -58,7 +59,6 @@ _SOS = {
 MAX_PRACTITIONERS = 25
 DEFAULT_COUNT = 50
 _FIRST, _LAST = 7 * 2, 20 * 2  # the grid, in half hours since midnight UTC
-_MAX_DAYS = 31  # a longer window is answered with its first month only
 #: The demo's mix of slot types and consultation modes (the bench's stub agenda serves it too).
 SLOT_TYPES = [
     ("PUBLIC",),
@@ -149,19 +149,14 @@ def offer(idnps: str, low: float, high: float) -> list[DemoSlot]:
     """The practitioner's free slots starting in ``[low, high]`` (deterministic)."""
     if random.Random(f"demo-agenda|{idnps}").random() < 0.25:
         return []
-    first = datetime.fromtimestamp(low, UTC).date()
-    last = min(datetime.fromtimestamp(high, UTC).date(), first + timedelta(days=_MAX_DAYS - 1))
     out: list[DemoSlot] = []
-    day = first
-    while day <= last:
-        out.extend(s for s in _day(idnps, day) if low <= s.start <= high)
-        day += timedelta(days=1)
+    for day, midnight in window_days(low, high):
+        out.extend(s for s in _day(idnps, day, midnight) if low <= s.start <= high)
     return out
 
 
-def _day(idnps: str, day: date) -> list[DemoSlot]:
+def _day(idnps: str, day: date, midnight: int) -> list[DemoSlot]:
     rng = random.Random(f"demo-agenda|{idnps}|{day.isoformat()}")
-    midnight = int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp())
     halves = sorted(rng.sample(range(_FIRST, _LAST), rng.randint(1, 4)))
     return [
         DemoSlot(

@@ -8,8 +8,9 @@ URL in ``comment``), Schedule (actors: Practitioner and PractitionerRole), Pract
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from gateway.availability.slots import APPOINTMENT_SYSTEM, MODE_SYSTEM, TYPE_SYSTEM, SlotPlace
@@ -116,3 +117,17 @@ def actor_resources(idnps: str, place: SlotPlace | None) -> list[dict[str, Any]]
             "location": [{"reference": "#practice"}],
         },
     ]
+
+
+#: A longer window is answered with its first month only.
+MAX_DAYS = 31
+
+
+def window_days(low: float, high: float) -> Iterator[tuple[date, int]]:
+    """Each UTC day of the window ``[low, high]`` (its first ``MAX_DAYS`` at most), with its
+    midnight in epoch seconds."""
+    day = datetime.fromtimestamp(low, UTC).date()
+    last = min(datetime.fromtimestamp(high, UTC).date(), day + timedelta(days=MAX_DAYS - 1))
+    while day <= last:
+        yield day, int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp())
+        day += timedelta(days=1)

@@ -16,16 +16,20 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from gateway.availability.demo_resources import PROFILE, DemoSlot, entry, slot_resource
+from gateway.availability.demo_resources import (
+    PROFILE,
+    DemoSlot,
+    entry,
+    slot_resource,
+    window_days,
+)
 from gateway.directory.identifiers import IDNST_SYSTEM
 
 _LOCATION_TYPES = "http://interopsante.org/fhir/CodeSystem/fr-location-identifier-type"
 _SITES_SYSTEM = "https://rdv.demo-agenda.invalid/sos/lieux"
 _FIRST, _LAST = 7 * 2, 21 * 2  # the grid, in half hours since midnight UTC
-_MAX_DAYS = 31
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,20 +93,15 @@ def sos_bundle_entries(
 
 
 def site_offer(key: str, low: float, high: float) -> list[DemoSlot]:
-    first = datetime.fromtimestamp(low, UTC).date()
-    last = min(datetime.fromtimestamp(high, UTC).date(), first + timedelta(days=_MAX_DAYS - 1))
     out: list[DemoSlot] = []
-    day = first
-    while day <= last:
+    for day, midnight in window_days(low, high):
         rng = random.Random(f"demo-sos|{key}|{day.isoformat()}")
-        midnight = int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp())
         for half in sorted(rng.sample(range(_FIRST, _LAST), rng.randint(2, 6))):
             start = midnight + half * 1800
             if low <= start <= high:
                 modes = ("AMB", "VR") if rng.random() < 0.2 else ("AMB",)
                 types = ("PUBLIC", "SNP") if rng.random() < 0.5 else ("SNP",)
                 out.append(DemoSlot(key, start, types, modes, rng.random() < 0.5))
-        day += timedelta(days=1)
     return out
 
 
