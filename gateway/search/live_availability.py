@@ -30,7 +30,8 @@ from collections.abc import Callable
 from gateway.availability.state import Availability
 from gateway.component import Live
 from gateway.geo.communes import CommuneIndex
-from gateway.search.availability_table import LiveTable, PlaceRows, TableBuilder
+from gateway.search.availability_build import PlaceRows, TableBuilder
+from gateway.search.availability_table import LiveTable
 from gateway.search.live_index import LocationIndex
 
 #: Longest stretch of building between two turns of the event loop, in seconds.

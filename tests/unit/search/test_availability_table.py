@@ -6,7 +6,8 @@ from gateway.availability.slots import OfferedSlot, ReadSlot, SlotPlace
 from gateway.availability.state import Availability, SourceState
 from gateway.availability.subscriptions import Subscription, Subscriptions
 from gateway.geo.communes import load_communes
-from gateway.search.availability_table import SlotFilter, build_table
+from gateway.search.availability_build import build_table
+from gateway.search.availability_table import SlotFilter
 from tests.unit.search import T0, make_locations
 
 
