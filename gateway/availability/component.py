@@ -11,21 +11,18 @@ tables) to rebuild aside too. ``base_url`` ``demo:`` is the built-in fictitious 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import gc
 import logging
-import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Self
 
 import httpx
 
 from gateway.availability.demo_agenda import DemoAgenda
+from gateway.availability.memory import SlotReaper, freeze_more, heap_frozen
 from gateway.availability.reader import AgendaReader
 from gateway.availability.sharing import adopt, lease_name, publish
-from gateway.availability.slots import ReadSlot
 from gateway.availability.state import Availability, SourceState, known_sites
 from gateway.availability.subscriptions import SUBSCRIPTIONS_FILE, Subscriptions, load_subscriptions
 from gateway.availability.tls import agenda_tls
@@ -39,13 +36,6 @@ from gateway.upstream import UpstreamClient
 log = logging.getLogger("gateway")
 DEMO_URL = "http://demo-agenda.invalid/fhir"
 Listener = Callable[[], Awaitable[None]]
-SlotsByIdnps = dict[str, tuple[ReadSlot, ...]]
-#: Practitioners whose slots the reaper frees per turn of the event loop (~0.5 ms).
-REAP_STEP = 200
-#: How long the reaper waits for older tables and requests to let retired slots go.
-REAP_WAIT_S = 1.0
-#: Pause between two reaper steps: a sleep, not a bare yield (see ``_reap``).
-REAP_PAUSE_S = 0.001
 
 
 class AvailabilityComponent(Component):
@@ -64,9 +54,8 @@ class AvailabilityComponent(Component):
         self.clock: Callable[[], float] = time.time
         #: What the subscriptions in force were read from (``subscriptions_stamp``).
         self.subscriptions_stamp: Stamp = None
-        #: Slots of replaced source states, freed a slice at a time (``_reap``).
-        self._retired: list[SlotsByIdnps] = []
-        self._reaper: asyncio.Task[None] | None = None
+        #: Frees the slots of replaced source states a slice at a time.
+        self.reaper = SlotReaper()
 
     @classmethod
     def build(cls, parts: Parts, registry: Registry) -> Self:
@@ -163,44 +152,11 @@ class AvailabilityComponent(Component):
             "duration_s": round(state.duration_s, 3),
         }
 
-    def _retire(self, slots: SlotsByIdnps) -> None:
-        self._retired.append(slots)
-        if self._reaper is None or self._reaper.done():
-            self._reaper = asyncio.get_running_loop().create_task(self._reap())
-
-    async def _reap(self) -> None:
-        """Free the slots of replaced source states a slice at a time, once nothing else
-        refers to them (the tables and requests still using an older ``Availability``).
-
-        Left to reference counting, 166,000 slots are freed at once when the last table
-        built from them is replaced: ~40 ms of stalled event loop per source (110 ms for
-        500,000 slots). Once the retired dict is the reaper's alone, nothing else can see
-        it, and emptying it ``REAP_STEP`` practitioners at a time frees the same slots
-        between requests. Each step is followed by a short sleep, not ``sleep(0)``: with a
-        callback always ready the loop never blocks in its poll, and the server's threads
-        that hand requests over (granian's, which need the GIL) get it only by forcing a
-        switch, 5 ms each time (as for the table build, ``gateway.search.live_availability``)."""
-        while self._retired:
-            waiting: list[SlotsByIdnps] = []
-            for _ in range(len(self._retired)):
-                slots = self._retired.pop(0)
-                if sys.getrefcount(slots) > 2:  # ``slots`` and getrefcount's argument
-                    waiting.append(slots)
-                else:
-                    while slots:
-                        for _ in range(min(REAP_STEP, len(slots))):
-                            slots.popitem()
-                        await asyncio.sleep(REAP_PAUSE_S)
-                del slots
-            self._retired.extend(waiting)
-            if waiting:
-                await asyncio.sleep(REAP_WAIT_S)
-
     async def _apply(self, state: SourceState) -> None:
         previous = self.live.current.sources.get(state.name)
         self.live.swap(self.live.current.with_source(state))
         if previous is not None and previous.slots and state.slots is not previous.slots:
-            self._retire(previous.slots)
+            self.reaper.retire(previous.slots)
         for listener in self.listeners:
             await listener()
 
@@ -329,8 +285,7 @@ class AvailabilityComponent(Component):
         return [reader.upstream for _, reader in self._readers.values()]
 
     async def aclose(self) -> None:
-        if self._reaper is not None:
-            self._reaper.cancel()
+        self.reaper.cancel()
         for _, reader in self._readers.values():
             await reader.upstream.aclose()
 
@@ -352,40 +307,6 @@ def _stamp(parts: Parts, sources: Sequence[AgendaSource]) -> Stamp:
     # A source's kind decides how its rows read (practitioners, or sos associations).
     kinds = [f"{s.name}:{s.kind}" for s in sources]
     return subscriptions_stamp(parts.settings.snapshot.directory / SUBSCRIPTIONS_FILE, kinds)
-
-
-_frozen_by = 0
-
-
-@contextlib.contextmanager
-def heap_frozen() -> Iterator[None]:
-    """The objects alive when the first of the refreshes in progress started stay out of
-    the garbage collector's full collections until the last one ends (``gc.freeze``).
-
-    A refresh allocates fast (each upstream call also leaves some cyclic garbage), which
-    triggers a full collection every second or so, and a full collection walks the whole
-    heap: about 100 ms of stalled event loop each on the 2-core machine with 50,000
-    subscriptions (bench.availability). Frozen, the heap is left out of them: they walk
-    only what the refreshes made. Nothing is lost: ``gc.unfreeze`` puts everything back
-    in the oldest generation, where the next full collection frees any old cycle."""
-    global _frozen_by
-    if _frozen_by == 0:
-        gc.freeze()
-    _frozen_by += 1
-    try:
-        yield
-    finally:
-        _frozen_by -= 1
-        if _frozen_by == 0:
-            gc.unfreeze()
-
-
-def freeze_more() -> None:
-    """Inside ``heap_frozen``: freeze what was made since it started too (a source's
-    slots, just read: a dict of 16,000 tuples that every full collection during the
-    table rebuild would otherwise walk, ~15-20 ms each). Unfrozen with the rest."""
-    if _frozen_by:
-        gc.freeze()
 
 
 def _subscriptions(parts: Parts, sources: Sequence[AgendaSource]) -> Subscriptions:

@@ -207,12 +207,12 @@ async def test_slots_replaced_by_a_refresh_are_freed_by_the_reaper(client: AppCl
     first = id(component.live.current.sources["demo"].slots)
     await client.post("/admin/availability/refresh")
     assert id(component.live.current.sources["demo"].slots) != first
-    reaper = component._reaper
+    reaper = component.reaper.task
     assert reaper is not None  # the first refresh's slots were retired
     await client.get("/v1/search", params=PARIS_8)
     # Emptied once the tables and requests using them let them go (none holds them here).
     await asyncio.wait_for(reaper, timeout=10)
-    assert component._retired == []
+    assert component.reaper.retired == []
 
 
 async def test_stopping_the_refresh_loop_stops_every_source_s_loop(client: AppClient) -> None:
