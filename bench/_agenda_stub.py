@@ -47,6 +47,7 @@ import numpy as np
 from gateway.availability.demo_agenda import (
     MAX_PRACTITIONERS,
     PRACTITIONER_PARAM,
+    PSINDIV_PARAMS,
     SLOT_MODES,
     SLOT_TYPES,
 )
@@ -65,13 +66,7 @@ from gateway.geo.communes import load_communes
 
 PREFIX = "/fhir"
 FHIR_JSON = "application/fhir+json;charset=utf-8"
-#: The psindiv search's fixed parameters (``gateway.availability.reader._PSINDIV``).
-EXPECTED = {
-    "_include": ["Slot:schedule"],
-    "_include:iterate": ["Schedule:actor"],
-    "status": ["free"],
-}
-KNOWN = {*EXPECTED, "start", PRACTITIONER_PARAM, "_offset"}
+KNOWN = {*PSINDIV_PARAMS, "start", PRACTITIONER_PARAM, "_offset"}
 #: Slot ``k`` of a practitioner starts ``SPACING * k`` half hours after their first.
 SPACING = 9
 
@@ -171,7 +166,7 @@ def _problem(params: Mapping[str, list[str]]) -> str | None:
     """Why the gateway's query is not the IG's psindiv search (None: it is)."""
     if unknown := sorted(set(params) - KNOWN):
         return f"unsupported search parameter(s): {', '.join(unknown)}"
-    for key, values in EXPECTED.items():
+    for key, values in PSINDIV_PARAMS.items():
         if sorted(params.get(key, [])) != values:
             return f"{key} must be {','.join(values)}"
     starts = params.get("start", [])

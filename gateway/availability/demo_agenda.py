@@ -49,6 +49,12 @@ from gateway.directory.identifiers import IDNPS_SYSTEM, IDNST_SYSTEM, idnps_in_t
 
 PRACTITIONER_PARAM = "schedule.actor:Practitioner.identifier"
 ASSOCIATION_PARAM = "actor:Location.organization.identifier"
+#: The IG's psindiv search: its fixed parameters, as an agenda checks them.
+PSINDIV_PARAMS = {
+    "_include": ["Slot:schedule"],
+    "_include:iterate": ["Schedule:actor"],
+    "status": ["free"],
+}
 _SOS = {
     "_revinclude": ["Slot:schedule"],
     "_include": ["Schedule:actor:Location"],
@@ -176,12 +182,10 @@ def _query(request: httpx.Request) -> tuple[tuple[float, float], list[str], int,
     params: dict[str, list[str]] = {}
     for key, value in request.url.params.multi_items():
         params.setdefault(key, []).append(value)
-    expected = {"_include": ["Slot:schedule"], "_include:iterate": ["Schedule:actor"],
-                "status": ["free"]}  # fmt: skip
-    known = {*expected, "start", PRACTITIONER_PARAM, "_count", "_offset"}
+    known = {*PSINDIV_PARAMS, "start", PRACTITIONER_PARAM, "_count", "_offset"}
     if unknown := sorted(set(params) - known):
         raise _BadQuery(f"unsupported search parameter(s): {', '.join(unknown)}")
-    for key, values in expected.items():
+    for key, values in PSINDIV_PARAMS.items():
         if sorted(params.get(key, [])) != values:
             raise _BadQuery(f"{key} must be {','.join(values)}")
     bounds = {value[:2]: value[2:] for value in params.get("start", [])}
