@@ -32,7 +32,9 @@ class Agenda(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         type(self).calls += 1
-        request = httpx.Request("GET", f"http://agenda.local{self.path}")
+        # Its own address: the agenda's next links are built on it, and the gateway follows
+        # only those on the host it asked.
+        request = httpx.Request("GET", f"http://{self.headers['Host']}{self.path}")
         response = asyncio.run(DemoAgenda().handle_async_request(request))
         body = asyncio.run(response.aread())
         self.send_response(response.status_code)
